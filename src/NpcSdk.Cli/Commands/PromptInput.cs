@@ -1,0 +1,51 @@
+using System;
+using System.CommandLine;
+using NpcSdk.Generation;
+using NpcSdk.Models;
+
+namespace NpcSdk.Cli.Commands
+{
+    /// <summary>The prompt and model options shared by <c>run</c> and <c>eval</c>.</summary>
+    internal sealed class PromptInput
+    {
+        public readonly Option<string> Model = CliOptions.Model();
+        public readonly Option<string?> Prompt = new Option<string?>("--prompt", "-p") { Description = "Prompt text" };
+        public readonly Option<string?> File = new Option<string?>("--file", "-f") { Description = "Read the prompt from the exact UTF-8 bytes of a file" };
+        public readonly Option<bool> Special = new Option<bool>("--special")
+        {
+            Description = "Parse control tokens written in the prompt (<|im_start|>...); on by default, as llama.cpp does for prompts",
+            DefaultValueFactory = _ => true,
+        };
+        public readonly Option<int> Threads = CliOptions.Threads();
+        public readonly Option<string> KvType = new Option<string>("--kv-type") { Description = "KV cache type: f16 or f32", DefaultValueFactory = _ => "f16" };
+        public readonly Option<int> Context = new Option<int>("--ctx", "-c") { Description = "Context length (0 = model's, capped at 4096)" };
+
+        public void AddTo(Command cmd)
+        {
+            cmd.Options.Add(Model);
+            cmd.Options.Add(Prompt);
+            cmd.Options.Add(File);
+            cmd.Options.Add(Special);
+            cmd.Options.Add(Threads);
+            cmd.Options.Add(KvType);
+            cmd.Options.Add(Context);
+        }
+
+        public string ReadPrompt(ParseResult r)
+        {
+            if (r.GetValue(File) is string f) return CliOptions.ReadTextFile(f);
+            return r.GetValue(Prompt) ?? throw new ArgumentException("give --prompt TEXT or --file FILE");
+        }
+
+        public Model LoadModel(ParseResult r) => Models.Model.Load(r.GetValue(Model)!, new ModelOptions { Threads = r.GetValue(Threads) });
+
+        public SessionOptions SessionOptions(ParseResult r)
+        {
+            string kv = r.GetValue(KvType)!;
+            var type = kv.Equals("f32", StringComparison.OrdinalIgnoreCase) ? KvCacheType.F32
+                : kv.Equals("f16", StringComparison.OrdinalIgnoreCase) ? KvCacheType.F16
+                : throw new ArgumentException($"--kv-type must be f16 or f32, not '{kv}'");
+            return new SessionOptions { KvCacheType = type, ContextLength = r.GetValue(Context) };
+        }
+    }
+}

@@ -1,0 +1,22 @@
+using System;
+using System.CommandLine;
+using NpcSdk.Cli.Commands;
+
+namespace NpcSdk.Cli
+{
+    /// <summary>The <c>npcsdk</c> command-line tool.</summary>
+    internal static class Program
+    {
+        private static int Main(string[] args)
+        {
+            var root = new RootCommand("npcsdk: run game-character language models locally (GGUF).")
+            {
+                InspectCommand.Create(),
+                TokenizeCommand.Create(),
+                EvalCommand.Create(),
+                RunCommand.Create(),
+            };
+            return root.Parse(args).Invoke();
+        }
+    }
+}

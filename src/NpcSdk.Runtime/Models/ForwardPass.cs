@@ -1,0 +1,326 @@
+using System;
+using System.Runtime.InteropServices;
+using NpcSdk.Compute;
+using NpcSdk.Tensors;
+
+namespace NpcSdk.Models
+{
+    /// <summary>
+    /// One forward step over a batch of tokens, resumable between layers: <see cref="Begin"/> embeds the tokens,
+    /// each <see cref="RunNextLayer"/> runs one transformer block, then <see cref="ComputeLogits"/> projects a row to the vocabulary.
+    /// Holds the scratch buffers of one session; the weights are shared.
+    /// </summary>
+    /// <remarks>
+    /// The math follows llama.cpp's llama graph: x = embed(token); per layer
+    /// h = x + Wo·Attention(Rope(Wq·RmsNorm(x)), Rope(Wk·…), Wv·…); x = h + Wdown·(SiLU(Wgate·RmsNorm(h)) ⊙ Wup·RmsNorm(h));
+    /// logits = Wout·RmsNorm(x).
+    /// </remarks>
+    internal sealed class ForwardPass
+    {
+        private readonly Transformer _model;
+        private readonly ModelConfig _c;
+        private readonly WorkerPool _pool;
+        private readonly MatMulWork _matmul = new MatMulWork();
+        private readonly AttentionWork _attention;
+
+        private readonly float[] _x, _xb, _q, _k, _v, _att, _gate, _up, _cos, _sin;
+        private readonly ActivationRows _actRows;
+        private int _batch;
+        private int _startPos;
+
+        public ForwardPass(Transformer model, int maxBatch, WorkerPool pool)
+        {
+            _model = model;
+            _c = model.Config;
+            _pool = pool;
+            MaxBatch = maxBatch;
+            _x = new float[maxBatch * _c.Dim];
+            _xb = new float[maxBatch * Math.Max(_c.Dim, _c.QueryDim)];
+            _q = new float[maxBatch * _c.QueryDim];
+            _k = new float[maxBatch * _c.KvDim];
+            _v = new float[maxBatch * _c.KvDim];
+            _att = new float[maxBatch * _c.QueryDim];
+            _gate = new float[maxBatch * _c.FeedForwardDim];
+            _up = new float[maxBatch * _c.FeedForwardDim];
+            _cos = new float[maxBatch * _c.RopeDim / 2];
+            _sin = new float[maxBatch * _c.RopeDim / 2];
+            _actRows = new ActivationRows(maxBatch, Math.Max(_c.Dim, Math.Max(_c.QueryDim, _c.FeedForwardDim)));
+            _attention = new AttentionWork(_c);
+        }
+
+        public int MaxBatch { get; }
+
+        /// <summary>The next layer <see cref="RunNextLayer"/> will run; equals the layer count when all are done.</summary>
+        public int NextLayer { get; private set; }
+
+        /// <summary>Tokens in the current batch.</summary>
+        public int BatchSize => _batch;
+
+        public bool LayersDone => NextLayer >= _c.LayerCount;
+
+        /// <summary>Starts a step: embeds <paramref name="tokens"/> at positions startPos, startPos+1, ...</summary>
+        public void Begin(ReadOnlySpan<int> tokens, int startPos)
+        {
+            if (tokens.Length == 0 || tokens.Length > MaxBatch) throw new ArgumentOutOfRangeException(nameof(tokens), tokens.Length, $"batch must hold 1..{MaxBatch} tokens");
+            var embd = _model.Weights.TokenEmbedding;
+            for (int t = 0; t < tokens.Length; t++)
+            {
+                int id = tokens[t];
+                if ((uint)id >= (uint)embd.Rows) throw new ArgumentOutOfRangeException(nameof(tokens), id, $"token id outside the vocabulary (0..{embd.Rows - 1})");
+                Dequantizer.DequantizeRow(embd.Type, embd.RowSpan(id, 1), _x.AsSpan(t * _c.Dim, _c.Dim));
+                RopeTables(startPos + t, _cos.AsSpan(t * _c.RopeDim / 2, _c.RopeDim / 2), _sin.AsSpan(t * _c.RopeDim / 2, _c.RopeDim / 2));
+            }
+            _batch = tokens.Length;
+            _startPos = startPos;
+            NextLayer = 0;
+        }
+
+        /// <summary>Runs the next transformer block, reading and extending <paramref name="cache"/>.</summary>
+        public void RunNextLayer(KvCache cache)
+        {
+            int l = NextLayer;
+            if (l >= _c.LayerCount) throw new InvalidOperationException("all layers already ran");
+            var w = _model.Weights.Layers[l];
+            int dim = _c.Dim, T = _batch;
+
+            // Attention block.
+            for (int t = 0; t < T; t++)
+                VectorOps.RmsNorm(_x.AsSpan(t * dim, dim), w.AttnNorm, _xb.AsSpan(t * dim, dim), _c.RmsEpsilon);
+            _actRows.Invalidate();
+            MatMul(w.Wq, _xb, dim, _q, _c.QueryDim, w.Bq);
+            MatMul(w.Wk, _xb, dim, _k, _c.KvDim, w.Bk);
+            MatMul(w.Wv, _xb, dim, _v, _c.KvDim, w.Bv);
+            for (int t = 0; t < T; t++)
+            {
+                var cos = _cos.AsSpan(t * _c.RopeDim / 2, _c.RopeDim / 2);
+                var sin = _sin.AsSpan(t * _c.RopeDim / 2, _c.RopeDim / 2);
+                for (int h = 0; h < _c.HeadCount; h++) Rope(_q.AsSpan(t * _c.QueryDim + h * _c.HeadDim, _c.HeadDim), cos, sin);
+                for (int h = 0; h < _c.KvHeadCount; h++) Rope(_k.AsSpan(t * _c.KvDim + h * _c.HeadDim, _c.HeadDim), cos, sin);
+                cache.Store(l, _startPos + t, _k.AsSpan(t * _c.KvDim, _c.KvDim), _v.AsSpan(t * _c.KvDim, _c.KvDim));
+            }
+            _attention.Set(cache, l, _q, _att, _startPos);
+            _pool.Run(T * _c.HeadCount, _attention);
+            _actRows.Invalidate();
+            MatMul(w.Wo, _att, _c.QueryDim, _xb, dim, null);
+            for (int t = 0; t < T; t++) VectorOps.Add(_x.AsSpan(t * dim, dim), _xb.AsSpan(t * dim, dim));
+
+            // Feed-forward block (SwiGLU).
+            for (int t = 0; t < T; t++)
+                VectorOps.RmsNorm(_x.AsSpan(t * dim, dim), w.FfnNorm, _xb.AsSpan(t * dim, dim), _c.RmsEpsilon);
+            _actRows.Invalidate();
+            MatMul(w.Gate, _xb, dim, _gate, _c.FeedForwardDim, null);
+            MatMul(w.Up, _xb, dim, _up, _c.FeedForwardDim, null);
+            int ff = _c.FeedForwardDim;
+            for (int t = 0; t < T; t++) VectorOps.SwiGlu(_gate.AsSpan(t * ff, ff), _up.AsSpan(t * ff, ff));
+            _actRows.Invalidate();
+            MatMul(w.Down, _gate, ff, _xb, dim, null);
+            for (int t = 0; t < T; t++) VectorOps.Add(_x.AsSpan(t * dim, dim), _xb.AsSpan(t * dim, dim));
+            NextLayer = l + 1;
+        }
+
+        /// <summary>Final norm and output projection of batch row <paramref name="row"/> into <paramref name="logits"/>.</summary>
+        public void ComputeLogits(int row, Span<float> logits)
+        {
+            if (!LayersDone) throw new InvalidOperationException("layers still pending");
+            if ((uint)row >= (uint)_batch) throw new ArgumentOutOfRangeException(nameof(row));
+            int dim = _c.Dim;
+            var normed = new float[dim];
+            VectorOps.RmsNorm(_x.AsSpan(row * dim, dim), _model.Weights.OutputNorm, normed, _c.RmsEpsilon);
+            var output = _model.Weights.Output;
+            var logitArray = new float[output.Rows];
+            _actRows.Invalidate();
+            _matmul.Set(output, _actRows.Quantize(normed, dim, 1, output), logitArray, output.Rows, 1);
+            _pool.Run(output.Rows, _matmul, minChunk: 64);
+            logitArray.AsSpan().CopyTo(logits);
+        }
+
+        private void MatMul(WeightMatrix w, float[] input, int inStride, float[] output, int outStride, float[]? bias)
+        {
+            var act = _actRows.Quantize(input, inStride, _batch, w);
+            _matmul.Set(w, act, output, outStride, _batch);
+            _pool.Run(w.Rows, _matmul, minChunk: 16);
+            if (bias != null)
+                for (int t = 0; t < _batch; t++) VectorOps.Add(output.AsSpan(t * outStride, w.Rows), bias);
+        }
+
+        /// <summary>cos/sin of every rotated pair at one position, computed as ggml's rope cache does (float, iterated theta).</summary>
+        private void RopeTables(int pos, Span<float> cos, Span<float> sin)
+        {
+            float thetaScale = MathF.Pow(_c.RopeFreqBase, -2.0f / _c.RopeDim);
+            float theta = pos;
+            for (int i = 0; i < cos.Length; i++)
+            {
+                float t = _c.RopeFreqScale * theta;
+                cos[i] = MathF.Cos(t);
+                sin[i] = MathF.Sin(t);
+                theta *= thetaScale;
+            }
+        }
+
+        private void Rope(Span<float> head, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin)
+        {
+            int half = cos.Length;
+            if (_c.Architecture.Rope == RopeStyle.Normal)
+            {
+                for (int i = 0; i < half; i++)
+                {
+                    float x0 = head[2 * i], x1 = head[2 * i + 1];
+                    head[2 * i] = x0 * cos[i] - x1 * sin[i];
+                    head[2 * i + 1] = x0 * sin[i] + x1 * cos[i];
+                }
+            }
+            else
+            {
+                for (int i = 0; i < half; i++)
+                {
+                    float x0 = head[i], x1 = head[i + half];
+                    head[i] = x0 * cos[i] - x1 * sin[i];
+                    head[i + half] = x0 * sin[i] + x1 * cos[i];
+                }
+            }
+        }
+
+        /// <summary>Activation rows converted once to a weight's dot partner type, reused by every matrix that reads the same input.</summary>
+        private sealed class ActivationRows
+        {
+            private readonly int _maxRows;
+            private readonly int _maxCols;
+            private byte[] _buffer = Array.Empty<byte>();
+            private TensorType _type;
+            private bool _valid;
+
+            public ActivationRows(int maxRows, int maxCols)
+            {
+                _maxRows = maxRows;
+                _maxCols = maxCols;
+            }
+
+            public int RowBytes { get; private set; }
+
+            public void Invalidate() => _valid = false;
+
+            public ActivationRows Quantize(float[] input, int stride, int rows, WeightMatrix w)
+            {
+                var type = TensorTypeInfo.VecDotType(w.Type);
+                if (_valid && type == _type) return this;
+                int cols = w.Cols;
+                RowBytes = (int)TensorTypeInfo.RowBytes(type, cols);
+                int needed = RowBytes * rows;
+                if (_buffer.Length < needed) _buffer = new byte[Math.Max(needed, (int)TensorTypeInfo.RowBytes(type, RoundUp(_maxCols, 256)) * _maxRows)];
+                for (int r = 0; r < rows; r++)
+                    Quantizer.QuantizeRow(type, input.AsSpan(r * stride, cols), _buffer.AsSpan(r * RowBytes, RowBytes));
+                _type = type;
+                _valid = true;
+                return this;
+            }
+
+            public ReadOnlySpan<byte> Row(int r) => _buffer.AsSpan(r * RowBytes, RowBytes);
+
+            private static int RoundUp(int x, int m) => (x + m - 1) / m * m;
+        }
+
+        /// <summary>output[t, r] = W[r] · act[t] for a range of weight rows; rows are walked in small blocks so each stays in cache across the batch.</summary>
+        private sealed class MatMulWork : IRangeWork
+        {
+            private const int RowBlock = 16;
+            private WeightMatrix _w = null!;
+            private ActivationRows _act = null!;
+            private float[] _out = null!;
+            private int _outStride, _batch;
+
+            public void Set(WeightMatrix w, ActivationRows act, float[] output, int outStride, int batch)
+            {
+                _w = w; _act = act; _out = output; _outStride = outStride; _batch = batch;
+            }
+
+            public void Execute(int start, int end)
+            {
+                for (int r0 = start; r0 < end; r0 += RowBlock)
+                {
+                    int n = Math.Min(RowBlock, end - r0);
+                    var rows = _w.RowSpan(r0, n);
+                    for (int t = 0; t < _batch; t++)
+                        MatVec.Compute(_w.Type, rows, _w.Cols, _act.Row(t), _out.AsSpan(t * _outStride + r0, n), 0, n);
+                }
+            }
+        }
+
+        /// <summary>Causal attention for (token, head) items: softmax(q·K/√d) · V over positions 0..pos of the KV cache.</summary>
+        private sealed class AttentionWork : IRangeWork
+        {
+            [ThreadStatic] private static float[]? t_scores;
+            [ThreadStatic] private static float[]? t_row;
+            [ThreadStatic] private static byte[]? t_q16;
+
+            private readonly ModelConfig _c;
+            private readonly float _scale;
+            private KvCache _cache = null!;
+            private int _layer, _startPos;
+            private float[] _q = null!, _out = null!;
+
+            public AttentionWork(ModelConfig c)
+            {
+                _c = c;
+                _scale = 1.0f / MathF.Sqrt(c.HeadDim);
+            }
+
+            public void Set(KvCache cache, int layer, float[] q, float[] output, int startPos)
+            {
+                _cache = cache; _layer = layer; _q = q; _out = output; _startPos = startPos;
+            }
+
+            public void Execute(int start, int end)
+            {
+                int hd = _c.HeadDim;
+                int group = _c.HeadCount / _c.KvHeadCount;
+                var f16 = _cache.Type == KvCacheType.F16;
+                var kvType = _cache.ElementType;
+                for (int item = start; item < end; item++)
+                {
+                    int t = item / _c.HeadCount, h = item % _c.HeadCount;
+                    int pos = _startPos + t;
+                    int kvOffset = h / group * hd;
+                    var q = _q.AsSpan(t * _c.QueryDim + h * hd, hd);
+                    var scores = Scratch(ref t_scores, pos + 1);
+                    ReadOnlySpan<byte> qBytes;
+                    if (f16)
+                    {
+                        // llama.cpp converts q to the cache's F16 before the K·q product, and the probabilities before P·V.
+                        var q16 = ScratchBytes(ref t_q16, hd * 2);
+                        Quantizer.QuantizeRow(TensorType.F16, q, q16);
+                        qBytes = q16;
+                    }
+                    else
+                    {
+                        qBytes = MemoryMarshal.AsBytes(q);
+                    }
+                    for (int j = 0; j <= pos; j++)
+                        scores[j] = VecDot.Dot(kvType, _cache.KeyBytes(_layer, j, kvOffset, hd), qBytes, hd) * _scale;
+                    var p = scores.AsSpan(0, pos + 1);
+                    VectorOps.Softmax(p);
+                    var o = _out.AsSpan(t * _c.QueryDim + h * hd, hd);
+                    o.Clear();
+                    var vRow = Scratch(ref t_row, hd).AsSpan(0, hd);
+                    for (int j = 0; j <= pos; j++)
+                    {
+                        float pj = f16 ? Half16.ToFloat(Half16.FromFloat(p[j])) : p[j];
+                        Dequantizer.DequantizeRow(kvType, _cache.ValueBytes(_layer, j, kvOffset, hd), vRow);
+                        VectorOps.MultiplyAdd(o, vRow, pj);
+                    }
+                }
+            }
+
+            private static float[] Scratch(ref float[]? buffer, int n)
+            {
+                if (buffer == null || buffer.Length < n) buffer = new float[Math.Max(n, 1024)];
+                return buffer;
+            }
+
+            private static byte[] ScratchBytes(ref byte[]? buffer, int n)
+            {
+                if (buffer == null || buffer.Length < n) buffer = new byte[Math.Max(n, 1024)];
+                return buffer;
+            }
+        }
+    }
+}

@@ -1,0 +1,79 @@
+using System;
+using NpcSdk.Compute;
+using NpcSdk.Generation;
+using NpcSdk.Gguf;
+using NpcSdk.Tokenization;
+
+namespace NpcSdk.Models
+{
+    /// <summary>Options for loading a model.</summary>
+    public sealed class ModelOptions
+    {
+        /// <summary>Compute threads (the caller's included). Default: cores − 1, at least 1, so the game keeps a core.</summary>
+        public int Threads { get; set; } = WorkerPool.DefaultThreadCount;
+    }
+
+    /// <summary>
+    /// A loaded language model: the mapped GGUF file, its configuration, weights and tokenizer. Thread-safe to share;
+    /// each NPC gets its own <see cref="InferenceSession"/>.
+    /// </summary>
+    public sealed class Model : IDisposable
+    {
+        private readonly WorkerPool _pool;
+
+        private Model(GgufFile file, int threads)
+        {
+            File = file;
+            Transformer = new Transformer(file);
+            Tokenizer = GgufTokenizer.FromGguf(file);
+            if (Tokenizer.VocabSize != Transformer.Config.VocabSize)
+                throw new GgufFormatException($"{file.Source}: tokenizer has {Tokenizer.VocabSize} tokens but token_embd.weight has {Transformer.Config.VocabSize} rows");
+            _pool = new WorkerPool(threads);
+        }
+
+        /// <summary>Maps a GGUF model and prepares it to run.</summary>
+        /// <exception cref="GgufFormatException">The file is malformed.</exception>
+        /// <exception cref="ModelNotSupportedException">The architecture or a feature is not supported.</exception>
+        public static Model Load(string path, ModelOptions? options = null)
+        {
+            options ??= new ModelOptions();
+            if (options.Threads < 1) throw new ArgumentOutOfRangeException(nameof(options), options.Threads, "Threads must be at least 1");
+            var file = GgufFile.Open(path);
+            try
+            {
+                return new Model(file, options.Threads);
+            }
+            catch
+            {
+                file.Dispose();
+                throw;
+            }
+        }
+
+        /// <summary>The mapped file.</summary>
+        public GgufFile File { get; }
+
+        /// <summary>Hyper-parameters.</summary>
+        public ModelConfig Config => Transformer.Config;
+
+        /// <summary>The tokenizer built from the file's metadata.</summary>
+        public GgufTokenizer Tokenizer { get; }
+
+        /// <summary>Compute threads in use.</summary>
+        public int Threads => _pool.ThreadCount;
+
+        internal Transformer Transformer { get; }
+
+        internal WorkerPool Pool => _pool;
+
+        /// <summary>Starts a new session (its own KV cache and token history) on this model.</summary>
+        public InferenceSession CreateSession(SessionOptions? options = null) => new InferenceSession(this, options ?? new SessionOptions());
+
+        /// <summary>Stops the worker threads and unmaps the file.</summary>
+        public void Dispose()
+        {
+            _pool.Dispose();
+            File.Dispose();
+        }
+    }
+}

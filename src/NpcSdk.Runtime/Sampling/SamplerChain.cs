@@ -1,0 +1,65 @@
+using System;
+using System.Collections.Generic;
+
+namespace NpcSdk.Sampling
+{
+    /// <summary>
+    /// Samplers applied in llama.cpp's default order (bias, penalties, top-k, top-p, min-p, temperature), then a seeded draw.
+    /// </summary>
+    public sealed class SamplerChain
+    {
+        private readonly List<ISampler> _samplers = new List<ISampler>();
+        private readonly TokenCandidates _candidates = new TokenCandidates();
+
+        /// <summary>Builds the chain for <paramref name="options"/>.</summary>
+        public SamplerChain(SamplingOptions options)
+        {
+            Options = options ?? throw new ArgumentNullException(nameof(options));
+            Random = new SamplerRandom(options.Seed);
+            if (options.LogitBias != null && options.LogitBias.Count > 0) _samplers.Add(new LogitBiasSampler(options.LogitBias));
+            _samplers.Add(new PenaltySampler(options.PenaltyLastN, options.RepeatPenalty, options.PresencePenalty, options.FrequencyPenalty));
+            if (options.Temperature > 0f)
+            {
+                _samplers.Add(new TopKSampler(options.TopK));
+                _samplers.Add(new TopPSampler(options.TopP));
+                _samplers.Add(new MinPSampler(options.MinP));
+                _samplers.Add(new TemperatureSampler(options.Temperature));
+            }
+        }
+
+        /// <summary>The options the chain was built from.</summary>
+        public SamplingOptions Options { get; }
+
+        /// <summary>The chain's random generator (its state is part of a save).</summary>
+        public SamplerRandom Random { get; }
+
+        /// <summary>Adds a sampler at the end of the chain, before the draw (e.g. a grammar mask).</summary>
+        public void Add(ISampler sampler) => _samplers.Add(sampler);
+
+        /// <summary>Chooses the next token from a row of logits.</summary>
+        public int Sample(ReadOnlySpan<float> logits, IReadOnlyList<int> history)
+        {
+            _candidates.Reset(logits);
+            foreach (var s in _samplers) s.Apply(_candidates, history);
+            if (Options.Temperature <= 0f)
+            {
+                var l = _candidates.Logits;
+                var ids = _candidates.Ids;
+                int best = 0;
+                for (int i = 1; i < l.Length; i++)
+                    if (l[i] > l[best] || (l[i] == l[best] && ids[i] < ids[best])) best = i;
+                return ids[best];
+            }
+            _candidates.Softmax();
+            var probs = _candidates.Probabilities;
+            double r = Random.NextDouble();
+            double cum = 0;
+            for (int i = 0; i < probs.Length; i++)
+            {
+                cum += probs[i];
+                if (r < cum) return _candidates.Ids[i];
+            }
+            return _candidates.Ids[probs.Length - 1];
+        }
+    }
+}
