@@ -23,7 +23,7 @@ namespace NpcSdk.Models
         private readonly MatMulWork _matmul = new MatMulWork();
         private readonly AttentionWork _attention;
 
-        private readonly float[] _x, _xb, _q, _k, _v, _att, _gate, _up, _cos, _sin;
+        private readonly float[] _x, _xb, _q, _k, _v, _att, _gate, _up, _cos, _sin, _normed, _logits;
         private readonly ActivationRows _actRows;
         private int _batch;
         private int _startPos;
@@ -44,6 +44,8 @@ namespace NpcSdk.Models
             _up = new float[maxBatch * _c.FeedForwardDim];
             _cos = new float[maxBatch * _c.RopeDim / 2];
             _sin = new float[maxBatch * _c.RopeDim / 2];
+            _normed = new float[_c.Dim];
+            _logits = new float[model.Weights.Output.Rows];
             _actRows = new ActivationRows(maxBatch, Math.Max(_c.Dim, Math.Max(_c.QueryDim, _c.FeedForwardDim)));
             _attention = new AttentionWork(_c);
         }
@@ -124,14 +126,12 @@ namespace NpcSdk.Models
             if (!LayersDone) throw new InvalidOperationException("layers still pending");
             if ((uint)row >= (uint)_batch) throw new ArgumentOutOfRangeException(nameof(row));
             int dim = _c.Dim;
-            var normed = new float[dim];
-            VectorOps.RmsNorm(_x.AsSpan(row * dim, dim), _model.Weights.OutputNorm, normed, _c.RmsEpsilon);
+            VectorOps.RmsNorm(_x.AsSpan(row * dim, dim), _model.Weights.OutputNorm, _normed, _c.RmsEpsilon);
             var output = _model.Weights.Output;
-            var logitArray = new float[output.Rows];
             _actRows.Invalidate();
-            _matmul.Set(output, _actRows.Quantize(normed, dim, 1, output), logitArray, output.Rows, 1);
+            _matmul.Set(output, _actRows.Quantize(_normed, dim, 1, output), _logits, output.Rows, 1);
             _pool.Run(output.Rows, _matmul, minChunk: 64);
-            logitArray.AsSpan().CopyTo(logits);
+            _logits.AsSpan().CopyTo(logits);
         }
 
         private void MatMul(WeightMatrix w, float[] input, int inStride, float[] output, int outStride, float[]? bias)
