@@ -20,7 +20,7 @@ namespace NpcSdk.Cli.Commands
         public static Option<int> Threads() => new Option<int>("--threads", "-t")
         {
             Description = "Compute threads (default: cores - 1)",
-            DefaultValueFactory = _ => Compute.WorkerPool.DefaultThreadCount,
+            DefaultValueFactory = _ => new ModelOptions().Threads,
         };
 
         /// <summary>Reads the exact UTF-8 bytes of a file (no trimming).</summary>

@@ -47,6 +47,8 @@ namespace NpcSdk.Compute
         public static int DefaultThreadCount => Math.Max(1, Environment.ProcessorCount - 1);
 
         /// <summary>Runs <paramref name="work"/> over [0, count) on all threads; returns when every item is done.</summary>
+        /// <param name="count">Number of items.</param>
+        /// <param name="work">What to do with a range of items.</param>
         /// <param name="minChunk">Smallest number of items worth handing to one thread.</param>
         public void Run(int count, IRangeWork work, int minChunk = 1)
         {
@@ -77,8 +79,13 @@ namespace NpcSdk.Compute
                 _failure = e;
                 Volatile.Write(ref _next, int.MaxValue / 2);
             }
-            var spinner = new SpinWait();
-            while (Volatile.Read(ref _pending) != 0) spinner.SpinOnce(-1);
+            // Never SpinWait.SpinOnce here: it escalates to Sleep(1), a whole millisecond lost per matrix.
+            int spins = 0;
+            while (Volatile.Read(ref _pending) != 0)
+            {
+                if (++spins % 64 == 0) Thread.Yield();
+                else Thread.SpinWait(10);
+            }
             _work = null;
             if (_failure != null) throw new AggregateException("a worker thread failed", _failure);
         }

@@ -1,0 +1,87 @@
+using System;
+
+namespace NpcSdk.Tensors;
+
+/// <summary>
+/// Matrix-vector product over a range of weight rows: <c>output[r - rowStart] = Dot(row r, activation)</c> for r in
+/// [rowStart, rowEnd), the unit of work a thread takes (ggml splits a mul_mat into row chunks the same way).
+/// The activation must already be in <see cref="TensorTypeInfo.VecDotType"/> of the weights. No allocations.
+/// </summary>
+internal static unsafe class MatVec
+{
+    public static void Compute(TensorType t, ReadOnlySpan<byte> weights, int cols, ReadOnlySpan<byte> activation,
+        Span<float> output, int rowStart, int rowEnd)
+    {
+        long rowBytes = TensorTypeInfo.RowBytes(t, cols);
+        long activationBytes = TensorTypeInfo.RowBytes(TensorTypeInfo.VecDotType(t), cols);
+        if (rowStart < 0 || rowEnd < rowStart)
+        {
+            throw new ArgumentOutOfRangeException(nameof(rowStart), $"Row range [{rowStart}, {rowEnd}) is invalid.");
+        }
+
+        if ((long)rowEnd * rowBytes > weights.Length)
+        {
+            throw new ArgumentException($"Rows up to {rowEnd} of {rowBytes} bytes need {(long)rowEnd * rowBytes} bytes of {t} weights, got {weights.Length}.", nameof(weights));
+        }
+
+        if (activation.Length < activationBytes)
+        {
+            throw new ArgumentException($"The activation needs {activationBytes} bytes, got {activation.Length}.", nameof(activation));
+        }
+
+        if (output.Length < rowEnd - rowStart)
+        {
+            throw new ArgumentException($"The output needs {rowEnd - rowStart} elements, got {output.Length}.", nameof(output));
+        }
+
+#if NET
+        if (VecDotAvx2.IsSupported && (t == TensorType.F16 || t == TensorType.BF16))
+        {
+            WidenedRows(t, weights, cols, activation, output, rowStart, rowEnd, rowBytes);
+            return;
+        }
+#endif
+
+        fixed (byte* w = weights)
+        fixed (byte* a = activation)
+        fixed (float* o = output)
+        {
+            byte* row = w + rowStart * rowBytes;
+            for (int r = 0; r < rowEnd - rowStart; r++, row += rowBytes)
+            {
+                o[r] = VecDot.Dot(t, row, a, cols);
+            }
+        }
+    }
+
+#if NET
+
+    /// <summary>
+    /// F16/BF16 weights: widen the 16-bit activation to float once (exact), instead of once per row, then each row
+    /// converts only its weights.
+    /// </summary>
+    private static void WidenedRows(TensorType t, ReadOnlySpan<byte> weights, int cols, ReadOnlySpan<byte> activation,
+        Span<float> output, int rowStart, int rowEnd, long rowBytes)
+    {
+        float[] buffer = System.Buffers.ArrayPool<float>.Shared.Rent(cols);
+        try
+        {
+            Dequantizer.DequantizeRow(t, activation, buffer.AsSpan(0, cols));
+            fixed (byte* w = weights)
+            fixed (float* a = buffer)
+            fixed (float* o = output)
+            {
+                byte* row = w + rowStart * rowBytes;
+                for (int r = 0; r < rowEnd - rowStart; r++, row += rowBytes)
+                {
+                    o[r] = t == TensorType.F16 ? VecDotAvx2.F16F32(row, a, cols) : VecDotAvx2.BF16F32(row, a, cols);
+                }
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(buffer);
+        }
+    }
+#endif
+}

@@ -1,0 +1,582 @@
+#if NET
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace NpcSdk.Tensors;
+
+/// <summary>
+/// AVX2+FMA dot products, following ggml's <c>arch/x86/quants.c</c>: unpack a block's quants to bytes, int8 x int8
+/// products with <c>vpmaddubsw</c> (unsigned x signed, via <c>vpsignb</c> for signed weights) and <c>vpmaddwd</c>
+/// into exact int32 sums, then one FMA per block with the product of the scales. <c>x</c> is the weight row,
+/// <c>y</c> the activation row in the partner format.
+/// </summary>
+internal static unsafe class VecDotAvx2
+{
+    public static bool IsSupported => Avx2.IsSupported && Fma.IsSupported;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float Dot(TensorType t, ReadOnlySpan<byte> weightRow, ReadOnlySpan<byte> activationRow, int n)
+    {
+        VecDot.CheckRows(t, weightRow.Length, activationRow.Length, n);
+        fixed (byte* x = weightRow)
+        fixed (byte* y = activationRow)
+        {
+            return Dot(t, x, y, n);
+        }
+    }
+
+    internal static float Dot(TensorType t, byte* x, byte* y, int n)
+    {
+        switch (t)
+        {
+            case TensorType.F32: return F32((float*)x, (float*)y, n);
+            case TensorType.F16: return F16(x, y, n);
+            case TensorType.BF16: return BF16(x, y, n);
+            case TensorType.Q4_0: return Q4_0(x, y, n / 32);
+            case TensorType.Q4_1: return Q4_1(x, y, n / 32);
+            case TensorType.Q5_0: return Q5_0(x, y, n / 32);
+            case TensorType.Q5_1: return Q5_1(x, y, n / 32);
+            case TensorType.Q8_0: return Q8_0(x, y, n / 32);
+            case TensorType.Q2_K: return Q2_K(x, y, n / 256);
+            case TensorType.Q3_K: return Q3_K(x, y, n / 256);
+            case TensorType.Q4_K: return Q4_K(x, y, n / 256);
+            case TensorType.Q5_K: return Q5_K(x, y, n / 256);
+            case TensorType.Q6_K: return Q6_K(x, y, n / 256);
+            default: return VecDotScalar.Dot(t, x, y, n);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float H(byte* p) => Half16.TablePointer[*(ushort*)p];
+
+    /// <summary>Signed int8 x int8, summed in adjacent groups of 4 into 8 int32 lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<int> MulSumI8(Vector256<sbyte> x, Vector256<sbyte> y)
+    {
+        Vector256<sbyte> ax = Avx2.Sign(x, x);
+        Vector256<sbyte> sy = Avx2.Sign(y, x);
+        return Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(ax.AsByte(), sy), Vector256.Create((short)1));
+    }
+
+    /// <summary>Unsigned int8 (at most 127) x signed int8, summed in adjacent groups of 4 into 8 int32 lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<int> MulSumU8(Vector256<byte> x, Vector256<sbyte> y) =>
+        Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(x, y), Vector256.Create((short)1));
+
+    /// <summary>16 bytes of nibbles to 32 bytes: low nibbles in the lower half, high nibbles in the upper half.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<byte> Nibbles(byte* p)
+    {
+        Vector128<byte> raw = Sse2.LoadVector128(p);
+        return Vector256.Create(raw, Sse2.ShiftRightLogical(raw.AsUInt16(), 4).AsByte()) & Vector256.Create((byte)0x0F);
+    }
+
+    /// <summary>Spreads 32 bits to 32 bytes of 0x00 / 0xFF (ggml's bytes_from_bits_32).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<byte> BytesFromBits(uint bits)
+    {
+        Vector256<byte> shuffle = Vector256.Create(0x0000000000000000UL, 0x0101010101010101UL, 0x0202020202020202UL, 0x0303030303030303UL).AsByte();
+        Vector256<byte> bytes = Avx2.Shuffle(Vector256.Create(bits).AsByte(), shuffle);
+        bytes |= Vector256.Create(0x7FBFDFEFF7FBFDFEUL).AsByte();
+        return Avx2.CompareEqual(bytes, Vector256<byte>.AllBitsSet);
+    }
+
+    /// <summary>Broadcasts 16-bit lane <paramref name="i"/> (0..7) of each 128-bit half across that half.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> BroadcastLane(Vector256<short> v, int i) =>
+        Avx2.Shuffle(v.AsByte(), Vector256.Create((ushort)((2 * i) | ((2 * i + 1) << 8))).AsByte()).AsInt16();
+
+    /// <summary>
+    /// With the same 8 shorts in both halves of <paramref name="v"/>: lane <paramref name="i"/> across the lower half
+    /// and lane i+1 across the upper half (the scales of the two 16-element halves of a 32-element group).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> PairLanes(Vector256<short> v, int i) =>
+        Avx2.Shuffle(v.AsByte(), Vector256.Create(
+            Vector128.Create((ushort)((2 * i) | ((2 * i + 1) << 8))).AsByte(),
+            Vector128.Create((ushort)((2 * i + 2) | ((2 * i + 3) << 8))).AsByte())).AsInt16();
+
+    /// <summary>8 fp16 values to float, exact for subnormals, infinities and NaNs, without touching float denormals.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> HalfToSingle(Vector128<ushort> h)
+    {
+        // Sign-extending puts the sign in bit 31 directly; masks replace most shifts (shifts have fewer ports).
+        Vector256<uint> w = Avx2.ConvertToVector256Int32(h.AsInt16()).AsUInt32();
+        Vector256<uint> sign = w & Vector256.Create(0x80000000u);
+        Vector256<uint> magnitude = Avx2.ShiftLeftLogical(w, 13) & Vector256.Create(0x0FFFE000u);
+        Vector256<float> normalized = (magnitude + Vector256.Create(0x70000000u)).AsSingle() * Vector256.Create(0x07800000u).AsSingle(); // 2^-112
+        Vector256<float> denormalized = ((w & Vector256.Create(0x3FFu)) | Vector256.Create(0x3F000000u)).AsSingle() - Vector256.Create(0.5f);
+        Vector256<float> isDenormal = Avx2.CompareEqual(w & Vector256.Create(0x7C00u), Vector256<uint>.Zero).AsSingle();
+        return Avx.BlendVariable(normalized, denormalized, isDenormal) | sign.AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> BFloat16ToSingle(Vector128<ushort> b) =>
+        Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(b), 16).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float F32(float* x, float* y, int n)
+    {
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        int i = 0;
+        for (; i + 32 <= n; i += 32)
+        {
+            acc0 = Fma.MultiplyAdd(Avx.LoadVector256(x + i), Avx.LoadVector256(y + i), acc0);
+            acc1 = Fma.MultiplyAdd(Avx.LoadVector256(x + i + 8), Avx.LoadVector256(y + i + 8), acc1);
+            acc2 = Fma.MultiplyAdd(Avx.LoadVector256(x + i + 16), Avx.LoadVector256(y + i + 16), acc2);
+            acc3 = Fma.MultiplyAdd(Avx.LoadVector256(x + i + 24), Avx.LoadVector256(y + i + 24), acc3);
+        }
+
+        for (; i + 8 <= n; i += 8)
+        {
+            acc0 = Fma.MultiplyAdd(Avx.LoadVector256(x + i), Avx.LoadVector256(y + i), acc0);
+        }
+
+        float sum = Vector256.Sum((acc0 + acc1) + (acc2 + acc3));
+        for (; i < n; i++)
+        {
+            sum += x[i] * y[i];
+        }
+
+        return sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float F16(byte* x, byte* y, int n)
+    {
+        ushort* a = (ushort*)x;
+        ushort* b = (ushort*)y;
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0;
+        int i = 0;
+        for (; i + 16 <= n; i += 16)
+        {
+            acc0 = Fma.MultiplyAdd(HalfToSingle(Sse2.LoadVector128(a + i)), HalfToSingle(Sse2.LoadVector128(b + i)), acc0);
+            acc1 = Fma.MultiplyAdd(HalfToSingle(Sse2.LoadVector128(a + i + 8)), HalfToSingle(Sse2.LoadVector128(b + i + 8)), acc1);
+        }
+
+        float sum = Vector256.Sum(acc0 + acc1);
+        for (; i < n; i++)
+        {
+            sum += Half16.TablePointer[a[i]] * Half16.TablePointer[b[i]];
+        }
+
+        return sum;
+    }
+
+    /// <summary>F16 weights with an activation already widened to float (MatVec widens it once per call).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float F16F32(byte* x, float* y, int n)
+    {
+        ushort* a = (ushort*)x;
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        int i = 0;
+        for (; i + 32 <= n; i += 32)
+        {
+            acc0 = Fma.MultiplyAdd(HalfToSingle(Sse2.LoadVector128(a + i)), Avx.LoadVector256(y + i), acc0);
+            acc1 = Fma.MultiplyAdd(HalfToSingle(Sse2.LoadVector128(a + i + 8)), Avx.LoadVector256(y + i + 8), acc1);
+            acc2 = Fma.MultiplyAdd(HalfToSingle(Sse2.LoadVector128(a + i + 16)), Avx.LoadVector256(y + i + 16), acc2);
+            acc3 = Fma.MultiplyAdd(HalfToSingle(Sse2.LoadVector128(a + i + 24)), Avx.LoadVector256(y + i + 24), acc3);
+        }
+
+        for (; i + 8 <= n; i += 8)
+        {
+            acc0 = Fma.MultiplyAdd(HalfToSingle(Sse2.LoadVector128(a + i)), Avx.LoadVector256(y + i), acc0);
+        }
+
+        float sum = Vector256.Sum((acc0 + acc1) + (acc2 + acc3));
+        for (; i < n; i++)
+        {
+            sum += Half16.TablePointer[a[i]] * y[i];
+        }
+
+        return sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float BF16(byte* x, byte* y, int n)
+    {
+        ushort* a = (ushort*)x;
+        ushort* b = (ushort*)y;
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0;
+        int i = 0;
+        for (; i + 16 <= n; i += 16)
+        {
+            acc0 = Fma.MultiplyAdd(BFloat16ToSingle(Sse2.LoadVector128(a + i)), BFloat16ToSingle(Sse2.LoadVector128(b + i)), acc0);
+            acc1 = Fma.MultiplyAdd(BFloat16ToSingle(Sse2.LoadVector128(a + i + 8)), BFloat16ToSingle(Sse2.LoadVector128(b + i + 8)), acc1);
+        }
+
+        float sum = Vector256.Sum(acc0 + acc1);
+        for (; i < n; i++)
+        {
+            sum += BFloat16.ToFloat(a[i]) * BFloat16.ToFloat(b[i]);
+        }
+
+        return sum;
+    }
+
+    /// <summary>BF16 weights with an activation already widened to float.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float BF16F32(byte* x, float* y, int n)
+    {
+        ushort* a = (ushort*)x;
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        int i = 0;
+        for (; i + 32 <= n; i += 32)
+        {
+            acc0 = Fma.MultiplyAdd(BFloat16ToSingle(Sse2.LoadVector128(a + i)), Avx.LoadVector256(y + i), acc0);
+            acc1 = Fma.MultiplyAdd(BFloat16ToSingle(Sse2.LoadVector128(a + i + 8)), Avx.LoadVector256(y + i + 8), acc1);
+            acc2 = Fma.MultiplyAdd(BFloat16ToSingle(Sse2.LoadVector128(a + i + 16)), Avx.LoadVector256(y + i + 16), acc2);
+            acc3 = Fma.MultiplyAdd(BFloat16ToSingle(Sse2.LoadVector128(a + i + 24)), Avx.LoadVector256(y + i + 24), acc3);
+        }
+
+        for (; i + 8 <= n; i += 8)
+        {
+            acc0 = Fma.MultiplyAdd(BFloat16ToSingle(Sse2.LoadVector128(a + i)), Avx.LoadVector256(y + i), acc0);
+        }
+
+        float sum = Vector256.Sum((acc0 + acc1) + (acc2 + acc3));
+        for (; i < n; i++)
+        {
+            sum += BFloat16.ToFloat(a[i]) * y[i];
+        }
+
+        return sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float Q8_0(byte* x, byte* y, int blocks)
+    {
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0;
+        int b = 0;
+        for (; b + 2 <= blocks; b += 2, x += 68, y += 68)
+        {
+            Vector256<int> s0 = MulSumI8(Avx.LoadVector256((sbyte*)(x + 2)), Avx.LoadVector256((sbyte*)(y + 2)));
+            Vector256<int> s1 = MulSumI8(Avx.LoadVector256((sbyte*)(x + 36)), Avx.LoadVector256((sbyte*)(y + 36)));
+            acc0 = Fma.MultiplyAdd(Vector256.Create(H(x) * H(y)), Avx.ConvertToVector256Single(s0), acc0);
+            acc1 = Fma.MultiplyAdd(Vector256.Create(H(x + 34) * H(y + 34)), Avx.ConvertToVector256Single(s1), acc1);
+        }
+
+        if (b < blocks)
+        {
+            Vector256<int> s0 = MulSumI8(Avx.LoadVector256((sbyte*)(x + 2)), Avx.LoadVector256((sbyte*)(y + 2)));
+            acc0 = Fma.MultiplyAdd(Vector256.Create(H(x) * H(y)), Avx.ConvertToVector256Single(s0), acc0);
+        }
+
+        return Vector256.Sum(acc0 + acc1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float Q4_0(byte* x, byte* y, int blocks)
+    {
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0;
+        Vector256<sbyte> eight = Vector256.Create((sbyte)8);
+        int b = 0;
+        for (; b + 2 <= blocks; b += 2, x += 36, y += 68)
+        {
+            Vector256<int> s0 = MulSumI8(Nibbles(x + 2).AsSByte() - eight, Avx.LoadVector256((sbyte*)(y + 2)));
+            Vector256<int> s1 = MulSumI8(Nibbles(x + 20).AsSByte() - eight, Avx.LoadVector256((sbyte*)(y + 36)));
+            acc0 = Fma.MultiplyAdd(Vector256.Create(H(x) * H(y)), Avx.ConvertToVector256Single(s0), acc0);
+            acc1 = Fma.MultiplyAdd(Vector256.Create(H(x + 18) * H(y + 34)), Avx.ConvertToVector256Single(s1), acc1);
+        }
+
+        if (b < blocks)
+        {
+            Vector256<int> s0 = MulSumI8(Nibbles(x + 2).AsSByte() - eight, Avx.LoadVector256((sbyte*)(y + 2)));
+            acc0 = Fma.MultiplyAdd(Vector256.Create(H(x) * H(y)), Avx.ConvertToVector256Single(s0), acc0);
+        }
+
+        return Vector256.Sum(acc0 + acc1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float Q4_1(byte* x, byte* y, int blocks)
+    {
+        Vector256<float> acc = Vector256<float>.Zero;
+        float summs = 0;
+        for (int b = 0; b < blocks; b++, x += 20, y += 36)
+        {
+            summs += H(x + 2) * H(y + 2);
+            Vector256<int> s = MulSumU8(Nibbles(x + 4), Avx.LoadVector256((sbyte*)(y + 4)));
+            acc = Fma.MultiplyAdd(Vector256.Create(H(x) * H(y)), Avx.ConvertToVector256Single(s), acc);
+        }
+
+        return Vector256.Sum(acc) + summs;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float Q5_0(byte* x, byte* y, int blocks)
+    {
+        Vector256<float> acc = Vector256<float>.Zero;
+        Vector256<byte> highMinus16 = Vector256.Create((byte)0xF0);
+        for (int b = 0; b < blocks; b++, x += 22, y += 34)
+        {
+            // A cleared fifth bit means value - 16: OR in 0xF0 (= -16 on top of the nibble) where the bit is 0.
+            Vector256<byte> high = Avx2.AndNot(BytesFromBits(*(uint*)(x + 2)), highMinus16);
+            Vector256<sbyte> qx = (Nibbles(x + 6) | high).AsSByte();
+            Vector256<int> s = MulSumI8(qx, Avx.LoadVector256((sbyte*)(y + 2)));
+            acc = Fma.MultiplyAdd(Vector256.Create(H(x) * H(y)), Avx.ConvertToVector256Single(s), acc);
+        }
+
+        return Vector256.Sum(acc);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float Q5_1(byte* x, byte* y, int blocks)
+    {
+        Vector256<float> acc = Vector256<float>.Zero;
+        Vector256<byte> bit4 = Vector256.Create((byte)0x10);
+        float summs = 0;
+        for (int b = 0; b < blocks; b++, x += 24, y += 36)
+        {
+            summs += H(x + 2) * H(y + 2);
+            Vector256<byte> qx = Nibbles(x + 8) | (BytesFromBits(*(uint*)(x + 4)) & bit4);
+            Vector256<int> s = MulSumU8(qx, Avx.LoadVector256((sbyte*)(y + 4)));
+            acc = Fma.MultiplyAdd(Vector256.Create(H(x) * H(y)), Avx.ConvertToVector256Single(s), acc);
+        }
+
+        return Vector256.Sum(acc) + summs;
+    }
+
+    /// <summary>
+    /// Unpacks the 12 bytes of Q4_K/Q5_K 6-bit scales and mins into 8 scales (bytes 0..7) and 8 mins (bytes 8..15),
+    /// the same bit shuffling as ggml's utmp/kmask code.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector128<byte> UnpackScalesK4(byte* q)
+    {
+        const uint kmask1 = 0x3F3F3F3F, kmask2 = 0x0F0F0F0F, kmask3 = 0x03030303;
+        uint u0 = *(uint*)q, u1 = *(uint*)(q + 4), u2 = *(uint*)(q + 8);
+        uint s0 = u0 & kmask1;
+        uint s1 = (u2 & kmask2) | (((u0 >> 6) & kmask3) << 4);
+        uint m0 = u1 & kmask1;
+        uint m1 = ((u2 >> 4) & kmask2) | (((u1 >> 6) & kmask3) << 4);
+        return Vector128.Create(s0, s1, m0, m1).AsByte();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float Q4_K(byte* x, byte* y, int blocks)
+    {
+        Vector256<float> acc = Vector256<float>.Zero;
+        Vector128<float> accMin = Vector128<float>.Zero;
+        Vector256<byte> low4 = Vector256.Create((byte)0x0F);
+        for (int b = 0; b < blocks; b++, x += 144, y += 292)
+        {
+            float dy = *(float*)y;
+            float d = dy * H(x);
+            float dmin = -dy * H(x + 2);
+
+            Vector256<short> scalesAndMins = Avx2.ConvertToVector256Int16(UnpackScalesK4(x + 4));
+            Vector128<short> q8Sums = Ssse3.HorizontalAdd(Sse2.LoadVector128((short*)(y + 260)), Sse2.LoadVector128((short*)(y + 276)));
+            Vector128<int> minProducts = Sse2.MultiplyAddAdjacent(scalesAndMins.GetUpper(), q8Sums);
+            accMin = Fma.MultiplyAdd(Vector128.Create(dmin), Sse2.ConvertToVector128Single(minProducts), accMin);
+
+            Vector256<short> scales = Vector256.Create(scalesAndMins.GetLower(), scalesAndMins.GetLower());
+            Vector256<int> sumi = Vector256<int>.Zero;
+            byte* q4 = x + 16;
+            sbyte* q8 = (sbyte*)(y + 4);
+            for (int j = 0; j < 4; j++, q4 += 32, q8 += 64)
+            {
+                Vector256<byte> bits = Avx.LoadVector256(q4);
+                Vector256<byte> lo = bits & low4;
+                Vector256<byte> hi = Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & low4;
+                Vector256<short> pLo = Avx2.MultiplyAddAdjacent(lo, Avx.LoadVector256(q8));
+                Vector256<short> pHi = Avx2.MultiplyAddAdjacent(hi, Avx.LoadVector256(q8 + 32));
+                sumi += Avx2.MultiplyAddAdjacent(BroadcastLane(scales, 2 * j), pLo);
+                sumi += Avx2.MultiplyAddAdjacent(BroadcastLane(scales, 2 * j + 1), pHi);
+            }
+
+            acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sumi), acc);
+        }
+
+        return Vector256.Sum(acc) + Vector128.Sum(accMin);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float Q5_K(byte* x, byte* y, int blocks)
+    {
+        Vector256<float> acc = Vector256<float>.Zero;
+        Vector128<float> accMin = Vector128<float>.Zero;
+        Vector256<byte> low4 = Vector256.Create((byte)0x0F);
+        Vector256<byte> bit4 = Vector256.Create((byte)0x10);
+        for (int b = 0; b < blocks; b++, x += 176, y += 292)
+        {
+            float dy = *(float*)y;
+            float d = dy * H(x);
+            float dmin = -dy * H(x + 2);
+
+            Vector256<short> scalesAndMins = Avx2.ConvertToVector256Int16(UnpackScalesK4(x + 4));
+            Vector128<short> q8Sums = Ssse3.HorizontalAdd(Sse2.LoadVector128((short*)(y + 260)), Sse2.LoadVector128((short*)(y + 276)));
+            Vector128<int> minProducts = Sse2.MultiplyAddAdjacent(scalesAndMins.GetUpper(), q8Sums);
+            accMin = Fma.MultiplyAdd(Vector128.Create(dmin), Sse2.ConvertToVector128Single(minProducts), accMin);
+
+            Vector256<short> scales = Vector256.Create(scalesAndMins.GetLower(), scalesAndMins.GetLower());
+            Vector256<byte> hbits = Avx.LoadVector256(x + 16);
+            Vector256<int> sumi = Vector256<int>.Zero;
+            byte* q4 = x + 48;
+            sbyte* q8 = (sbyte*)(y + 4);
+            for (int j = 0; j < 4; j++, q4 += 32, q8 += 64)
+            {
+                Vector256<byte> bits = Avx.LoadVector256(q4);
+                Vector256<byte> maskLo = Vector256.Create((byte)(1 << (2 * j)));
+                Vector256<byte> maskHi = Vector256.Create((byte)(2 << (2 * j)));
+                Vector256<byte> lo = (bits & low4) | (Avx2.CompareEqual(hbits & maskLo, maskLo) & bit4);
+                Vector256<byte> hi = (Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & low4) | (Avx2.CompareEqual(hbits & maskHi, maskHi) & bit4);
+                Vector256<short> pLo = Avx2.MultiplyAddAdjacent(lo, Avx.LoadVector256(q8));
+                Vector256<short> pHi = Avx2.MultiplyAddAdjacent(hi, Avx.LoadVector256(q8 + 32));
+                sumi += Avx2.MultiplyAddAdjacent(BroadcastLane(scales, 2 * j), pLo);
+                sumi += Avx2.MultiplyAddAdjacent(BroadcastLane(scales, 2 * j + 1), pHi);
+            }
+
+            acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sumi), acc);
+        }
+
+        return Vector256.Sum(acc) + Vector128.Sum(accMin);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float Q6_K(byte* x, byte* y, int blocks)
+    {
+        Vector256<float> acc = Vector256<float>.Zero;
+        Vector256<byte> low4 = Vector256.Create((byte)0x0F);
+        Vector256<byte> high2 = Vector256.Create((byte)0x30);
+        Vector256<byte> m32 = Vector256.Create((byte)32);
+        for (int b = 0; b < blocks; b++, x += 210, y += 292)
+        {
+            float d = *(float*)y * H(x + 208);
+            Vector256<short> scales = Avx2.ConvertToVector256Int16(Sse2.LoadVector128((sbyte*)(x + 192)));
+            Vector256<short> lowScales = Vector256.Create(scales.GetLower(), scales.GetLower());
+            Vector256<short> highScales = Vector256.Create(scales.GetUpper(), scales.GetUpper());
+            Vector256<int> sumi = Q6Half(x, x + 128, (sbyte*)(y + 4), lowScales, low4, high2, m32)
+                + Q6Half(x + 64, x + 160, (sbyte*)(y + 132), highScales, low4, high2, m32);
+            acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sumi), acc);
+        }
+
+        return Vector256.Sum(acc);
+    }
+
+    /// <summary>128 Q6_K elements: 64 bytes of low nibbles, 32 bytes of high bit pairs, 8 scales.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Q6Half(byte* ql, byte* qh, sbyte* q8, Vector256<short> scales, Vector256<byte> low4, Vector256<byte> high2, Vector256<byte> m32)
+    {
+        Vector256<byte> bits1 = Avx.LoadVector256(ql);
+        Vector256<byte> bits2 = Avx.LoadVector256(ql + 32);
+        Vector256<ushort> bitsH = Avx.LoadVector256(qh).AsUInt16();
+
+        Vector256<byte> q0 = (bits1 & low4) | (Avx2.ShiftLeftLogical(bitsH, 4).AsByte() & high2);
+        Vector256<byte> q1 = (bits2 & low4) | (Avx2.ShiftLeftLogical(bitsH, 2).AsByte() & high2);
+        Vector256<byte> q2 = (Avx2.ShiftRightLogical(bits1.AsUInt16(), 4).AsByte() & low4) | (bitsH.AsByte() & high2);
+        Vector256<byte> q3 = (Avx2.ShiftRightLogical(bits2.AsUInt16(), 4).AsByte() & low4) | (Avx2.ShiftRightLogical(bitsH, 2).AsByte() & high2);
+
+        return Q6Group(q0, Avx.LoadVector256(q8), scales, 0, m32)
+            + Q6Group(q1, Avx.LoadVector256(q8 + 32), scales, 2, m32)
+            + Q6Group(q2, Avx.LoadVector256(q8 + 64), scales, 4, m32)
+            + Q6Group(q3, Avx.LoadVector256(q8 + 96), scales, 6, m32);
+    }
+
+    /// <summary>32 Q6_K quants (0..63, offset 32) times 32 activations, weighted by scales i (first 16) and i+1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Q6Group(Vector256<byte> q, Vector256<sbyte> q8, Vector256<short> scales, int i, Vector256<byte> m32)
+    {
+        Vector256<short> p = Avx2.MultiplyAddAdjacent(q, q8) - Avx2.MultiplyAddAdjacent(m32, q8);
+        return Avx2.MultiplyAddAdjacent(PairLanes(scales, i), p);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float Q2_K(byte* x, byte* y, int blocks)
+    {
+        Vector256<float> acc = Vector256<float>.Zero;
+        Vector128<byte> low4 = Vector128.Create((byte)0x0F);
+        Vector256<byte> low2 = Vector256.Create((byte)3);
+        for (int b = 0; b < blocks; b++, x += 84, y += 292)
+        {
+            float dy = *(float*)y;
+            float dAll = dy * H(x + 80);
+            float dmin = -dy * H(x + 82);
+
+            Vector128<byte> packed = Sse2.LoadVector128(x);
+            Vector256<short> mins = Avx2.ConvertToVector256Int16(Sse2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & low4);
+            Vector256<int> minProducts = Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256((short*)(y + 260)));
+            acc = Fma.MultiplyAdd(Vector256.Create(dmin), Avx.ConvertToVector256Single(minProducts), acc);
+
+            Vector256<short> allScales = Avx2.ConvertToVector256Int16(packed & low4);
+            Vector256<int> sumi = Vector256<int>.Zero;
+            for (int j = 0; j < 2; j++)
+            {
+                Vector128<short> half = j == 0 ? allScales.GetLower() : allScales.GetUpper();
+                Vector256<short> scales = Vector256.Create(half, half);
+                Vector256<byte> bits = Avx.LoadVector256(x + 16 + 32 * j);
+                sbyte* q8 = (sbyte*)(y + 4 + 128 * j);
+                sumi += Q2Group(bits & low2, q8, scales, 0);
+                sumi += Q2Group(Avx2.ShiftRightLogical(bits.AsUInt16(), 2).AsByte() & low2, q8 + 32, scales, 2);
+                sumi += Q2Group(Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & low2, q8 + 64, scales, 4);
+                sumi += Q2Group(Avx2.ShiftRightLogical(bits.AsUInt16(), 6).AsByte() & low2, q8 + 96, scales, 6);
+            }
+
+            acc = Fma.MultiplyAdd(Vector256.Create(dAll), Avx.ConvertToVector256Single(sumi), acc);
+        }
+
+        return Vector256.Sum(acc);
+    }
+
+    /// <summary>32 Q2_K quants (0..3) times 32 activations, weighted by scales i (first 16) and i+1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Q2Group(Vector256<byte> q2, sbyte* q8, Vector256<short> scales, int i) =>
+        Avx2.MultiplyAddAdjacent(PairLanes(scales, i), Avx2.MultiplyAddAdjacent(q2, Avx.LoadVector256(q8)));
+
+    /// <summary>32 Q3_K quants (low bits 0..3, minus 4 where high-mask bit <paramref name="bit"/> is clear) times 32 activations.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Q3Group(Vector256<byte> q3, Vector256<byte> hbits, int bit, sbyte* q8, Vector256<short> scales, int i)
+    {
+        Vector256<byte> mask = Vector256.Create((byte)(1 << bit));
+        Vector256<byte> minus4 = Avx2.CompareEqual(hbits & mask, Vector256<byte>.Zero) & Vector256.Create((byte)4);
+        Vector256<sbyte> a = Avx.LoadVector256(q8);
+        Vector256<short> p = Avx2.MultiplyAddAdjacent(q3, a) - Avx2.MultiplyAddAdjacent(minus4, a);
+        return Avx2.MultiplyAddAdjacent(PairLanes(scales, i), p);
+    }
+
+    /// <summary>The 16 6-bit Q3_K scales, minus 32, as signed bytes (ggml's kmask shuffling of 3 uints).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector128<sbyte> UnpackScalesQ3K(byte* q)
+    {
+        const uint kmask1 = 0x03030303, kmask2 = 0x0F0F0F0F;
+        uint a0 = *(uint*)q, a1 = *(uint*)(q + 4), tmp = *(uint*)(q + 8);
+        uint s0 = (a0 & kmask2) | ((tmp & kmask1) << 4);
+        uint s1 = (a1 & kmask2) | (((tmp >> 2) & kmask1) << 4);
+        uint s2 = ((a0 >> 4) & kmask2) | (((tmp >> 4) & kmask1) << 4);
+        uint s3 = ((a1 >> 4) & kmask2) | (((tmp >> 6) & kmask1) << 4);
+        return Vector128.Create(s0, s1, s2, s3).AsSByte() - Vector128.Create((sbyte)32);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float Q3_K(byte* x, byte* y, int blocks)
+    {
+        Vector256<float> acc = Vector256<float>.Zero;
+        Vector256<byte> low2 = Vector256.Create((byte)3);
+        for (int b = 0; b < blocks; b++, x += 110, y += 292)
+        {
+            float d = *(float*)y * H(x + 108);
+            Vector256<short> allScales = Avx2.ConvertToVector256Int16(UnpackScalesQ3K(x + 96));
+            Vector256<byte> hbits = Avx.LoadVector256(x);
+            Vector256<int> sumi = Vector256<int>.Zero;
+            for (int j = 0; j < 2; j++)
+            {
+                Vector128<short> half = j == 0 ? allScales.GetLower() : allScales.GetUpper();
+                Vector256<short> scales = Vector256.Create(half, half);
+                Vector256<byte> bits = Avx.LoadVector256(x + 32 + 32 * j);
+                sbyte* q8 = (sbyte*)(y + 4 + 128 * j);
+                int bit = 4 * j;
+                sumi += Q3Group(bits & low2, hbits, bit, q8, scales, 0);
+                sumi += Q3Group(Avx2.ShiftRightLogical(bits.AsUInt16(), 2).AsByte() & low2, hbits, bit + 1, q8 + 32, scales, 2);
+                sumi += Q3Group(Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & low2, hbits, bit + 2, q8 + 64, scales, 4);
+                sumi += Q3Group(Avx2.ShiftRightLogical(bits.AsUInt16(), 6).AsByte() & low2, hbits, bit + 3, q8 + 96, scales, 6);
+            }
+
+            acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sumi), acc);
+        }
+
+        return Vector256.Sum(acc);
+    }
+}
+#endif
