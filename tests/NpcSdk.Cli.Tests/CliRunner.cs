@@ -1,0 +1,47 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+
+namespace NpcSdk.Cli.Tests
+{
+    /// <summary>Runs the real <c>npcsdk</c> program (built next to the tests) as a child process.</summary>
+    internal static class CliRunner
+    {
+        public sealed record Result(int ExitCode, string StdOut, string StdErr);
+
+        public static string RepoRoot
+        {
+            get
+            {
+                var dir = new DirectoryInfo(AppContext.BaseDirectory);
+                while (dir != null && !File.Exists(Path.Combine(dir.FullName, "NpcSdk.sln"))) dir = dir.Parent;
+                return dir?.FullName ?? throw new DirectoryNotFoundException("NpcSdk.sln not found");
+            }
+        }
+
+        public static string Data(params string[] parts) => Path.Combine(AppContext.BaseDirectory, "data", Path.Combine(parts));
+
+        public static Result Run(params string[] args)
+        {
+            var psi = new ProcessStartInfo("dotnet")
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+                WorkingDirectory = RepoRoot,
+                StandardOutputEncoding = System.Text.Encoding.UTF8,
+            };
+            psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "npcsdk.dll"));
+            foreach (string a in args) psi.ArgumentList.Add(a);
+            using var p = Process.Start(psi)!;
+            var stderr = p.StandardError.ReadToEndAsync();
+            string stdout = p.StandardOutput.ReadToEnd();
+            if (!p.WaitForExit(120_000))
+            {
+                p.Kill(true);
+                throw new TimeoutException("npcsdk " + string.Join(" ", args));
+            }
+            return new Result(p.ExitCode, stdout, stderr.Result);
+        }
+    }
+}
