@@ -1,0 +1,77 @@
+using System;
+using System.Linq;
+using NpcSdk.Generation;
+using NpcSdk.Models;
+using NpcSdk.Sampling;
+using NpcSdk.Tests;
+using Xunit;
+
+namespace NpcSdk.Tests.Generation
+{
+    public sealed class InferenceSessionTests
+    {
+        private static readonly string NpcModel = TestPaths.Model("npc-q8_0.gguf");
+        private const string Prompt = "<|im_start|>system\nYou are Mira, the innkeeper of Oakvale.\nPersonality: cheerful.\nInventory:\n- ale: 2 gold\nMemories: none\nTools:\n- sell_item(item, price): sell an item from your inventory to the player<|im_end|>\n<|im_start|>user\nHello! What's good tonight?<|im_end|>\n<|im_start|>assistant\n";
+
+        private static int[] Generate(int threads, int batch, ulong seed, KvCacheType kv = KvCacheType.F16)
+        {
+            using var model = Model.Load(NpcModel, new ModelOptions { Threads = threads });
+            using var session = model.CreateSession(new SessionOptions { BatchSize = batch, KvCacheType = kv });
+            var prompt = model.Tokenizer.Encode(Prompt, addSpecial: true, parseSpecial: true);
+            var sampler = new SamplerChain(new SamplingOptions { Temperature = 0.9f, Seed = seed });
+            return session.Generate(prompt, 40, sampler).ToArray();
+        }
+
+        [Fact]
+        public void Same_Seed_Gives_Same_Tokens_Whatever_Threads_And_Batch_Size()
+        {
+            int[] a = Generate(threads: 1, batch: 64, seed: 11);
+            Assert.Equal(a, Generate(threads: 2, batch: 64, seed: 11));
+            Assert.Equal(a, Generate(threads: 2, batch: 7, seed: 11));
+            Assert.Equal(a, Generate(threads: 1, batch: 1, seed: 11));
+        }
+
+        [Fact]
+        public void Different_Seeds_Give_Different_Replies()
+        {
+            var replies = Enumerable.Range(0, 4).Select(s => string.Join(",", Generate(1, 64, (ulong)s))).Distinct().Count();
+            Assert.True(replies > 1);
+        }
+
+        [Fact]
+        public void F16_Cache_Stays_Close_To_F32_Cache()
+        {
+            using var model = Model.Load(NpcModel, new ModelOptions { Threads = 1 });
+            var prompt = model.Tokenizer.Encode(Prompt, addSpecial: true, parseSpecial: true);
+            using var f16 = model.CreateSession(new SessionOptions { KvCacheType = KvCacheType.F16 });
+            using var f32 = model.CreateSession(new SessionOptions { KvCacheType = KvCacheType.F32 });
+            f16.Evaluate(prompt);
+            f32.Evaluate(prompt);
+            float worst = 0;
+            for (int i = 0; i < model.Config.VocabSize; i++) worst = Math.Max(worst, Math.Abs(f16.Logits[i] - f32.Logits[i]));
+            Assert.True(worst < 0.1f, $"max |Δlogit| {worst}");
+            // The best token under the F32 cache is within rounding noise of the best under F16 (they may swap on a near tie).
+            int best32 = NpcSdk.Compute.VectorOps.ArgMax(f32.Logits), best16 = NpcSdk.Compute.VectorOps.ArgMax(f16.Logits);
+            Assert.True(f16.Logits[best16] - f16.Logits[best32] <= 2 * worst, $"F32 best {best32} vs F16 best {best16}");
+            Assert.Equal(f16.KvCacheBytes * 2, f32.KvCacheBytes);
+        }
+
+        [Fact]
+        public void Context_Overflow_Throws_A_Typed_Error()
+        {
+            using var model = Model.Load(NpcModel, new ModelOptions { Threads = 1 });
+            using var session = model.CreateSession(new SessionOptions { ContextLength = 16 });
+            var e = Assert.Throws<ContextFullException>(() => session.Evaluate(Enumerable.Repeat(10, 17).ToArray()));
+            Assert.Contains("16", e.Message);
+            Assert.Equal(0, session.Position);
+        }
+
+        [Fact]
+        public void Out_Of_Vocabulary_Token_Is_Rejected()
+        {
+            using var model = Model.Load(NpcModel, new ModelOptions { Threads = 1 });
+            using var session = model.CreateSession();
+            Assert.Throws<ArgumentOutOfRangeException>(() => session.Evaluate(new[] { 1, 99999 }));
+        }
+    }
+}
