@@ -58,6 +58,14 @@ namespace NpcSdk.Compute
                 work.Execute(0, count);
                 return;
             }
+            // One job at a time: sessions of one model may be driven from two threads (a worker scheduler and the game).
+            lock (_runGate) RunLocked(count, work, minChunk);
+        }
+
+        private readonly object _runGate = new object();
+
+        private void RunLocked(int count, IRangeWork work, int minChunk)
+        {
             int chunk = Math.Max(minChunk, (count + ThreadCount * 4 - 1) / (ThreadCount * 4));
             _work = work;
             _count = count;

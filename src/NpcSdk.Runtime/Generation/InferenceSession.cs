@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Threading;
 using NpcSdk.Models;
 using NpcSdk.Sampling;
 
@@ -7,26 +8,35 @@ namespace NpcSdk.Generation
 {
     /// <summary>
     /// One conversation's state on a shared <see cref="Model"/>: its KV cache, token history and last logits.
-    /// Not thread-safe; one session per NPC.
+    /// Work on it advances in steps (a batch of tokens through the layers) that can pause between any two layers,
+    /// which is what lets <see cref="Scheduling.FrameScheduler"/> spread it across frames. Not thread-safe; one per NPC.
     /// </summary>
     public sealed class InferenceSession : IDisposable
     {
         private readonly Model _model;
+        private readonly SessionOptions _options;
         private readonly KvCache _cache;
         private readonly ForwardPass _pass;
         private readonly List<int> _tokens = new List<int>();
+        private readonly List<int> _pending = new List<int>();
+        private readonly List<int> _turnStarts = new List<int>();
+        private readonly int[] _step;
         private readonly float[] _logits;
+        private int _stepCount;
         private bool _hasLogits;
+        private Action<int, float[]>? _onLogits;
 
         internal InferenceSession(Model model, SessionOptions options)
         {
             _model = model;
+            _options = options;
             var c = model.Config;
             int ctx = options.ContextLength > 0 ? options.ContextLength : Math.Min(c.ContextLength, 4096);
             if (options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), options.BatchSize, "BatchSize must be at least 1");
             ContextLength = ctx;
-            _cache = new KvCache(c.LayerCount, ctx, c.KvDim, options.KvCacheType);
+            _cache = new KvCache(c.LayerCount, ctx, c.KvDim, c.HeadDim, options.KvCacheType);
             _pass = new ForwardPass(model.Transformer, Math.Min(options.BatchSize, ctx), model.Pool);
+            _step = new int[_pass.MaxBatch];
             _logits = new float[c.VocabSize];
         }
 
@@ -42,52 +52,58 @@ namespace NpcSdk.Generation
         /// <summary>Every token evaluated so far.</summary>
         public IReadOnlyList<int> Tokens => _tokens;
 
-        /// <summary>Bytes held by this session's KV cache.</summary>
+        /// <summary>Tokens at the start that context trimming never drops (a persona's system prompt). A shared prefix is always pinned.</summary>
+        public int PinnedLength { get; set; }
+
+        /// <summary>Bytes held by this session's own KV cache (a shared prefix not counted).</summary>
         public long KvCacheBytes => _cache.ByteSize;
 
+        /// <summary>Tokens served from a shared prefix (prefilled once for every session that starts with it).</summary>
+        public int SharedPrefixLength => _cache.SharedLength;
+
+        /// <summary>The KV cache storage type.</summary>
+        public KvCacheType KvCacheType => _cache.Type;
+
+        /// <summary>Raised (on the thread running the session) after old turns were dropped to make room.</summary>
+        public event Action<ContextTrim>? ContextTrimmed;
+
         /// <summary>Logits after the last evaluated token.</summary>
-        /// <exception cref="InvalidOperationException">Nothing was evaluated yet.</exception>
+        /// <exception cref="InvalidOperationException">Nothing was evaluated since the last change.</exception>
         public ReadOnlySpan<float> Logits
         {
             get
             {
-                if (!_hasLogits) throw new InvalidOperationException("no token has been evaluated yet");
+                if (!_hasLogits) throw new InvalidOperationException("no logits: evaluate tokens first");
                 return _logits;
             }
         }
 
+        internal float[] LogitsArray => _logits;
+
+        internal bool HasLogits => _hasLogits;
+
+        /// <summary>The generation currently running on this session, if any.</summary>
+        internal GenerationHandle? ActiveJob { get; set; }
+
         /// <summary>Evaluates tokens after those already in the session; afterwards <see cref="Logits"/> holds the last one's logits.</summary>
-        /// <param name="tokens">The tokens to append.</param>
+        /// <param name="tokens">The tokens to append (one turn).</param>
         /// <param name="onLogits">When given, called with (position, logits) for every evaluated token (slower: projects every row).</param>
-        /// <exception cref="ContextFullException">The tokens do not fit in the remaining context.</exception>
+        /// <exception cref="ContextFullException">The tokens cannot fit even after dropping old turns.</exception>
         public void Evaluate(IReadOnlyList<int> tokens, Action<int, float[]>? onLogits = null)
         {
-            if (tokens.Count == 0) return;
-            if (Position + tokens.Count > ContextLength)
+            ThrowIfBusy();
+            if (onLogits != null && Position + tokens.Count > ContextLength)
                 throw new ContextFullException($"{tokens.Count} tokens do not fit: {Position} of {ContextLength} positions are used");
-            var chunk = new int[_pass.MaxBatch];
-            for (int start = 0; start < tokens.Count; start += _pass.MaxBatch)
+            _onLogits = onLogits;
+            try
             {
-                int n = Math.Min(_pass.MaxBatch, tokens.Count - start);
-                for (int i = 0; i < n; i++) chunk[i] = tokens[start + i];
-                int pos = Position;
-                _pass.Begin(chunk.AsSpan(0, n), pos);
-                while (!_pass.LayersDone) _pass.RunNextLayer(_cache);
-                for (int i = 0; i < n; i++) _tokens.Add(chunk[i]);
-                if (onLogits != null)
-                {
-                    for (int i = 0; i < n; i++)
-                    {
-                        _pass.ComputeLogits(i, _logits);
-                        onLogits(pos + i, _logits);
-                    }
-                }
-                else if (start + n == tokens.Count)
-                {
-                    _pass.ComputeLogits(n - 1, _logits);
-                }
+                Append(tokens, newTurn: true);
+                RunPending();
             }
-            _hasLogits = true;
+            finally
+            {
+                _onLogits = null;
+            }
         }
 
         /// <summary>Samples the next token from the current logits (does not evaluate it).</summary>
@@ -99,28 +115,251 @@ namespace NpcSdk.Generation
         /// </summary>
         public IEnumerable<int> Generate(IReadOnlyList<int> prompt, int maxTokens, SamplerChain sampler)
         {
-            Evaluate(prompt);
-            var one = new int[1];
+            ThrowIfBusy();
+            Append(prompt, newTurn: true);
+            RunPending();
             for (int i = 0; i < maxTokens; i++)
             {
                 int token = Sample(sampler);
                 yield return token;
-                if (_model.Tokenizer.IsEndOfGeneration(token)) yield break;
-                if (i + 1 == maxTokens || Position >= ContextLength) yield break;
-                one[0] = token;
-                Evaluate(one);
+                if (_model.Tokenizer.IsEndOfGeneration(token) || i + 1 == maxTokens) yield break;
+                Append(new[] { token }, newTurn: false);
+                RunPending();
             }
         }
 
-        /// <summary>Forgets every token from <paramref name="position"/> on (the KV cache beyond it is simply reused).</summary>
+        /// <summary>Runs a whole request on the calling thread (no frame budget) and returns its result.</summary>
+        public GenerationResult Run(GenerationRequest request)
+        {
+            var job = new GenerationHandle(this, request, null);
+            while (!job.IsFinished) job.Advance(int.MaxValue, int.MaxValue);
+            return job.Result!;
+        }
+
+        /// <summary>Forgets every token from <paramref name="position"/> on.</summary>
         public void Rewind(int position)
         {
-            if (position < 0 || position > Position) throw new ArgumentOutOfRangeException(nameof(position));
+            ThrowIfBusy();
+            if (position < _cache.SharedLength || position > Position)
+                throw new ArgumentOutOfRangeException(nameof(position), position, $"must be within [{_cache.SharedLength}, {Position}]");
             _tokens.RemoveRange(position, _tokens.Count - position);
+            _turnStarts.RemoveAll(t => t >= position);
+            _cache.Truncate(position);
+            if (PinnedLength > position) PinnedLength = position;
             _hasLogits = false;
         }
 
+        /// <summary>Empties the session (shared prefix included).</summary>
+        public void Reset()
+        {
+            ThrowIfBusy();
+            _tokens.Clear();
+            _pending.Clear();
+            _turnStarts.Clear();
+            _cache.Clear();
+            PinnedLength = 0;
+            _hasLogits = false;
+        }
+
+        private void ThrowIfBusy()
+        {
+            if (ActiveJob != null && !ActiveJob.IsFinished)
+                throw new InvalidOperationException("a scheduled generation is running on this session");
+        }
+
+        private void RunPending()
+        {
+            while (HasWork)
+            {
+                if (!StepInProgress) BeginStep(int.MaxValue);
+                RunLayers(int.MaxValue);
+            }
+        }
+
+        // ---- incremental stepping (used by GenerationHandle and the frame scheduler) ----
+
+        /// <summary>True while tokens wait to be evaluated or a step is half done.</summary>
+        internal bool HasWork => _pending.Count > 0 || _stepCount > 0;
+
+        internal bool StepInProgress => _stepCount > 0;
+
+        internal int StepTokenCount => _stepCount;
+
+        internal int PendingCount => _pending.Count;
+
+        internal int MaxBatch => _pass.MaxBatch;
+
+        internal int LayerCount => _model.Config.LayerCount;
+
+        internal int RemainingLayers => _stepCount > 0 ? LayerCount - _pass.NextLayer : 0;
+
+        /// <summary>True when finishing the current step computes logits (it consumes the last pending token).</summary>
+        internal bool StepProducesLogits => _stepCount > 0 && (_stepCount == _pending.Count || _onLogits != null);
+
+        /// <summary>Queues tokens; at position 0 a registered shared prefix they start with is attached instead of prefilled.</summary>
+        internal void Append(IReadOnlyList<int> tokens, bool newTurn)
+        {
+            int start = 0;
+            if (Position == 0 && _pending.Count == 0 && _cache.SharedLength == 0 && _onLogits == null)
+            {
+                var prefix = _model.Prefixes.FindLongest(tokens, _cache.Type);
+                if (prefix != null)
+                {
+                    _cache.AttachShared(prefix.Cache, prefix.Length);
+                    _tokens.AddRange(prefix.Tokens);
+                    PinnedLength = Math.Max(PinnedLength, prefix.Length);
+                    prefix.LastLogits.CopyTo(_logits, 0);
+                    _hasLogits = true;
+                    start = prefix.Length;
+                }
+            }
+            if (newTurn && tokens.Count > start) _turnStarts.Add(Position + _pending.Count);
+            for (int i = start; i < tokens.Count; i++) _pending.Add(tokens[i]);
+            if (tokens.Count > start) _hasLogits = false;
+        }
+
+        /// <summary>Starts a forward step over up to <paramref name="maxTokens"/> pending tokens, trimming old turns first if the context is full.</summary>
+        internal void BeginStep(int maxTokens)
+        {
+            if (_stepCount > 0) throw new InvalidOperationException("a step is already in progress");
+            if (_pending.Count == 0) throw new InvalidOperationException("no pending tokens");
+            int n = Math.Min(Math.Min(Math.Max(1, maxTokens), _pending.Count), _pass.MaxBatch);
+            EnsureRoom(n);
+            n = Math.Min(n, _pending.Count);
+            for (int i = 0; i < n; i++) _step[i] = _pending[i];
+            _pass.Begin(_step.AsSpan(0, n), Position);
+            _stepCount = n;
+        }
+
+        /// <summary>Runs up to <paramref name="maxLayers"/> layers of the current step; finishes the step (logits, commit) when the last layer ran.</summary>
+        /// <returns>True when the step finished.</returns>
+        internal bool RunLayers(int maxLayers)
+        {
+            for (int i = 0; i < maxLayers && !_pass.LayersDone; i++) _pass.RunNextLayer(_cache);
+            if (!_pass.LayersDone) return false;
+            FinishStep();
+            return true;
+        }
+
+        /// <summary>Abandons a half-done step and every pending token (after cancellation).</summary>
+        internal void DiscardPending()
+        {
+            _pending.Clear();
+            _stepCount = 0;
+            _turnStarts.RemoveAll(t => t >= Position);
+        }
+
+        private void FinishStep()
+        {
+            int n = _stepCount;
+            int first = Position;
+            bool last = n == _pending.Count;
+            if (_onLogits != null)
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    _pass.ComputeLogits(i, _logits);
+                    _onLogits(first + i, _logits);
+                }
+            }
+            else if (last)
+            {
+                long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                _pass.ComputeLogits(n - 1, _logits);
+                LastLogitsMs = (System.Diagnostics.Stopwatch.GetTimestamp() - t0) * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
+            }
+            for (int i = 0; i < n; i++) _tokens.Add(_step[i]);
+            _pending.RemoveRange(0, n);
+            _stepCount = 0;
+            _hasLogits = last || _onLogits != null;
+            _model.CountPrefilled(n);
+        }
+
+        private void EnsureRoom(int n)
+        {
+            if (Position + n <= ContextLength) return;
+            int pinned = Math.Max(PinnedLength, _cache.SharedLength);
+            if (!_options.DropOldTurnsOnOverflow || pinned + n > ContextLength)
+                throw new ContextFullException(
+                    $"{n} tokens do not fit: {Position} of {ContextLength} positions are used" +
+                    (_options.DropOldTurnsOnOverflow ? $" and {pinned} are pinned" : " and dropping old turns is off"));
+
+            // Drop whole turns after the pinned prefix until the new tokens fit with a quarter of the context to spare.
+            int mustDrop = Position + n - ContextLength;
+            int wantDrop = Math.Min(Position - pinned, mustDrop + ContextLength / 4);
+            int cut = -1;
+            foreach (int t in _turnStarts)
+            {
+                if (t <= pinned) continue;
+                if (t > Position) break;
+                if (t - pinned >= mustDrop) { cut = t; if (t - pinned >= wantDrop) break; }
+            }
+            if (cut < 0) cut = pinned + Math.Max(mustDrop, Math.Min(wantDrop, Position - pinned));
+            if (cut > Position) cut = Position;
+
+            var dropped = _tokens.GetRange(pinned, cut - pinned);
+            var kept = _tokens.GetRange(cut, Position - cut);
+            var trim = new ContextTrim(pinned, dropped, pinned + kept.Count);
+            IReadOnlyList<int>? summary = _options.Summarizer?.Invoke(trim);
+            int summaryCount = summary?.Count ?? 0;
+            if (pinned + summaryCount + kept.Count + n > ContextLength) summary = null;
+
+            // Kept tokens move to new positions: their keys were rotated for the old ones, so they are recomputed.
+            _tokens.RemoveRange(pinned, _tokens.Count - pinned);
+            _cache.Truncate(pinned);
+            var requeue = new List<int>();
+            if (summary != null) requeue.AddRange(summary);
+            requeue.AddRange(kept);
+            _pending.InsertRange(0, requeue);
+            int shift = cut - pinned - (summary?.Count ?? 0);
+            for (int i = _turnStarts.Count - 1; i >= 0; i--)
+            {
+                if (_turnStarts[i] > pinned && _turnStarts[i] < cut) _turnStarts.RemoveAt(i);
+                else if (_turnStarts[i] >= cut) _turnStarts[i] -= shift;
+            }
+            _hasLogits = false;
+            ContextTrimmed?.Invoke(trim);
+            ActiveJob?.OnContextTrimmed(trim);
+        }
+
+        /// <summary>Copies this session's tokens and KV cache into a shared prefix (used by <see cref="Model.CreatePrefix"/>).</summary>
+        internal SharedPrefix DetachAsPrefix()
+        {
+            return new SharedPrefix(_tokens.ToArray(), _cache, (float[])_logits.Clone());
+        }
+
+        internal KvCache Cache => _cache;
+
+        /// <summary>Time the last output projection took (for the scheduler's cost model); 0 when the last step had none.</summary>
+        internal double LastLogitsMs { get; set; }
+
+        internal List<int> PendingTokens => _pending;
+
+        internal List<int> TurnStarts => _turnStarts;
+
+        internal void RestoreState(IReadOnlyList<int> tokens, IReadOnlyList<int> turnStarts, int pinned, float[]? logits)
+        {
+            _tokens.Clear();
+            _tokens.AddRange(tokens);
+            _turnStarts.Clear();
+            _turnStarts.AddRange(turnStarts);
+            _pending.Clear();
+            PinnedLength = pinned;
+            if (logits != null)
+            {
+                logits.CopyTo(_logits, 0);
+                _hasLogits = true;
+            }
+            else
+            {
+                _hasLogits = false;
+            }
+        }
+
         /// <inheritdoc/>
-        public void Dispose() { }
+        public void Dispose()
+        {
+            ActiveJob?.Cancel();
+        }
     }
 }

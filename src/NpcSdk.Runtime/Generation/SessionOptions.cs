@@ -1,3 +1,5 @@
+using System;
+using System.Collections.Generic;
 using NpcSdk.Models;
 
 namespace NpcSdk.Generation
@@ -13,5 +15,17 @@ namespace NpcSdk.Generation
 
         /// <summary>Most prompt tokens evaluated in one forward step.</summary>
         public int BatchSize { get; set; } = 64;
+
+        /// <summary>
+        /// When the context fills, drop the oldest turns after the pinned prefix and continue (true, the default),
+        /// or throw <see cref="ContextFullException"/> (false).
+        /// </summary>
+        public bool DropOldTurnsOnOverflow { get; set; } = true;
+
+        /// <summary>
+        /// Called before old turns are dropped with the tokens about to go; may return tokens (a summary) to insert
+        /// after the pinned prefix instead. Runs on the thread that runs the session.
+        /// </summary>
+        public Func<ContextTrim, IReadOnlyList<int>?>? Summarizer { get; set; }
     }
 }

@@ -1,35 +1,38 @@
 using System;
+using System.Collections.Generic;
 using NpcSdk.Tensors;
 
 namespace NpcSdk.Models
 {
     /// <summary>
-    /// Keys and values of every layer for one session, position-major: row <c>p</c> of layer <c>l</c> holds the
-    /// rotated keys (or values) of all KV heads for position <c>p</c>.
+    /// Keys and values of every layer for one session, stored in blocks of <see cref="BlockSize"/> positions that are
+    /// allocated as positions are first written, so memory follows the tokens actually held, not the context length.
+    /// Positions below <see cref="SharedLength"/> are read from a shared, read-only prefix cache (a persona prompt
+    /// prefilled once for many NPCs) and take no memory here.
     /// </summary>
     internal sealed class KvCache
     {
-        private readonly float[][]? _k32, _v32;
-        private readonly ushort[][]? _k16, _v16;
+        public const int BlockSize = 16;
+        private readonly byte[]?[][] _k, _v; // [layer][block]
+        private KvCache? _shared;
 
-        public KvCache(int layers, int capacity, int kvDim, KvCacheType type)
+        public KvCache(int layers, int capacity, int kvDim, int headDim, KvCacheType type)
         {
+            if (type == KvCacheType.Q8_0 && headDim % 32 != 0)
+                throw new ModelNotSupportedException($"a Q8_0 KV cache needs a head size that is a multiple of 32 (this model's is {headDim}); use F16");
             Layers = layers;
             Capacity = capacity;
             KvDim = kvDim;
             Type = type;
-            long elements = (long)capacity * kvDim;
-            if (type == KvCacheType.F32)
+            ElementType = type == KvCacheType.F32 ? TensorType.F32 : type == KvCacheType.F16 ? TensorType.F16 : TensorType.Q8_0;
+            RowBytes = (int)TensorTypeInfo.RowBytes(ElementType, kvDim);
+            int blocks = (capacity + BlockSize - 1) / BlockSize;
+            _k = new byte[]?[layers][];
+            _v = new byte[]?[layers][];
+            for (int l = 0; l < layers; l++)
             {
-                _k32 = new float[layers][];
-                _v32 = new float[layers][];
-                for (int l = 0; l < layers; l++) { _k32[l] = new float[elements]; _v32[l] = new float[elements]; }
-            }
-            else
-            {
-                _k16 = new ushort[layers][];
-                _v16 = new ushort[layers][];
-                for (int l = 0; l < layers; l++) { _k16[l] = new ushort[elements]; _v16[l] = new ushort[elements]; }
+                _k[l] = new byte[blocks][];
+                _v[l] = new byte[blocks][];
             }
         }
 
@@ -37,61 +40,87 @@ namespace NpcSdk.Models
         public int Capacity { get; }
         public int KvDim { get; }
         public KvCacheType Type { get; }
+        public TensorType ElementType { get; }
 
-        /// <summary>Bytes held by the cache.</summary>
-        public long ByteSize => (long)Layers * Capacity * KvDim * 2 * (Type == KvCacheType.F32 ? 4 : 2);
+        /// <summary>Bytes of one position's keys (or values) of one layer.</summary>
+        public int RowBytes { get; }
 
-        public TensorType ElementType => Type == KvCacheType.F32 ? TensorType.F32 : TensorType.F16;
+        /// <summary>Positions served by the shared prefix cache.</summary>
+        public int SharedLength { get; private set; }
+
+        /// <summary>Bytes this cache allocated (the shared prefix not included).</summary>
+        public long ByteSize
+        {
+            get
+            {
+                long n = 0;
+                for (int l = 0; l < Layers; l++)
+                    foreach (var b in _k[l]) if (b != null) n += 2L * b.Length;
+                return n;
+            }
+        }
+
+        /// <summary>Serves positions [0, length) from <paramref name="shared"/>; this cache must not hold them.</summary>
+        public void AttachShared(KvCache shared, int length)
+        {
+            if (shared.ElementType != ElementType || shared.KvDim != KvDim || shared.Layers != Layers)
+                throw new ArgumentException("shared prefix cache has another layout", nameof(shared));
+            if (length > Capacity) throw new ArgumentOutOfRangeException(nameof(length));
+            _shared = shared;
+            SharedLength = length;
+        }
 
         public void Store(int layer, int pos, ReadOnlySpan<float> k, ReadOnlySpan<float> v)
         {
-            int o = pos * KvDim;
-            if (_k32 != null)
-            {
-                k.CopyTo(_k32[layer].AsSpan(o, KvDim));
-                v.CopyTo(_v32![layer].AsSpan(o, KvDim));
-            }
-            else
-            {
-                var kd = _k16![layer].AsSpan(o, KvDim);
-                var vd = _v16![layer].AsSpan(o, KvDim);
-                for (int i = 0; i < KvDim; i++)
-                {
-                    kd[i] = Half16.FromFloat(k[i]);
-                    vd[i] = Half16.FromFloat(v[i]);
-                }
-            }
+            if (pos < SharedLength) throw new InvalidOperationException($"position {pos} belongs to the shared prefix");
+            int b = pos / BlockSize, o = pos % BlockSize * RowBytes;
+            var kb = _k[layer][b] ??= new byte[BlockSize * RowBytes];
+            var vb = _v[layer][b] ??= new byte[BlockSize * RowBytes];
+            Quantizer.QuantizeRow(ElementType, k, kb.AsSpan(o, RowBytes));
+            Quantizer.QuantizeRow(ElementType, v, vb.AsSpan(o, RowBytes));
         }
 
-        /// <summary>The raw bytes (F32 or F16) of one head's key at a position.</summary>
-        public ReadOnlySpan<byte> KeyBytes(int layer, int pos, int offset, int length) => Slice(_k32, _k16, layer, pos, offset, length);
+        /// <summary>The stored bytes of elements [offset, offset + length) of the key at a position.</summary>
+        public ReadOnlySpan<byte> KeyBytes(int layer, int pos, int offset, int length) => Slice(_k, layer, pos, offset, length, keys: true);
 
-        /// <summary>The raw bytes (F32 or F16) of one head's value at a position.</summary>
-        public ReadOnlySpan<byte> ValueBytes(int layer, int pos, int offset, int length) => Slice(_v32, _v16, layer, pos, offset, length);
+        /// <summary>The stored bytes of elements [offset, offset + length) of the value at a position.</summary>
+        public ReadOnlySpan<byte> ValueBytes(int layer, int pos, int offset, int length) => Slice(_v, layer, pos, offset, length, keys: false);
 
-        private ReadOnlySpan<byte> Slice(float[][]? f32, ushort[][]? f16, int layer, int pos, int offset, int length)
+        private ReadOnlySpan<byte> Slice(byte[]?[][] store, int layer, int pos, int offset, int length, bool keys)
         {
-            int o = pos * KvDim + offset;
-            if (f32 != null) return System.Runtime.InteropServices.MemoryMarshal.AsBytes(f32[layer].AsSpan(o, length));
-            return System.Runtime.InteropServices.MemoryMarshal.AsBytes(f16![layer].AsSpan(o, length));
+            if (pos < SharedLength) return keys ? _shared!.KeyBytes(layer, pos, offset, length) : _shared!.ValueBytes(layer, pos, offset, length);
+            var block = store[layer][pos / BlockSize] ?? throw new InvalidOperationException($"KV position {pos} was never written");
+            int start = pos % BlockSize * RowBytes + (int)TensorTypeInfo.RowBytes(ElementType, offset);
+            return block.AsSpan(start, (int)TensorTypeInfo.RowBytes(ElementType, length));
         }
 
-        /// <summary>Moves positions [from, from + count) to [to, ...) in every layer (used when dropping old turns).</summary>
-        public void Move(int from, int to, int count)
+        /// <summary>The raw row (keys or values of every head) of one own position, for saves.</summary>
+        public Span<byte> RawRow(int layer, int pos, bool keys)
         {
+            var store = keys ? _k : _v;
+            int b = pos / BlockSize;
+            var block = store[layer][b] ??= new byte[BlockSize * RowBytes];
+            return block.AsSpan(pos % BlockSize * RowBytes, RowBytes);
+        }
+
+        /// <summary>Frees whole blocks that lie entirely at or beyond <paramref name="length"/>.</summary>
+        public void Truncate(int length)
+        {
+            int firstFree = (length + BlockSize - 1) / BlockSize;
             for (int l = 0; l < Layers; l++)
-            {
-                if (_k32 != null)
+                for (int b = firstFree; b < _k[l].Length; b++)
                 {
-                    Array.Copy(_k32[l], from * KvDim, _k32[l], to * KvDim, count * KvDim);
-                    Array.Copy(_v32![l], from * KvDim, _v32[l], to * KvDim, count * KvDim);
+                    _k[l][b] = null;
+                    _v[l][b] = null;
                 }
-                else
-                {
-                    Array.Copy(_k16![l], from * KvDim, _k16[l], to * KvDim, count * KvDim);
-                    Array.Copy(_v16![l], from * KvDim, _v16[l], to * KvDim, count * KvDim);
-                }
-            }
+        }
+
+        /// <summary>Drops the shared prefix and every own block (the session starts over).</summary>
+        public void Clear()
+        {
+            _shared = null;
+            SharedLength = 0;
+            Truncate(0);
         }
     }
 }

@@ -7,5 +7,7 @@ namespace NpcSdk.Models
         F16,
         /// <summary>Full precision.</summary>
         F32,
+        /// <summary>8-bit blocks (Q8_0): about a quarter of F32; the head size must be a multiple of 32.</summary>
+        Q8_0,
     }
 }

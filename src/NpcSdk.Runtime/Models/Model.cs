@@ -1,4 +1,6 @@
 using System;
+using System.Collections.Generic;
+using System.Threading;
 using NpcSdk.Compute;
 using NpcSdk.Generation;
 using NpcSdk.Gguf;
@@ -68,6 +70,30 @@ namespace NpcSdk.Models
 
         /// <summary>Starts a new session (its own KV cache and token history) on this model.</summary>
         public InferenceSession CreateSession(SessionOptions? options = null) => new InferenceSession(this, options ?? new SessionOptions());
+
+        /// <summary>Shared prefixes that new sessions reuse automatically.</summary>
+        public SharedPrefixRegistry Prefixes { get; } = new SharedPrefixRegistry();
+
+        /// <summary>Tokens this model has run through the transformer (prompt and generated), over all sessions.</summary>
+        public long EvaluatedTokenCount => Interlocked.Read(ref _evaluated);
+
+        private long _evaluated;
+
+        internal void CountPrefilled(int n) => Interlocked.Add(ref _evaluated, n);
+
+        /// <summary>
+        /// Prefills <paramref name="tokens"/> once and registers them as a shared prefix: later sessions with the same
+        /// KV cache type whose first tokens match read its keys and values instead of recomputing them.
+        /// </summary>
+        public SharedPrefix CreatePrefix(IReadOnlyList<int> tokens, KvCacheType kvCacheType = KvCacheType.F16)
+        {
+            if (tokens.Count == 0) throw new ArgumentException("a prefix needs at least one token", nameof(tokens));
+            var session = new InferenceSession(this, new SessionOptions { ContextLength = Math.Min(Config.ContextLength, Math.Max(tokens.Count, 1)), KvCacheType = kvCacheType, DropOldTurnsOnOverflow = false });
+            session.Evaluate(tokens);
+            var prefix = session.DetachAsPrefix();
+            Prefixes.Add(prefix);
+            return prefix;
+        }
 
         /// <summary>Stops the worker threads and unmaps the file.</summary>
         public void Dispose()

@@ -1,0 +1,160 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using NpcSdk.Generation;
+using NpcSdk.Models;
+using NpcSdk.Sampling;
+using NpcSdk.Scheduling;
+using NpcSdk.Tests;
+using Xunit;
+
+namespace NpcSdk.Tests.Scheduling
+{
+    public sealed class FrameSchedulerTests
+    {
+        private static readonly string NpcModel = TestPaths.Model("npc-q8_0.gguf");
+
+        private static readonly string[] Lines =
+        {
+            "I'll buy the iron sword.",
+            "Tell me about the wolves north of town.",
+            "Can you open the cellar door?",
+        };
+
+        private static string Prompt(string line) =>
+            "<|im_start|>system\nYou are Brom Ironhand, the blacksmith of Oakvale.\nPersonality: gruff.\nPlayer gold: 35\nInventory:\n- iron sword: 12 gold\nMemories: none\nTools:\n- sell_item(item, price): sell an item from your inventory to the player<|im_end|>\n"
+            + $"<|im_start|>user\n{line}<|im_end|>\n<|im_start|>assistant\n";
+
+        private static GenerationRequest Request(Model model, int i) => new GenerationRequest
+        {
+            Tokens = model.Tokenizer.Encode(Prompt(Lines[i]), addSpecial: true, parseSpecial: true),
+            MaxTokens = 24,
+            Sampling = new SamplingOptions { Temperature = 0.8f, Seed = (ulong)(100 + i) },
+            Priority = i == 0 ? 10 : 0,
+        };
+
+        private static List<int[]> RunScheduled(int threads, double budgetMs, SchedulerMode mode)
+        {
+            using var model = Model.Load(NpcModel, new ModelOptions { Threads = threads });
+            using var scheduler = new FrameScheduler(new SchedulerOptions { Mode = mode });
+            var sessions = Enumerable.Range(0, 3).Select(_ => model.CreateSession()).ToArray();
+            var handles = sessions.Select((s, i) => scheduler.Submit(s, Request(model, i))).ToArray();
+            var deadline = DateTime.UtcNow.AddMinutes(2);
+            while (handles.Any(h => !h.IsFinished))
+            {
+                Assert.True(DateTime.UtcNow < deadline, "scheduler made no progress");
+                if (mode == SchedulerMode.MainThread) scheduler.Tick(budgetMs);
+                else Thread.Sleep(5);
+            }
+            scheduler.DispatchEvents();
+            return handles.Select(h => h.Result!.Tokens.ToArray()).ToList();
+        }
+
+        [Fact]
+        public void Tokens_Are_Identical_Whatever_Budget_Threads_Or_Mode()
+        {
+            List<int[]> reference;
+            using (var model = Model.Load(NpcModel, new ModelOptions { Threads = 1 }))
+                reference = Enumerable.Range(0, 3).Select(i => model.CreateSession().Run(Request(model, i)).Tokens.ToArray()).ToList();
+            Assert.All(reference, r => Assert.NotEmpty(r));
+
+            foreach (int threads in new[] { 1, 2 })
+            {
+                foreach (double budget in new[] { 0.5, 4.0, double.PositiveInfinity })
+                {
+                    var got = RunScheduled(threads, budget, SchedulerMode.MainThread);
+                    for (int i = 0; i < 3; i++) Assert.True(reference[i].SequenceEqual(got[i]), $"session {i}, {threads} threads, budget {budget} ms");
+                }
+                var worker = RunScheduled(threads, 0, SchedulerMode.Worker);
+                for (int i = 0; i < 3; i++) Assert.True(reference[i].SequenceEqual(worker[i]), $"session {i}, {threads} threads, worker mode");
+            }
+        }
+
+        [Fact]
+        public void Small_Budget_Slices_A_Step_Across_Ticks_By_Layers()
+        {
+            using var model = Model.Load(NpcModel, new ModelOptions { Threads = 1 });
+            using var scheduler = new FrameScheduler();
+            var session = model.CreateSession();
+            var handle = scheduler.Submit(session, Request(model, 0));
+            int ticks = 0;
+            while (!handle.IsFinished && ticks < 100_000) { scheduler.Tick(0.05); ticks++; }
+            Assert.True(handle.IsFinished);
+            // With a 50 µs budget a whole step (8 layers) never fits, so each step spreads over several ticks.
+            int steps = handle.Tokens.Count + (int)Math.Ceiling(Request(model, 0).Tokens.Count / 32.0);
+            Assert.True(handle.SlicesRun > steps * 2, $"{handle.SlicesRun} slices for {steps} steps");
+        }
+
+        [Fact]
+        public async Task Events_Arrive_On_Dispatch_In_Order_With_Text()
+        {
+            using var model = Model.Load(NpcModel, new ModelOptions { Threads = 1 });
+            using var scheduler = new FrameScheduler(new SchedulerOptions { Mode = SchedulerMode.Worker });
+            var handle = scheduler.Submit(model.CreateSession(), Request(model, 1));
+            var seen = new List<int>();
+            var text = new System.Text.StringBuilder();
+            GenerationResult? finished = null;
+            handle.TokenGenerated += (h, t) => { Assert.Equal(seen.Count, t.Index); seen.Add(t.Id); text.Append(t.Text); };
+            handle.Finished += (h, r) => finished = r;
+            await handle.Completion.WaitAsync(TimeSpan.FromMinutes(1));
+            scheduler.DispatchEvents();
+            Assert.NotNull(finished);
+            Assert.Equal(handle.Result!.Tokens, seen);
+            Assert.Equal(handle.Result.Text, text.ToString());
+        }
+
+        [Fact]
+        public async Task Streaming_Text_Equals_The_Final_Text()
+        {
+            using var model = Model.Load(NpcModel, new ModelOptions { Threads = 1 });
+            using var scheduler = new FrameScheduler(new SchedulerOptions { Mode = SchedulerMode.Worker });
+            var handle = scheduler.Submit(model.CreateSession(), Request(model, 2));
+            var pieces = new List<string>();
+            await foreach (var piece in handle.StreamTextAsync()) pieces.Add(piece);
+            var result = await handle.Completion;
+            Assert.Equal(result.Text, string.Concat(pieces));
+            Assert.True(pieces.Count > 1);
+        }
+
+        [Fact]
+        public void Cancellation_Stops_Between_Slices_And_Leaves_The_Session_Usable()
+        {
+            using var model = Model.Load(NpcModel, new ModelOptions { Threads = 1 });
+            using var scheduler = new FrameScheduler();
+            var session = model.CreateSession();
+            using var cts = new CancellationTokenSource();
+            var request = Request(model, 0);
+            request.CancellationToken = cts.Token;
+            request.MaxTokens = 200;
+            var handle = scheduler.Submit(session, request);
+            while (handle.Tokens.Count < 3) scheduler.Tick(2);
+            cts.Cancel();
+            scheduler.Tick(2);
+            Assert.Equal(GenerationStopReason.Cancelled, handle.Result!.StopReason);
+            int position = session.Position;
+            var again = scheduler.Submit(session, new GenerationRequest { Tokens = model.Tokenizer.Encode("<|im_end|>\n<|im_start|>user\nBye.<|im_end|>\n<|im_start|>assistant\n", false, true), MaxTokens = 5 });
+            while (!again.IsFinished) scheduler.Tick(4);
+            Assert.NotEqual(GenerationStopReason.Failed, again.Result!.StopReason);
+            Assert.True(session.Position > position);
+        }
+
+        [Fact]
+        public void Higher_Priority_Gets_Its_First_Token_First_But_Low_Priority_Still_Progresses()
+        {
+            using var model = Model.Load(NpcModel, new ModelOptions { Threads = 1 });
+            using var scheduler = new FrameScheduler();
+            var low = Enumerable.Range(0, 4).Select(i => { var r = Request(model, 1 + i % 2); r.Priority = 0; r.MaxTokens = 200; r.StopAtEndOfGeneration = false; return scheduler.Submit(model.CreateSession(), r); }).ToArray();
+            var highRequest = Request(model, 0);
+            highRequest.Priority = 20;
+            highRequest.MaxTokens = 200;
+            highRequest.StopAtEndOfGeneration = false;
+            var high = scheduler.Submit(model.CreateSession(), highRequest);
+            for (int i = 0; i < 300; i++) scheduler.Tick(4.0);
+            Assert.True(high.FirstTokenTick >= 0, $"high: first token tick {high.FirstTokenTick} {high.Result?.Error}, low: {string.Join(",", low.Select(l => $"{l.FirstTokenTick}/{l.SlicesRun}"))}");
+            Assert.All(low, l => Assert.True(l.FirstTokenTick < 0 || l.FirstTokenTick >= high.FirstTokenTick));
+            Assert.All(low, l => Assert.True(l.SlicesRun > 0, "a low-priority request starved"));
+        }
+    }
+}
