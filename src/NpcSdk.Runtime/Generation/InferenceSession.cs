@@ -11,7 +11,7 @@ namespace NpcSdk.Generation
     /// Work on it advances in steps (a batch of tokens through the layers) that can pause between any two layers,
     /// which is what lets <see cref="Scheduling.FrameScheduler"/> spread it across frames. Not thread-safe; one per NPC.
     /// </summary>
-    public sealed class InferenceSession : IDisposable
+    public sealed partial class InferenceSession : IDisposable
     {
         private readonly Model _model;
         private readonly SessionOptions _options;

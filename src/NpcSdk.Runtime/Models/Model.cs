@@ -61,6 +61,11 @@ namespace NpcSdk.Models
         /// <summary>The tokenizer built from the file's metadata.</summary>
         public GgufTokenizer Tokenizer { get; }
 
+        /// <summary>A hash of the file's header and tensor table: what saves record to refuse another model.</summary>
+        public string Identity => _identity ??= File.ComputeIdentity();
+
+        private string? _identity;
+
         /// <summary>Compute threads in use.</summary>
         public int Threads => _pool.ThreadCount;
 
