@@ -25,6 +25,7 @@ namespace NpcSdk.Scheduling
     /// </example>
     public sealed class FrameScheduler : IDisposable
     {
+        private static readonly bool Debug = Environment.GetEnvironmentVariable("NPCSDK_SCHED_DEBUG") == "1";
         private readonly SchedulerOptions _options;
         private readonly List<GenerationHandle> _jobs = new List<GenerationHandle>();
         private readonly Dictionary<GenerationHandle, double> _waitingSince = new Dictionary<GenerationHandle, double>();
@@ -197,8 +198,10 @@ namespace NpcSdk.Scheduling
             int before = job.Tokens.Count;
             bool hadWork = s.HasWork;
             long t0 = Stopwatch.GetTimestamp();
+            double predicted = cost.LayerMs(stepTokens) * layers + (s.StepProducesLogits ? cost.LogitsMs : 0);
             job.Advance(layers, tokens);
             double ms = ElapsedMs(t0);
+            if (Debug && ms > predicted + 0.5) Console.Error.WriteLine($"slow slice: {ms:F2} ms vs predicted {predicted:F2} (T={stepTokens}, layers={layers}, newStep={newStep}, logits={s.LastLogitsMs:F2}, sample={job.LastSampleMs:F2}, gen0={GC.CollectionCount(0)})");
             double logitsMs = s.LastLogitsMs + job.LastSampleMs;
             if (s.LastLogitsMs > 0 || job.LastSampleMs > 0) cost.ObserveLogits(logitsMs);
             if (hadWork) cost.ObserveLayers(stepTokens, Math.Min(layers, s.LayerCount), Math.Max(0, ms - logitsMs));

@@ -22,7 +22,7 @@ namespace NpcSdk.Scheduling
         public double WorkerSliceMs { get; set; } = 4.0;
 
         /// <summary>Priority points a waiting request gains per tick without a slice, so low-priority work still progresses.</summary>
-        public double AgingPerTick { get; set; } = 1.0;
+        public double AgingPerTick { get; set; } = 0.1;
 
         /// <summary>Most prompt tokens evaluated in one slice.</summary>
         public int MaxPrefillChunk { get; set; } = 32;
