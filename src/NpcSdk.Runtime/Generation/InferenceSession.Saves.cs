@@ -2,17 +2,17 @@ using System;
 using System.Buffers;
 using System.Collections.Generic;
 using System.IO;
-using System.Security.Cryptography;
 using MessagePack;
 using NpcSdk.Models;
 using NpcSdk.Sampling;
+using NpcSdk.Saves;
 
 namespace NpcSdk.Generation
 {
     public sealed partial class InferenceSession
     {
-        // Layout: "NPCSESS1" magic | u32 format version | MessagePack payload | SHA-256 of everything before it.
-        private static readonly byte[] SaveMagic = { (byte)'N', (byte)'P', (byte)'C', (byte)'S', (byte)'E', (byte)'S', (byte)'S', (byte)'1' };
+        // A MessagePack payload in a SaveEnvelope (magic, version, SHA-256).
+        private const string SaveMagic = "NPCSESS1";
         private const uint SaveVersion = 1;
 
         /// <summary>
@@ -50,30 +50,16 @@ namespace NpcSdk.Generation
             if (sampler != null) WriteSampler(ref w, sampler);
             else w.WriteNil();
             w.Flush();
-
-            using var sha = SHA256.Create();
-            var header = new byte[12];
-            SaveMagic.CopyTo(header, 0);
-            BitConverter.GetBytes(SaveVersion).CopyTo(header, 8);
-            sha.TransformBlock(header, 0, header.Length, null, 0);
-            byte[] payload = buffer.WrittenSpan.ToArray();
-            sha.TransformFinalBlock(payload, 0, payload.Length);
-            stream.Write(header, 0, header.Length);
-            stream.Write(payload, 0, payload.Length);
-            stream.Write(sha.Hash!, 0, sha.Hash!.Length);
+            byte[] bytes = SaveEnvelope.Wrap(SaveMagic, SaveVersion, buffer.WrittenSpan);
+            stream.Write(bytes, 0, bytes.Length);
         }
 
         /// <summary>Saves to a file atomically: a temporary file is written and flushed, then renamed over the old save.</summary>
         public void SaveStateToFile(string path, SamplerChain? sampler = null)
         {
-            string tmp = path + ".tmp";
-            using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
-            {
-                SaveState(fs, sampler);
-                fs.Flush(true);
-            }
-            if (File.Exists(path)) File.Replace(tmp, path, null);
-            else File.Move(tmp, path);
+            var ms = new MemoryStream();
+            SaveState(ms, sampler);
+            SaveEnvelope.WriteFileAtomic(path, ms.ToArray());
         }
 
         /// <summary>Restores a session saved with <see cref="SaveState"/> on the same model.</summary>
@@ -101,20 +87,10 @@ namespace NpcSdk.Generation
 
         private static InferenceSession Load(Model model, byte[] bytes, out SamplerChain? sampler, SessionOptions? options)
         {
-            if (bytes.Length < 8 || !bytes.AsSpan(0, 8).SequenceEqual(SaveMagic))
-                throw new SaveCorruptException(bytes.Length < 8 ? SaveProblem.Truncated : SaveProblem.NotASave, bytes.Length < 8 ? $"save is only {bytes.Length} bytes" : "not a NpcSdk session save (bad magic)");
-            if (bytes.Length < 12 + 32) throw new SaveCorruptException(SaveProblem.Truncated, $"save is truncated ({bytes.Length} bytes)");
-            uint version = BitConverter.ToUInt32(bytes, 8);
-            using (var sha = SHA256.Create())
-            {
-                byte[] hash = sha.ComputeHash(bytes, 0, bytes.Length - 32);
-                if (!hash.AsSpan().SequenceEqual(bytes.AsSpan(bytes.Length - 32)))
-                    throw new SaveCorruptException(SaveProblem.ChecksumMismatch, $"save checksum does not match ({bytes.Length} bytes): the file is damaged or truncated");
-            }
-            if (version != SaveVersion) throw new SaveCorruptException(SaveProblem.UnsupportedVersion, $"save format version {version} is not supported (this build reads version {SaveVersion})");
+            var payload = SaveEnvelope.Unwrap(bytes, SaveMagic, SaveVersion, "session save");
             try
             {
-                return Parse(model, new ReadOnlyMemory<byte>(bytes, 12, bytes.Length - 44), out sampler, options);
+                return Parse(model, payload, out sampler, options);
             }
             catch (Exception e) when (e is MessagePackSerializationException || e is EndOfStreamException || e is InvalidOperationException || e is ArgumentException || e is OverflowException)
             {

@@ -4,6 +4,7 @@ using System.Linq;
 using NpcSdk.Generation;
 using NpcSdk.Models;
 using NpcSdk.Sampling;
+using NpcSdk.Saves;
 using NpcSdk.Tests;
 using Xunit;
 

@@ -1,6 +1,6 @@
 using System;
 
-namespace NpcSdk.Generation
+namespace NpcSdk.Saves
 {
     /// <summary>What is wrong with a save.</summary>
     public enum SaveProblem
