@@ -1,0 +1,58 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Reflection;
+using NpcSdk.Agents.Characters;
+
+namespace NpcSdk.Agents.Tools
+{
+    /// <summary>The game's tools; each NPC is offered, and may call, only those its <see cref="Character.Tools"/> grant.</summary>
+    public sealed class ToolRegistry
+    {
+        private readonly Dictionary<string, ToolDefinition> _tools = new Dictionary<string, ToolDefinition>(StringComparer.Ordinal);
+
+        /// <summary>Every registered tool.</summary>
+        public IReadOnlyCollection<ToolDefinition> All => _tools.Values;
+
+        /// <summary>Registers a tool.</summary>
+        public ToolRegistry Add(ToolDefinition tool)
+        {
+            if (_tools.ContainsKey(tool.Name)) throw new ArgumentException($"tool '{tool.Name}' is already registered");
+            _tools.Add(tool.Name, tool);
+            return this;
+        }
+
+        /// <summary>Registers every <see cref="NpcToolAttribute"/> method of an object (instance methods) or a static class (pass a Type).</summary>
+        public ToolRegistry AddFrom(object target)
+        {
+            var type = target as Type ?? target.GetType();
+            object? instance = target is Type ? null : target;
+            var flags = BindingFlags.Public | BindingFlags.NonPublic | (instance == null ? BindingFlags.Static : BindingFlags.Instance | BindingFlags.Static);
+            foreach (var m in type.GetMethods(flags).Where(m => m.GetCustomAttribute<NpcToolAttribute>() != null).OrderBy(m => m.MetadataToken))
+                Add(ToolDefinition.FromMethod(m.IsStatic ? null : instance, m));
+            return this;
+        }
+
+        /// <summary>Finds a tool by name.</summary>
+        public ToolDefinition? Find(string name) => _tools.TryGetValue(name, out var t) ? t : null;
+
+        /// <summary>The tools granted to <paramref name="npc"/>, in the order of its grant list; unknown names are ignored.</summary>
+        public IReadOnlyList<ToolDefinition> GrantedTo(Character npc)
+        {
+            var result = new List<ToolDefinition>();
+            foreach (var name in npc.Tools)
+                if (_tools.TryGetValue(name, out var t) && !result.Contains(t)) result.Add(t);
+            return result;
+        }
+
+        /// <summary>Validates a call for the NPC in <paramref name="context"/> and runs it.</summary>
+        /// <exception cref="ToolCallRejectedException">The tool is unknown, not granted to this NPC, or the arguments are invalid.</exception>
+        public ToolResult Execute(ToolCall call, ToolContext context)
+        {
+            var tool = Find(call.Name) ?? throw new ToolCallRejectedException(call.Name, "no such tool");
+            if (!context.Npc.Tools.Contains(call.Name)) throw new ToolCallRejectedException(call.Name, $"not granted to {context.Npc.Name}");
+            var args = tool.BindArguments(call, context.Npc);
+            return tool.Invoke(args, context);
+        }
+    }
+}
