@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using NpcSdk.Sampling;
@@ -118,6 +119,13 @@ namespace NpcSdk.Generation
         /// <summary>Scheduler tick at which the request was submitted.</summary>
         public int SubmitTick { get; internal set; }
 
+        /// <summary>Runs the request to its end on the calling thread (no frame budget) and returns the result.</summary>
+        public GenerationResult RunToEnd()
+        {
+            while (!IsFinished) Advance(int.MaxValue, int.MaxValue);
+            return Result!;
+        }
+
         /// <summary>Asks the request to stop at the next slice boundary.</summary>
         public void Cancel() => _cancelRequested = true;
 
@@ -184,6 +192,11 @@ namespace NpcSdk.Generation
             if (eog && _request.StopAtEndOfGeneration)
             {
                 Finish(GenerationStopReason.EndOfGeneration, null);
+                return;
+            }
+            if (_request.StopTokens != null && _request.StopTokens.Contains(token))
+            {
+                Finish(GenerationStopReason.StopToken, null);
                 return;
             }
             if (_generated.Count >= _request.MaxTokens)

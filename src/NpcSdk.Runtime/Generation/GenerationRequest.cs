@@ -23,6 +23,9 @@ namespace NpcSdk.Generation
         /// <summary>Stop after the model's end-of-generation token (which is kept in the result's tokens).</summary>
         public bool StopAtEndOfGeneration { get; set; } = true;
 
+        /// <summary>More tokens that end generation (kept in the result), e.g. the end of a tool call.</summary>
+        public IReadOnlyCollection<int>? StopTokens { get; set; }
+
         /// <summary>Scheduling priority: higher runs first (e.g. the NPC the player talks to).</summary>
         public int Priority { get; set; }
 
@@ -35,6 +38,8 @@ namespace NpcSdk.Generation
     {
         /// <summary>The model produced an end-of-generation token.</summary>
         EndOfGeneration,
+        /// <summary>The model produced one of <see cref="GenerationRequest.StopTokens"/>.</summary>
+        StopToken,
         /// <summary><see cref="GenerationRequest.MaxTokens"/> were generated.</summary>
         MaxTokens,
         /// <summary>The request was cancelled.</summary>

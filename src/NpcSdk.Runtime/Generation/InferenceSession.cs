@@ -129,12 +129,13 @@ namespace NpcSdk.Generation
         }
 
         /// <summary>Runs a whole request on the calling thread (no frame budget) and returns its result.</summary>
-        public GenerationResult Run(GenerationRequest request)
-        {
-            var job = new GenerationHandle(this, request, null);
-            while (!job.IsFinished) job.Advance(int.MaxValue, int.MaxValue);
-            return job.Result!;
-        }
+        public GenerationResult Run(GenerationRequest request) => Begin(request).RunToEnd();
+
+        /// <summary>
+        /// Starts a request without running it: advance it with <see cref="GenerationHandle.RunToEnd"/> (events are raised
+        /// on the calling thread), or hand the session to a <see cref="Scheduling.FrameScheduler"/> instead.
+        /// </summary>
+        public GenerationHandle Begin(GenerationRequest request) => new GenerationHandle(this, request, null);
 
         /// <summary>Forgets every token from <paramref name="position"/> on.</summary>
         public void Rewind(int position)

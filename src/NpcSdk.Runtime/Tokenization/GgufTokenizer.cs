@@ -187,6 +187,53 @@ namespace NpcSdk.Tokenization
             return output.ToArray();
         }
 
+        /// <summary>
+        /// Encodes a prompt made of markup and content segments as one text: special tokens are parsed only inside
+        /// markup, and plain text runs across segment boundaries exactly as if the prompt were one string.
+        /// </summary>
+        /// <param name="segments">The prompt, in order.</param>
+        /// <param name="addSpecial">Add BOS (and EOS) as the vocabulary's metadata says.</param>
+        public int[] Encode(IReadOnlyList<TextSegment> segments, bool addSpecial = true)
+        {
+            if (segments == null) throw new ArgumentNullException(nameof(segments));
+            var output = new List<int>();
+            if (addSpecial && AddBos) output.Add(BosId);
+            var plain = new StringBuilder();
+            bool afterSpecial = true;
+            void FlushPlain()
+            {
+                if (plain.Length == 0) return;
+                _model.EncodeFragment(plain.ToString(), afterSpecial, output);
+                plain.Clear();
+                afterSpecial = false;
+            }
+            foreach (var segment in segments)
+            {
+                if (string.IsNullOrEmpty(segment.Text)) continue;
+                if (!segment.IsMarkup)
+                {
+                    plain.Append(segment.Text);
+                    continue;
+                }
+                foreach (SpecialTokenSplitter.Fragment fragment in _specialTokens.Split(segment.Text, parseSpecial: true))
+                {
+                    if (fragment.TokenId >= 0)
+                    {
+                        FlushPlain();
+                        output.Add(fragment.TokenId);
+                        afterSpecial = true;
+                    }
+                    else
+                    {
+                        plain.Append(segment.Text, fragment.Start, fragment.Length);
+                    }
+                }
+            }
+            FlushPlain();
+            if (addSpecial && AddEos) output.Add(EosId);
+            return output.ToArray();
+        }
+
         /// <summary>The bytes of one token, like <c>llama_token_to_piece(lstrip: 0)</c>.</summary>
         /// <param name="id">The token.</param>
         /// <param name="special">Whether CONTROL and UNKNOWN tokens render as their text (otherwise they are empty).</param>
