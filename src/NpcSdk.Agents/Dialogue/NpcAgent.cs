@@ -79,6 +79,7 @@ namespace NpcSdk.Agents.Dialogue
     {
         private readonly List<DialogueMessage> _history = new List<DialogueMessage>();
         private ulong _replies;
+        private static readonly MemoryKind[] PromptKinds = { MemoryKind.Observation, MemoryKind.Action, MemoryKind.Reflection, MemoryKind.Lesson, MemoryKind.Fact };
 
         /// <summary>Creates an agent.</summary>
         public NpcAgent(Character character, ITextGenerator generator, ToolRegistry tools, MemoryStore? memory = null, AgentOptions? options = null)
@@ -122,7 +123,9 @@ namespace NpcSdk.Agents.Dialogue
             bool rememberBuiltIn = Character.Tools.Contains("remember") && Tools.Find("remember") == null;
             if (rememberBuiltIn) granted.Add(RememberTool);
 
-            var memories = Memory.Retrieve(line, gameHours, Options.MemoriesInPrompt).Select(m => m.Record.Text).ToList();
+            // Lines heard and said stay in the stream (for reflection) but the prompt gets facts, actions and insights:
+            // the NPC model was trained on memories like "The player owes you 10 gold.".
+            var memories = Memory.Retrieve(line, gameHours, Options.MemoriesInPrompt, kinds: PromptKinds).Select(m => m.Record.Text).ToList();
             Memory.Add($"{speaker} said: \"{line}\"", gameHours, MemoryKind.Dialogue);
             var system = new DialogueMessage(DialogueRole.System, PersonaPrompt.Render(Character, Player, memories, granted));
             var messages = new List<DialogueMessage> { system };
@@ -164,7 +167,7 @@ namespace NpcSdk.Agents.Dialogue
                 turn.Add(tool);
             }
             string said = string.Join(" ", spoken);
-            if (said.Length > 0) Memory.Add($"I said to {(speaker == "The player" ? "the player" : speaker)}: \"{said}\"", gameHours, MemoryKind.Dialogue);
+            if (said.Length > 0) Memory.Add($"You said to {(speaker == "The player" ? "the player" : speaker)}: \"{said}\"", gameHours, MemoryKind.Dialogue);
             _history.AddRange(turn);
             return new AgentReply(said, calls);
         }
@@ -196,8 +199,8 @@ namespace NpcSdk.Agents.Dialogue
                 {
                     result = Tools.Execute(call, new ToolContext(Character, Player));
                 }
-                string args2 = string.Join(", ", call.Arguments.Select(a => a.Value.ToString()));
-                Memory.Add(result.Ok ? $"I used {call.Name}({args2})." : $"I tried {call.Name}({args2}) but it failed: {result.Error}", gameHours, MemoryKind.Action);
+                var tool = rememberBuiltIn && call.Name == "remember" ? null : Tools.Find(call.Name);
+                if (tool != null && result.Ok) Memory.Add(tool.MemoryText(call), gameHours, MemoryKind.Action);
                 return new ToolInvocation(call, result, rejected: false);
             }
             catch (ToolCallRejectedException e)

@@ -36,7 +36,7 @@ namespace NpcSdk.Agents.Dialogue
         {
             if (turns < 1) throw new ArgumentOutOfRangeException(nameof(turns));
             var lines = new List<ConversationLine> { new ConversationLine(first.Character.Name, opening, null) };
-            first.Memory.Add($"I said to {second.Character.Name}: \"{opening}\"", gameHours, Memory.MemoryKind.Dialogue);
+            first.Memory.Add($"You said to {second.Character.Name}: \"{opening}\"", gameHours, Memory.MemoryKind.Dialogue);
             string last = opening;
             NpcAgent speaker = first, listener = second;
             for (int t = 0; t < turns; t++)

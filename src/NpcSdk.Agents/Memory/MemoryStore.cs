@@ -63,17 +63,23 @@ namespace NpcSdk.Agents.Memory
         public void ReflectionDone() => ImportanceSinceReflection = 0;
 
         /// <summary>The <paramref name="k"/> best memories for <paramref name="query"/> at game time <paramref name="nowHours"/>; marks them accessed.</summary>
-        public IReadOnlyList<ScoredMemory> Retrieve(string query, double nowHours, int k = 5, bool touch = true)
+        /// <param name="query">What the memories should be relevant to.</param>
+        /// <param name="nowHours">Current game time.</param>
+        /// <param name="k">How many to return.</param>
+        /// <param name="touch">Mark the returned memories as accessed now.</param>
+        /// <param name="kinds">Only these kinds (null: all).</param>
+        public IReadOnlyList<ScoredMemory> Retrieve(string query, double nowHours, int k = 5, bool touch = true, IReadOnlyCollection<MemoryKind>? kinds = null)
         {
-            int n = _records.Count;
+            var candidates = kinds == null ? _records : _records.Where(r => kinds.Contains(r.Kind)).ToList();
+            int n = candidates.Count;
             if (n == 0 || k <= 0) return Array.Empty<ScoredMemory>();
             var recency = new double[n];
             var importance = new double[n];
             double[] relevance;
             for (int i = 0; i < n; i++)
             {
-                recency[i] = Math.Pow(Weights.DecayPerHour, Math.Max(0, nowHours - _records[i].LastAccessHours));
-                importance[i] = _records[i].Importance;
+                recency[i] = Math.Pow(Weights.DecayPerHour, Math.Max(0, nowHours - candidates[i].LastAccessHours));
+                importance[i] = candidates[i].Importance;
             }
             if (Embedder != null)
             {
@@ -81,13 +87,13 @@ namespace NpcSdk.Agents.Memory
                 relevance = new double[n];
                 for (int i = 0; i < n; i++)
                 {
-                    var e = _records[i].Embedding ??= Embedder.Embed(_records[i].Text);
+                    var e = candidates[i].Embedding ??= Embedder.Embed(candidates[i].Text);
                     relevance[i] = Cosine(q, e);
                 }
             }
             else
             {
-                relevance = Bm25.Scores(query, _records.Select(r => Bm25.Terms(r.Text)).ToArray());
+                relevance = Bm25.Scores(query, candidates.Select(r => Bm25.Terms(r.Text)).ToArray());
             }
             Normalise(recency);
             Normalise(importance);
@@ -96,7 +102,7 @@ namespace NpcSdk.Agents.Memory
             for (int i = 0; i < n; i++)
             {
                 double s = Weights.Recency * recency[i] + Weights.Importance * importance[i] + Weights.Relevance * relevance[i];
-                scored.Add(new ScoredMemory(_records[i], s, recency[i], importance[i], relevance[i]));
+                scored.Add(new ScoredMemory(candidates[i], s, recency[i], importance[i], relevance[i]));
             }
             var top = scored.OrderByDescending(s => s.Score).ThenByDescending(s => s.Record.Id).Take(k).ToList();
             if (touch) foreach (var s in top) s.Record.LastAccessHours = Math.Max(s.Record.LastAccessHours, nowHours);

@@ -18,6 +18,12 @@ namespace NpcSdk.Agents.Tools
 
         /// <summary>One line the model reads in its prompt.</summary>
         public string Description { get; }
+
+        /// <summary>
+        /// What the NPC remembers after a successful call, with <c>{parameter}</c> placeholders, in the second person
+        /// the NPC model knows ("The player bought the {item} from you for {price} gold."). Empty: a generic line.
+        /// </summary>
+        public string Memory { get; set; } = "";
     }
 
     /// <summary>Where the allowed values of a string parameter come from.</summary>

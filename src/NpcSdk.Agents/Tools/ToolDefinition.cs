@@ -91,6 +91,20 @@ namespace NpcSdk.Agents.Tools
         /// <summary>The name the model writes.</summary>
         public string Name { get; }
 
+        /// <summary>Memory line template written after a successful call (see <see cref="NpcToolAttribute.Memory"/>).</summary>
+        public string MemoryTemplate { get; set; } = "";
+
+        /// <summary>The memory line for a successful call.</summary>
+        public string MemoryText(ToolCall call)
+        {
+            if (string.IsNullOrEmpty(MemoryTemplate))
+                return $"You used {Name}({string.Join(", ", call.Arguments.Select(a => a.Value.ValueKind == JsonValueKind.String ? a.Value.GetString() : a.Value.GetRawText()))}).";
+            string text = MemoryTemplate;
+            foreach (var a in call.Arguments)
+                text = text.Replace("{" + a.Key + "}", a.Value.ValueKind == JsonValueKind.String ? a.Value.GetString() : a.Value.GetRawText());
+            return text;
+        }
+
         /// <summary>The line the model reads.</summary>
         public string Description { get; }
 
@@ -205,7 +219,7 @@ namespace NpcSdk.Agents.Tools
                     System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
                     throw;
                 }
-            });
+            }) { MemoryTemplate = attr.Memory };
         }
     }
 }

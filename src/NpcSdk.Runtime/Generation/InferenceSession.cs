@@ -92,7 +92,7 @@ namespace NpcSdk.Generation
         public void Evaluate(IReadOnlyList<int> tokens, Action<int, float[]>? onLogits = null)
         {
             ThrowIfBusy();
-            if (onLogits != null && Position + tokens.Count > ContextLength)
+            if ((onLogits != null || !_options.DropOldTurnsOnOverflow) && Position + _pending.Count + tokens.Count > ContextLength)
                 throw new ContextFullException($"{tokens.Count} tokens do not fit: {Position} of {ContextLength} positions are used");
             _onLogits = onLogits;
             try
@@ -170,10 +170,19 @@ namespace NpcSdk.Generation
 
         private void RunPending()
         {
-            while (HasWork)
+            try
             {
-                if (!StepInProgress) BeginStep(int.MaxValue);
-                RunLayers(int.MaxValue);
+                while (HasWork)
+                {
+                    if (!StepInProgress) BeginStep(int.MaxValue);
+                    RunLayers(int.MaxValue);
+                }
+            }
+            catch
+            {
+                // Leave the session as it was before the failed call's remaining tokens.
+                DiscardPending();
+                throw;
             }
         }
 

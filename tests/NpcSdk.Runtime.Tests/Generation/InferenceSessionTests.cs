@@ -60,7 +60,7 @@ namespace NpcSdk.Tests.Generation
         public void Context_Overflow_Throws_A_Typed_Error()
         {
             using var model = Model.Load(NpcModel, new ModelOptions { Threads = 1 });
-            using var session = model.CreateSession(new SessionOptions { ContextLength = 16 });
+            using var session = model.CreateSession(new SessionOptions { ContextLength = 16, DropOldTurnsOnOverflow = false });
             var e = Assert.Throws<ContextFullException>(() => session.Evaluate(Enumerable.Repeat(10, 17).ToArray()));
             Assert.Contains("16", e.Message);
             Assert.Equal(0, session.Position);
