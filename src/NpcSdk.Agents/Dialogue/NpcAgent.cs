@@ -57,11 +57,15 @@ namespace NpcSdk.Agents.Dialogue
     /// <summary>An NPC's answer: its words and the game actions it took.</summary>
     public sealed class AgentReply
     {
-        internal AgentReply(string text, IReadOnlyList<ToolInvocation> toolCalls)
+        internal AgentReply(string text, IReadOnlyList<ToolInvocation> toolCalls, IReadOnlyList<string> recalled)
         {
             Text = text;
             ToolCalls = toolCalls;
+            RecalledMemories = recalled;
         }
+
+        /// <summary>The memories retrieved into the prompt for this reply.</summary>
+        public IReadOnlyList<string> RecalledMemories { get; }
 
         /// <summary>Everything the NPC said, across steps.</summary>
         public string Text { get; }
@@ -169,7 +173,7 @@ namespace NpcSdk.Agents.Dialogue
             string said = string.Join(" ", spoken);
             if (said.Length > 0) Memory.Add($"You said to {(speaker == "The player" ? "the player" : speaker)}: \"{said}\"", gameHours, MemoryKind.Dialogue);
             _history.AddRange(turn);
-            return new AgentReply(said, calls);
+            return new AgentReply(said, calls, memories);
         }
 
         private IEnumerable<DialogueMessage> RecentHistory()
