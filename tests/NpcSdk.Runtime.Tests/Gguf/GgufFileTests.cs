@@ -46,6 +46,28 @@ namespace NpcSdk.Tests.Gguf
             Assert.Equal(new[] { 1.5, -2.0 }, copy.GetArray<double>("npcsdk.test.array"));
         }
 
+        /// <summary>
+        /// Milliseconds to parse (or reject) <paramref name="bytes"/>: the best of up to three tries, so a scheduler hiccup
+        /// on a loaded machine does not count as the parser's time.
+        /// </summary>
+        private static long ParseMillis(byte[] bytes, int length)
+        {
+            long best = long.MaxValue;
+            for (int attempt = 0; attempt < 3 && best >= 100; attempt++)
+            {
+                var sw = Stopwatch.StartNew();
+                try
+                {
+                    using var _ = GgufFile.FromBytes(bytes.AsSpan(0, length));
+                }
+                catch (GgufFormatException)
+                {
+                }
+                best = Math.Min(best, sw.ElapsedMilliseconds);
+            }
+            return best;
+        }
+
         [Fact]
         public void Every_Truncation_Of_Header_And_First_Tensor_Info_Throws_Format_Error()
         {
@@ -56,10 +78,10 @@ namespace NpcSdk.Tests.Gguf
             var lengths = Enumerable.Range(0, (int)headerEnd + 1).Concat(new[] { (int)headerEnd + 100, bytes.Length - 1 });
             foreach (int len in lengths)
             {
-                var sw = Stopwatch.StartNew();
                 var e = Assert.Throws<GgufFormatException>(() => { using var _ = GgufFile.FromBytes(bytes.AsSpan(0, len)); });
                 Assert.False(string.IsNullOrWhiteSpace(e.Message));
-                Assert.True(sw.ElapsedMilliseconds < 100, $"prefix {len} took {sw.ElapsedMilliseconds} ms");
+                long ms = ParseMillis(bytes, len);
+                Assert.True(ms < 100, $"prefix {len} took {ms} ms");
             }
         }
 
@@ -76,7 +98,6 @@ namespace NpcSdk.Tests.Gguf
                 byte[] bytes = (byte[])original.Clone();
                 int flips = 1 + rng.Next(4);
                 for (int k = 0; k < flips; k++) bytes[rng.Next(headerEnd)] ^= (byte)(1 << rng.Next(8));
-                var sw = Stopwatch.StartNew();
                 try
                 {
                     using var f = GgufFile.FromBytes(bytes);
@@ -85,7 +106,8 @@ namespace NpcSdk.Tests.Gguf
                 {
                     failures++;
                 }
-                Assert.True(sw.ElapsedMilliseconds < 100, $"flip case {i} took {sw.ElapsedMilliseconds} ms");
+                long ms = ParseMillis(bytes, bytes.Length);
+                Assert.True(ms < 100, $"flip case {i} took {ms} ms");
             }
             Assert.True(failures > 100, $"only {failures} of 2000 corruptions were detected");
         }
