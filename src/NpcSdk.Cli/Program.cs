@@ -15,6 +15,7 @@ namespace NpcSdk.Cli
                 TokenizeCommand.Create(),
                 EvalCommand.Create(),
                 RunCommand.Create(),
+                BenchCommand.Create(),
             };
             return root.Parse(args).Invoke();
         }

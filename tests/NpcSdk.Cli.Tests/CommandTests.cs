@@ -95,6 +95,21 @@ namespace NpcSdk.Cli.Tests
         }
 
         [Fact]
+        public void Bench_Synthetic_Prints_The_Documented_Json()
+        {
+            var r = CliRunner.Run("bench", "--synthetic", "npc-14m", "--type", "Q4_K_M", "-t", "1", "-p", "8", "-n", "4", "-r", "1", "--json");
+            Assert.True(r.ExitCode == 0, r.StdErr);
+            var j = JsonDocument.Parse(r.StdOut).RootElement;
+            Assert.True(j.GetProperty("bandwidth_GBps").GetProperty("1").GetDouble() > 0.5);
+            var row = j.GetProperty("results")[0];
+            Assert.Equal("npc-14m", row.GetProperty("model").GetString());
+            Assert.Equal("Q4_K_M", row.GetProperty("type").GetString());
+            Assert.Equal(1, row.GetProperty("threads").GetInt32());
+            foreach (var field in new[] { "pp_tok_s", "pp_sd", "tg_tok_s", "tg_sd", "ceiling_fraction" }) Assert.Equal(JsonValueKind.Number, row.GetProperty(field).ValueKind);
+            Assert.True(row.GetProperty("tg_tok_s").GetDouble() > 0);
+        }
+
+        [Fact]
         public void Truncated_Model_Gives_One_Clear_Error_Line_And_Exit_Code_1()
         {
             string path = Path.GetTempFileName();
