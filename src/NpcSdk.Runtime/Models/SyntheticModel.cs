@@ -78,11 +78,13 @@ namespace NpcSdk.Models
 
             var rng = new Random(seed);
             bool qwen = shape.Architecture == ModelArchitecture.Qwen2;
+            // K-quants need rows of whole 256-element super-blocks; llama-quantize falls back to Q8_0 otherwise.
+            bool superBlocks = shape.Dim % 256 == 0;
             TensorType Embedding() => mix switch
             {
                 "F16" => TensorType.F16,
                 "Q8_0" => TensorType.Q8_0,
-                _ => qwen ? TensorType.Q8_0 : (shape.Tied || mix == "Q4_K_M" ? TensorType.Q6_K : TensorType.Q4_0),
+                _ => qwen || !superBlocks ? TensorType.Q8_0 : (shape.Tied || mix == "Q4_K_M" ? TensorType.Q6_K : TensorType.Q4_0),
             };
             bool MoreBits(int i) => i < shape.Layers / 8 || i >= 7 * shape.Layers / 8 || (i - shape.Layers / 8) % 3 == 2;
             TensorType Layer(string kind, int i, int cols)
@@ -104,7 +106,7 @@ namespace NpcSdk.Models
 
             Matrix("token_embd.weight", Embedding(), shape.Dim, shape.Vocab);
             Vector("output_norm.weight", shape.Dim, 1f);
-            if (!shape.Tied) Matrix("output.weight", mix == "F16" ? TensorType.F16 : mix == "Q8_0" ? TensorType.Q8_0 : TensorType.Q6_K, shape.Dim, shape.Vocab);
+            if (!shape.Tied) Matrix("output.weight", mix == "F16" ? TensorType.F16 : mix == "Q8_0" || !superBlocks ? TensorType.Q8_0 : TensorType.Q6_K, shape.Dim, shape.Vocab);
             int kvDim = shape.KvHeads * headDim;
             for (int i = 0; i < shape.Layers; i++)
             {
