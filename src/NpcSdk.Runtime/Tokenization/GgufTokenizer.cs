@@ -79,10 +79,10 @@ namespace NpcSdk.Tokenization
         /// <summary>End-of-turn token id (metadata, else detected by text like <c>&lt;|im_end|&gt;</c>), or -1.</summary>
         public int EotId { get; }
 
-        /// <summary>Whether <see cref="Encode"/> with <c>addSpecial</c> starts with <see cref="BosId"/>.</summary>
+        /// <summary>Whether <see cref="Encode(string, bool, bool)"/> with <c>addSpecial</c> starts with <see cref="BosId"/>.</summary>
         public bool AddBos { get; }
 
-        /// <summary>Whether <see cref="Encode"/> with <c>addSpecial</c> ends with <see cref="EosId"/>.</summary>
+        /// <summary>Whether <see cref="Encode(string, bool, bool)"/> with <c>addSpecial</c> ends with <see cref="EosId"/>.</summary>
         public bool AddEos { get; }
 
         /// <summary>Builds the tokenizer described by a GGUF file's metadata.</summary>
