@@ -16,6 +16,7 @@ namespace NpcSdk.Cli
                 EvalCommand.Create(),
                 RunCommand.Create(),
                 BenchCommand.Create(),
+                EmbedCommand.Create(),
             };
             return root.Parse(args).Invoke();
         }

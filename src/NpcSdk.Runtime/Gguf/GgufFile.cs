@@ -56,11 +56,25 @@ namespace NpcSdk.Gguf
         public static GgufFile Open(string path)
         {
             if (path == null) throw new ArgumentNullException(nameof(path));
-            var info = new FileInfo(path);
-            if (!info.Exists) throw new FileNotFoundException($"GGUF file not found: {path}", path);
-            long length = info.Length;
-            if (length < 24) throw new GgufFormatException($"{path}: file is {length} bytes, too short for a GGUF header");
-            var map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+            if (!File.Exists(path)) throw new FileNotFoundException($"GGUF file not found: {path}", path);
+            // The open stream's length, not FileInfo's: for a symbolic link FileInfo reports the link itself.
+            var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            long length = stream.Length;
+            if (length < 24)
+            {
+                stream.Dispose();
+                throw new GgufFormatException($"{path}: file is {length} bytes, too short for a GGUF header");
+            }
+            MemoryMappedFile map;
+            try
+            {
+                map = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
+            }
+            catch
+            {
+                stream.Dispose();
+                throw;
+            }
             MemoryMappedViewAccessor? view = null;
             try
             {
