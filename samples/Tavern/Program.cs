@@ -66,6 +66,9 @@ namespace NpcSdk.Samples.Tavern
         {
             using var model = Model.Load(modelPath, new ModelOptions { Threads = threads });
             using var generator = new LocalTextGenerator(model, maxSessions: 4);
+            // Memory relevance by sentence embeddings when the MiniLM model is there, by BM25 otherwise.
+            string minilm = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath)) ?? ".", "minilm-q8_0.gguf");
+            using var embedder = File.Exists(minilm) ? LocalEmbedder.Load(minilm) : null;
             var world = new TavernWorld();
             var tools = new ToolRegistry().AddFrom(world);
             var player = new PlayerState { Gold = 35 };
@@ -76,7 +79,7 @@ namespace NpcSdk.Samples.Tavern
                 return agent;
             }
             var npcs = Directory.GetFiles(charactersDir, "*.json").OrderBy(f => f, StringComparer.Ordinal)
-                .Select(f => Build(Character.Load(f), new MemoryStore())).ToList();
+                .Select(f => Build(Character.Load(f), new MemoryStore(embedder))).ToList();
             double hours = 18.0; // the first evening
             if (savePath != null)
             {

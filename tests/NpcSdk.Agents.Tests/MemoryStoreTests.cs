@@ -108,3 +108,27 @@ namespace NpcSdk.Agents.Tests
         }
     }
 }
+
+namespace NpcSdk.Agents.Tests
+{
+    /// <summary>Memory retrieval with real MiniLM embeddings from models/minilm-q8_0.gguf.</summary>
+    public sealed class EmbeddedMemoryTests
+    {
+        [Fact]
+        public void With_MiniLM_The_Bread_Theft_Is_Retrieved_First_And_Relevance_Is_Semantic()
+        {
+            using var embedder = NpcSdk.Agents.Local.LocalEmbedder.Load(System.IO.Path.Combine(TestData.RepoRoot, "models", "minilm-q8_0.gguf"));
+            var store = MemoryStoreTests.WithUnrelated(embedder, out var bread);
+            var top = store.Retrieve("Are you still angry about the bread I took?", 60.0, 3);
+            Assert.Same(bread, top[0].Record);
+            // Semantic, not lexical: no word in common with the memory.
+            var semantic = new MemoryStore(embedder);
+            var theft = semantic.Add("The player stole bread from my stall.", 0);
+            semantic.Add("The mayor wore a blue coat.", 0);
+            semantic.Add("Fog covered the hills at dawn.", 0);
+            semantic.Weights.Recency = 0;
+            semantic.Weights.Importance = 0;
+            Assert.Same(theft, semantic.Retrieve("Somebody robbed a market vendor of a loaf.", 1, 1)[0].Record);
+        }
+    }
+}
