@@ -29,6 +29,7 @@ namespace NpcSdk.Agents.Local
         private readonly HashSet<InferenceSession> _busy = new HashSet<InferenceSession>();
         private readonly object _gate = new object();
         private readonly int _toolCallStart, _toolCallEnd;
+        private readonly ToolCallConstraint _constraints = new ToolCallConstraint();
 
         /// <summary>Creates the generator.</summary>
         /// <param name="model">The model.</param>
@@ -93,17 +94,18 @@ namespace NpcSdk.Agents.Local
             try
             {
                 LastPromptTokensEvaluated = prompt.Length - reuse;
+                const int topK = 40;
                 var sampler = new SamplerChain(new SamplingOptions
                 {
                     Temperature = request.Temperature,
                     TopP = request.TopP,
-                    TopK = 40,
+                    TopK = topK,
                     MinP = 0.05f,
                     Seed = request.Seed,
                     LogitBias = request.Tools.Count == 0 && _toolCallStart >= 0 ? new Dictionary<int, float> { [_toolCallStart] = float.NegativeInfinity } : null,
                 });
-                var constraint = ToolCallConstraint.Create(_model.Tokenizer, request.Tools, _toolCallStart, _toolCallEnd);
-                if (constraint != null) sampler.Add(constraint);
+                var constraint = _constraints.Create(_model.Tokenizer, request.Tools, _toolCallStart, _toolCallEnd, request.Temperature <= 0 ? 1 : topK);
+                if (constraint != null) sampler.AddConstraint(constraint);
                 var genRequest = new GenerationRequest
                 {
                     Tokens = prompt.Skip(reuse).ToArray(),

@@ -88,6 +88,9 @@ namespace NpcSdk.Agents.Tools
             _invoke = invoke;
         }
 
+        /// <summary>Longest value of a free string argument (the constrained grammar enforces it).</summary>
+        public const int MaxStringLength = 120;
+
         /// <summary>The name the model writes.</summary>
         public string Name { get; }
 
@@ -125,6 +128,8 @@ namespace NpcSdk.Agents.Tools
                 sb.Append(JsonSerializer.Serialize(p.Name)).Append(": {\"type\": \"").Append(p.Type.ToString().ToLowerInvariant()).Append('"');
                 var allowed = p.AllowedValues(npc);
                 if (allowed != null) sb.Append(", \"enum\": ").Append(JsonSerializer.Serialize(allowed));
+                // A free string gets a length limit so a constrained call always closes in time.
+                else if (p.Type == ToolParameterType.String) sb.Append(", \"maxLength\": ").Append(MaxStringLength);
                 sb.Append('}');
             }
             sb.Append("}, \"required\": ").Append(JsonSerializer.Serialize(Parameters.Select(p => p.Name).ToArray())).Append(", \"additionalProperties\": false}");
@@ -148,6 +153,7 @@ namespace NpcSdk.Agents.Tools
                         if (v.ValueKind != JsonValueKind.String) throw new ToolCallRejectedException(Name, $"argument '{p.Name}' must be a string");
                         string s = v.GetString()!;
                         var allowed = p.AllowedValues(npc);
+                        if (allowed == null && s.Length > MaxStringLength) throw new ToolCallRejectedException(Name, $"argument '{p.Name}' is longer than {MaxStringLength} characters");
                         if (allowed != null)
                         {
                             string? match = allowed.FirstOrDefault(a => string.Equals(a, s.Trim(), StringComparison.OrdinalIgnoreCase));

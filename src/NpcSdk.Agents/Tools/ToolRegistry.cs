@@ -36,12 +36,15 @@ namespace NpcSdk.Agents.Tools
         /// <summary>Finds a tool by name.</summary>
         public ToolDefinition? Find(string name) => _tools.TryGetValue(name, out var t) ? t : null;
 
-        /// <summary>The tools granted to <paramref name="npc"/>, in the order of its grant list; unknown names are ignored.</summary>
+        /// <summary>
+        /// The tools granted to <paramref name="npc"/> that it can use now, in the order of its grant list: unknown names
+        /// are ignored, and so is a tool whose choice parameter has nothing to choose from (selling with an empty inventory).
+        /// </summary>
         public IReadOnlyList<ToolDefinition> GrantedTo(Character npc)
         {
             var result = new List<ToolDefinition>();
             foreach (var name in npc.Tools)
-                if (_tools.TryGetValue(name, out var t) && !result.Contains(t)) result.Add(t);
+                if (_tools.TryGetValue(name, out var t) && !result.Contains(t) && t.Parameters.All(p => p.AllowedValues(npc)?.Count != 0)) result.Add(t);
             return result;
         }
 

@@ -10,6 +10,8 @@ namespace NpcSdk.Sampling
     {
         private readonly List<ISampler> _samplers = new List<ISampler>();
         private readonly TokenCandidates _candidates = new TokenCandidates();
+        private readonly int _constraintIndex;
+        private int _constraints;
 
         /// <summary>Builds the chain for <paramref name="options"/>.</summary>
         public SamplerChain(SamplingOptions options)
@@ -18,6 +20,7 @@ namespace NpcSdk.Sampling
             Random = new SamplerRandom(options.Seed);
             if (options.LogitBias != null && options.LogitBias.Count > 0) _samplers.Add(new LogitBiasSampler(options.LogitBias));
             _samplers.Add(new PenaltySampler(options.PenaltyLastN, options.RepeatPenalty, options.PresencePenalty, options.FrequencyPenalty));
+            _constraintIndex = _samplers.Count;
             if (options.Temperature > 0f)
             {
                 _samplers.Add(new TopKSampler(options.TopK));
@@ -33,11 +36,25 @@ namespace NpcSdk.Sampling
         /// <summary>The chain's random generator (its state is part of a save).</summary>
         public SamplerRandom Random { get; }
 
-        /// <summary>Adds a sampler at the end of the chain, before the draw (e.g. a grammar mask).</summary>
+        /// <summary>Adds a sampler at the end of the chain, just before the draw.</summary>
         public void Add(ISampler sampler) => _samplers.Add(sampler);
 
-        /// <summary>Chooses the next token from a row of logits.</summary>
+        /// <summary>
+        /// Adds a constraint (e.g. a grammar) after bias and penalties but before top-k/top-p/min-p/temperature, so the
+        /// samplers that cut the list choose only among allowed tokens.
+        /// </summary>
+        public void AddConstraint(ISampler constraint) => _samplers.Insert(_constraintIndex + _constraints++, constraint);
+
+        /// <summary>Chooses the next token from a row of logits and tells every <see cref="ITokenObserver"/> in the chain.</summary>
         public int Sample(ReadOnlySpan<float> logits, IReadOnlyList<int> history)
+        {
+            int token = Draw(logits, history);
+            foreach (var s in _samplers)
+                if (s is ITokenObserver observer) observer.Accept(token);
+            return token;
+        }
+
+        private int Draw(ReadOnlySpan<float> logits, IReadOnlyList<int> history)
         {
             _candidates.Reset(logits);
             foreach (var s in _samplers) s.Apply(_candidates, history);
