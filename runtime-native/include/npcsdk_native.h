@@ -1,0 +1,188 @@
+/*
+ * npcsdk_native: the native kernels of NpcSdk (C11).
+ *
+ * Quantized matrix-vector and matrix-matrix products over ggml block formats (as stored in GGUF files), the
+ * activation quantizers that feed them, and a few float helpers of a transformer step. The C# runtime
+ * (NpcSdk.Native.NativeKernels) loads this library at run time; when it is missing the managed kernels run and
+ * give the same results within float rounding.
+ *
+ * Paths: x86-64 AVX2+FMA+F16C, ARM64 NEON, plain C. The best path the CPU supports is picked on first use
+ * (cpuid on x86-64; NEON is always present on ARM64); the environment variable NPCSDK_NATIVE_PATH=scalar|avx2|neon
+ * or npc_set_path() overrides it. All paths compute the same exact int32 sums per block; results differ only in
+ * the order of float additions.
+ *
+ * Conventions
+ *  - Types are ggml's ggml_type ids (NpcSdk.Tensors.TensorType), see enum npc_type.
+ *  - A weight matrix is `rows` rows of `cols` elements, row r at `w + r * row_stride_bytes`.
+ *  - Activations must already be in the weight type's dot partner (npc_vec_dot_type): F32->F32, F16->F16,
+ *    BF16->BF16, Q4_0/Q5_0/Q8_0->Q8_0, Q4_1/Q5_1/Q8_1->Q8_1, K-quants->Q8_K. Quantize them with
+ *    npc_quantize_row, which produces the same bytes as the managed Quantizer.QuantizeRow (ggml-cpu's x86 AVX2
+ *    activation quantizers).
+ *  - Buffers need the natural alignment of their block's fields: 2 bytes (4 for F32 and Q8_K). GGUF tensor data
+ *    (32-byte aligned) and managed arrays always have it.
+ *  - Functions return NPC_OK (0) or a negative NPC_ERR_* code; they never abort and never allocate except
+ *    npc_matmul for F16/BF16 weights (one float copy of the activations per call) and npc_attention for heads
+ *    longer than 256. The first call of any kernel builds the kernel tables and a 256 KiB fp16->float table.
+ *  - Thread safety: every function may be called concurrently from several threads (the C# runtime splits the
+ *    rows of a matrix across its own threads and calls npc_matmul once per row range). npc_set_path is meant for
+ *    tests and benchmarks and must not race with running kernels.
+ */
+#ifndef NPCSDK_NATIVE_H
+#define NPCSDK_NATIVE_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#  if defined(NPCSDK_NATIVE_BUILD)
+#    define NPC_API __declspec(dllexport)
+#  else
+#    define NPC_API __declspec(dllimport)
+#  endif
+#else
+#  define NPC_API __attribute__((visibility("default")))
+#endif
+
+/** Version of this header's ABI; bumped on every incompatible change. */
+#define NPC_ABI_VERSION 1
+
+/** Element formats: ggml's ggml_type ids. */
+enum npc_type {
+    NPC_TYPE_F32 = 0,
+    NPC_TYPE_F16 = 1,
+    NPC_TYPE_Q4_0 = 2,
+    NPC_TYPE_Q4_1 = 3,
+    NPC_TYPE_Q5_0 = 6,
+    NPC_TYPE_Q5_1 = 7,
+    NPC_TYPE_Q8_0 = 8,
+    NPC_TYPE_Q8_1 = 9,
+    NPC_TYPE_Q2_K = 10,
+    NPC_TYPE_Q3_K = 11,
+    NPC_TYPE_Q4_K = 12,
+    NPC_TYPE_Q5_K = 13,
+    NPC_TYPE_Q6_K = 14,
+    NPC_TYPE_Q8_K = 15,
+    NPC_TYPE_BF16 = 30
+};
+
+/** Kernel paths. */
+enum npc_path {
+    NPC_PATH_SCALAR = 0,
+    NPC_PATH_AVX2 = 1, /* x86-64 AVX2 + FMA + F16C */
+    NPC_PATH_NEON = 2  /* ARM64 Advanced SIMD */
+};
+
+/** Return codes. */
+enum npc_status {
+    NPC_OK = 0,
+    NPC_ERR_TYPE = -1,        /* type not supported by this function */
+    NPC_ERR_ARGUMENT = -2,    /* null pointer, negative size, bad row range, cols not a whole number of blocks */
+    NPC_ERR_UNSUPPORTED = -3, /* npc_set_path: the CPU (or this build) lacks that path */
+    NPC_ERR_MEMORY = -4       /* allocation failed */
+};
+
+/** NPC_ABI_VERSION of the loaded library. */
+NPC_API int npc_abi_version(void);
+
+/** The path kernels run on now (the best the CPU supports unless overridden). */
+NPC_API int npc_get_path(void);
+
+/** The best path this CPU supports (what npc_get_path returns without overrides). */
+NPC_API int npc_best_path(void);
+
+/** Whether this CPU and build can run `path`. */
+NPC_API int npc_path_supported(int path);
+
+/** Forces `path` for all later calls; NPC_ERR_UNSUPPORTED if npc_path_supported(path) is 0. For tests and benchmarks. */
+NPC_API int npc_set_path(int path);
+
+/** "scalar", "avx2", "neon", or "unknown". */
+NPC_API const char* npc_path_name(int path);
+
+/** Elements per block of `type` (1 for F32/F16/BF16, 32 for Q4_0..Q8_1, 256 for the K-quants); 0 if unsupported. */
+NPC_API int npc_block_size(int type);
+
+/** Bytes per block of `type`; 0 if unsupported. */
+NPC_API int npc_block_bytes(int type);
+
+/** Bytes of a row of `n` elements of `type`; negative if unsupported or `n` is not a whole number of blocks. */
+NPC_API int64_t npc_row_bytes(int type, int64_t n);
+
+/** The activation format a row of `type` is multiplied with (ggml-cpu's vec_dot_type); NPC_ERR_TYPE if unsupported. */
+NPC_API int npc_vec_dot_type(int type);
+
+/**
+ * Matrix product over a range of weight rows, for every activation row:
+ *
+ *   out[i * out_stride + (r - row_begin)] = dot(weight row r, activation row i)
+ *   for i in [0, n_act), r in [row_begin, row_end)
+ *
+ * (`out` points at the result for row_begin of activation 0; out_stride is in floats.) Activation row i is at
+ * `act + i * act_stride_bytes`, in npc_vec_dot_type(weight_type). n_act = 1 is a matrix-vector product (decode);
+ * larger batches (prefill) reuse each loaded weight block against up to 4 activation rows. `rows` is only used to
+ * check row_end. Every npc_type is accepted as weights (Q8_1 and Q8_K weights pair with themselves).
+ */
+NPC_API int npc_matmul(int weight_type, const void* w, int64_t row_stride_bytes, int rows, int cols,
+                       const void* act, int64_t act_stride_bytes, int n_act,
+                       float* out, int64_t out_stride, int row_begin, int row_end);
+
+/** npc_matmul with one activation row and contiguous weight rows: out[r - row_begin] = dot(row r, act). */
+NPC_API int npc_matvec(int weight_type, const void* w, int rows, int cols, const void* act,
+                       float* out, int row_begin, int row_end);
+
+/** Dot product of one weight row of `n` elements with one activation row (in the partner format). */
+NPC_API int npc_vec_dot(int weight_type, int n, const void* w, const void* act, float* out);
+
+/**
+ * Converts `n` floats to `type` exactly like the managed Quantizer.QuantizeRow (ggml-cpu's activation quantizers as
+ * built for x86 AVX2): F32 (copy), F16 and BF16 (round to nearest even), Q8_0 and Q8_1 (d = amax/127,
+ * q = round_half_even(x * 127/amax)), Q8_K (quantize_row_q8_K_ref). Other types: NPC_ERR_TYPE (weights are quantized
+ * offline by the managed reference quantizers).
+ */
+NPC_API int npc_quantize_row(int type, const float* src, void* dst, int64_t n);
+
+/** npc_quantize_row for `count` rows: row i from `src + i * src_stride` (floats) to `dst + i * dst_stride_bytes`. */
+NPC_API int npc_quantize_rows(int type, const float* src, int64_t src_stride, void* dst, int64_t dst_stride_bytes,
+                              int64_t n, int count);
+
+/** Converts `n` elements of `type` (any supported weight or activation type) back to float. */
+NPC_API int npc_dequantize_row(int type, const void* src, float* dst, int64_t n);
+
+/* ---- Float helpers of a transformer step (same math as NpcSdk.Compute.VectorOps / Models.ForwardPass) ---- */
+
+/** y = x / sqrt(mean(x^2) + eps) * w, the sum of squares accumulated in double (ggml_rms_norm). y may equal x. */
+NPC_API int npc_rmsnorm(const float* x, const float* w, float* y, int n, float eps);
+
+/** In-place softmax; the normaliser accumulated in double (ggml_soft_max). */
+NPC_API int npc_softmax(float* x, int n);
+
+/** Rotary embedding styles. */
+enum npc_rope_style {
+    NPC_ROPE_NORMAL = 0, /* rotate adjacent pairs (x[2i], x[2i+1]): llama */
+    NPC_ROPE_NEOX = 2    /* rotate halves (x[i], x[i + d/2]): qwen2, gpt-neox (ggml's GGML_ROPE_TYPE_NEOX) */
+};
+
+/**
+ * Rotates `n_heads` heads of `head_dim` floats at `x + h * head_stride` in place, the first `rope_dim` dims of each
+ * (pairs i < rope_dim/2) with cos[i] / sin[i] (rope_dim/2 values each, as ForwardPass.RopeTables computes them).
+ */
+NPC_API int npc_rope(float* x, int n_heads, int head_dim, int64_t head_stride, int rope_dim,
+                     const float* cos_table, const float* sin_table, int style);
+
+/**
+ * Causal attention of one query head over positions 0..n_pos-1 of a KV cache: out = softmax(q.K^T * scale) . V.
+ * kv_type is NPC_TYPE_F32 or NPC_TYPE_F16; key j is at `k + j * kv_stride_bytes`, value j at
+ * `v + j * kv_stride_bytes`, each head_dim elements. With an F16 cache, q is first rounded to F16 and so are the
+ * probabilities before P.V (as llama.cpp and the managed Attention do). `scores` is scratch of n_pos floats.
+ */
+NPC_API int npc_attention(const float* q, int head_dim, int kv_type, const void* k, const void* v,
+                          int64_t kv_stride_bytes, int n_pos, float scale, float* scores, float* out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NPCSDK_NATIVE_H */

@@ -1,0 +1,620 @@
+/*
+ * The x86-64 AVX2 + FMA + F16C path, following ggml's arch/x86/quants.c: unpack a weight block's quants to bytes,
+ * int8 x int8 products with vpmaddubsw (unsigned x signed; vpsignb moves the sign of signed weights onto the
+ * activations) and vpmaddwd into exact int32 sums, then one FMA per block with the product of the scales.
+ *
+ * Every function carries __attribute__((target("avx2,fma,f16c"))), so the library builds with the default flags
+ * (no -march) and still loads on older CPUs; npc_dispatch.c only installs this table after cpuid says yes.
+ *
+ * Matrix products: each kernel takes up to 4 activation rows; a weight block is loaded and unpacked once and
+ * multiplied with all of them (the int8 work per weight byte is amortized like llamafile's tinyBLAS tiles).
+ */
+#include "npc_internal.h"
+
+#if defined(NPC_X86_64)
+
+#include <immintrin.h>
+
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+#define INLINE static inline __attribute__((always_inline))
+#define ACT(k) ((const uint8_t*)act + (k) * as)
+
+/* ---- Helpers ---- */
+
+INLINE AVX2 float h16(uint16_t h) { return npc_fp16_table[h]; }
+
+INLINE AVX2 float hsum_ps(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+INLINE AVX2 float hsum_ps128(__m128 s)
+{
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+INLINE AVX2 int hsum_epi32(__m256i v)
+{
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x1));
+    return _mm_cvtsi128_si32(s);
+}
+
+INLINE AVX2 __m256i loadu(const void* p) { return _mm256_loadu_si256((const __m256i*)p); }
+
+/** 16 bytes of nibbles to 32 bytes: low nibbles in the lower half, high nibbles in the upper half. */
+INLINE AVX2 __m256i nibbles(const uint8_t* p)
+{
+    __m128i t = _mm_loadu_si128((const __m128i*)p);
+    __m256i b = _mm256_inserti128_si256(_mm256_castsi128_si256(t), _mm_srli_epi16(t, 4), 1);
+    return _mm256_and_si256(b, _mm256_set1_epi8(0x0F));
+}
+
+/** 32 bits to 32 bytes of 0x00 / 0xFF (ggml's bytes_from_bits_32). */
+INLINE AVX2 __m256i bytes_from_bits(const uint8_t* p)
+{
+    uint32_t x32 = npc_load_u32(p);
+    const __m256i shuf = _mm256_setr_epi64x(0x0000000000000000LL, 0x0101010101010101LL, 0x0202020202020202LL,
+                                            0x0303030303030303LL);
+    __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32((int)x32), shuf);
+    bytes = _mm256_or_si256(bytes, _mm256_set1_epi64x(0x7FBFDFEFF7FBFDFELL));
+    return _mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1));
+}
+
+/** Sum of products of unsigned bytes (at most 127 after vpsignb) and signed bytes, in 8 int32 lanes. */
+INLINE AVX2 __m256i mul_sum_us8(__m256i ax, __m256i sy)
+{
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), _mm256_set1_epi16(1));
+}
+
+/** Broadcasts 16-bit lane i of each 128-bit half across that half. */
+INLINE AVX2 __m256i bcast16(__m256i v, int i)
+{
+    return _mm256_shuffle_epi8(v, _mm256_set1_epi16((short)((2 * i) | ((2 * i + 1) << 8))));
+}
+
+/** With the same 8 shorts in both halves: lane i across the lower half and lane i+1 across the upper half. */
+INLINE AVX2 __m256i pair16(__m256i v, int i)
+{
+    __m128i lo = _mm_set1_epi16((short)((2 * i) | ((2 * i + 1) << 8)));
+    __m128i hi = _mm_set1_epi16((short)((2 * i + 2) | ((2 * i + 3) << 8)));
+    return _mm256_shuffle_epi8(v, _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1));
+}
+
+INLINE AVX2 __m256i dup128(__m128i v) { return _mm256_inserti128_si256(_mm256_castsi128_si256(v), v, 1); }
+
+/* Each kernel is written once with a compile-time activation count `na` and instantiated for 1..4. */
+#define INSTANTIATE(name)                                                                                     \
+    static AVX2 void name(int n, const void* w, int64_t ws, int nrows, const void* act, int64_t as, int na,       \
+                     float* out, int64_t os)                                                                  \
+    {                                                                                                         \
+        const uint8_t* wr = (const uint8_t*)w;                                                                \
+        switch (na) {                                                                                         \
+        case 1: for (int r = 0; r < nrows; r++) name##_n(n, wr + r * ws, act, as, out + r, os, 1); break;      \
+        case 2: for (int r = 0; r < nrows; r++) name##_n(n, wr + r * ws, act, as, out + r, os, 2); break;      \
+        case 3: for (int r = 0; r < nrows; r++) name##_n(n, wr + r * ws, act, as, out + r, os, 3); break;      \
+        default: for (int r = 0; r < nrows; r++) name##_n(n, wr + r * ws, act, as, out + r, os, 4); break;     \
+        }                                                                                                     \
+    }
+
+/* ---- Float weights (activations are floats; F16/BF16 ones were widened by the driver) ---- */
+
+INLINE AVX2 __m256 load_f16(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)p)); }
+
+INLINE AVX2 __m256 load_bf16(const uint16_t* p)
+{
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i*)p)), 16));
+}
+
+#define FLOAT_ROWS(name, T, LOAD, SCALAR)                                                                          \
+    INLINE AVX2 void name##_n(int n, const void* w, const void* act, int64_t as, float* out, int64_t os,         \
+                              const int na)                                                                      \
+    {                                                                                                            \
+        const T* x = (const T*)w;                                                                                \
+        int i = 0;                                                                                               \
+        if (na == 1) {                                                                                           \
+            const float* y = (const float*)act;                                                                  \
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                                          \
+            for (; i + 32 <= n; i += 32) {                                                                       \
+                a0 = _mm256_fmadd_ps(LOAD(x + i), _mm256_loadu_ps(y + i), a0);                                   \
+                a1 = _mm256_fmadd_ps(LOAD(x + i + 8), _mm256_loadu_ps(y + i + 8), a1);                           \
+                a2 = _mm256_fmadd_ps(LOAD(x + i + 16), _mm256_loadu_ps(y + i + 16), a2);                         \
+                a3 = _mm256_fmadd_ps(LOAD(x + i + 24), _mm256_loadu_ps(y + i + 24), a3);                         \
+            }                                                                                                    \
+            for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(LOAD(x + i), _mm256_loadu_ps(y + i), a0);            \
+            float sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));                    \
+            for (; i < n; i++) sum += SCALAR(x[i]) * y[i];                                                       \
+            out[0] = sum;                                                                                        \
+            return;                                                                                              \
+        }                                                                                                        \
+        __m256 acc0[4], acc1[4];                                                                                 \
+        _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) acc0[k] = acc1[k] = _mm256_setzero_ps();                                     \
+        for (; i + 16 <= n; i += 16) {                                                                           \
+            __m256 x0 = LOAD(x + i), x1 = LOAD(x + i + 8);                                                       \
+            _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {                                                                       \
+                const float* y = (const float*)ACT(k);                                                           \
+                acc0[k] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(y + i), acc0[k]);                                  \
+                acc1[k] = _mm256_fmadd_ps(x1, _mm256_loadu_ps(y + i + 8), acc1[k]);                              \
+            }                                                                                                    \
+        }                                                                                                        \
+        for (; i + 8 <= n; i += 8) {                                                                             \
+            __m256 x0 = LOAD(x + i);                                                                             \
+            _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) acc0[k] = _mm256_fmadd_ps(x0, _mm256_loadu_ps((const float*)ACT(k) + i), acc0[k]); \
+        }                                                                                                        \
+        _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {                                                                           \
+            const float* y = (const float*)ACT(k);                                                               \
+            float sum = hsum_ps(_mm256_add_ps(acc0[k], acc1[k]));                                                \
+            for (int j = i; j < n; j++) sum += SCALAR(x[j]) * y[j];                                              \
+            out[k * os] = sum;                                                                                   \
+        }                                                                                                        \
+    }                                                                                                            \
+    INSTANTIATE(name)
+
+#define ID_F32(v) (v)
+FLOAT_ROWS(rows_f32, float, _mm256_loadu_ps, ID_F32)
+FLOAT_ROWS(rows_f16, uint16_t, load_f16, h16)
+FLOAT_ROWS(rows_bf16, uint16_t, load_bf16, npc_bf16_to_fp32)
+
+static AVX2 void widen_f16(const void* src, float* dst, int64_t n)
+{
+    const uint16_t* h = (const uint16_t*)src;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, load_f16(h + i));
+    for (; i < n; i++) dst[i] = npc_fp16_to_fp32(h[i]);
+}
+
+static AVX2 void widen_bf16(const void* src, float* dst, int64_t n)
+{
+    const uint16_t* h = (const uint16_t*)src;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, load_bf16(h + i));
+    for (; i < n; i++) dst[i] = npc_bf16_to_fp32(h[i]);
+}
+
+/* ---- 32-element blocks ---- */
+
+/*
+ * A block step: the weight block's quants as 32 bytes, shared by all activations; for each activation k, the
+ * int32 dot in 8 lanes times the product of the two scales, accumulated in acc[k] (plus a scalar min term for
+ * Q4_1/Q5_1 in summs[k]). Two accumulator sets alternate between even and odd blocks to hide FMA latency.
+ */
+#define LEGACY_ROWS(name, XBLOCK, YBLOCK, STEP)                                                                     \
+    INLINE AVX2 void name##_n(int n, const void* w, const void* act, int64_t as, float* out, int64_t os,          \
+                              const int na)                                                                       \
+    {                                                                                                             \
+        const XBLOCK* x = (const XBLOCK*)w;                                                                       \
+        const int nb = n / NPC_QK;                                                                                \
+        __m256 acc0[4], acc1[4];                                                                                  \
+        float summs[4] = { 0, 0, 0, 0 };                                                                          \
+        _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) acc0[k] = acc1[k] = _mm256_setzero_ps();                                      \
+        int b = 0;                                                                                                \
+        for (; b + 1 < nb; b += 2) {                                                                              \
+            STEP(x + b, b, acc0);                                                                                 \
+            STEP(x + b + 1, b + 1, acc1);                                                                         \
+        }                                                                                                         \
+        if (b < nb) STEP(x + b, b, acc0);                                                                         \
+        _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) out[k * os] = hsum_ps(_mm256_add_ps(acc0[k], acc1[k])) + summs[k];           \
+    }                                                                                                             \
+    INSTANTIATE(name)
+
+#define Y(T, k, b) ((const T*)ACT(k) + (b))
+
+/* Signed weights: |qx| and the sign moved onto the activations. */
+#define SIGNED_STEP(YBLOCK, qx_expr, dx_expr, xb, b, acc)                                                         \
+    do {                                                                                                          \
+        const __m256i qx = (qx_expr);                                                                             \
+        const __m256i ax = _mm256_sign_epi8(qx, qx);                                                              \
+        const float dx = (dx_expr);                                                                               \
+        _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {                                                                            \
+            const YBLOCK* y = Y(YBLOCK, k, b);                                                                    \
+            __m256i s = mul_sum_us8(ax, _mm256_sign_epi8(loadu(y->qs), qx));                                      \
+            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(dx * h16(y->d)), _mm256_cvtepi32_ps(s), acc[k]);             \
+        }                                                                                                         \
+    } while (0)
+
+/* Unsigned weights (Q4_1/Q5_1) with a min: value = d*q + m, the m term via the Q8_1 block sum s. */
+#define UNSIGNED_STEP(qx_expr, xb, b, acc)                                                                        \
+    do {                                                                                                          \
+        const __m256i qx = (qx_expr);                                                                             \
+        const float dx = h16((xb)->d), mx = h16((xb)->m);                                                         \
+        _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {                                                                            \
+            const block_q8_1* y = Y(block_q8_1, k, b);                                                            \
+            summs[k] += mx * h16(y->s);                                                                           \
+            __m256i s = mul_sum_us8(qx, loadu(y->qs));                                                            \
+            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(dx * h16(y->d)), _mm256_cvtepi32_ps(s), acc[k]);             \
+        }                                                                                                         \
+    } while (0)
+
+#define Q4_0_STEP(xb, b, acc) \
+    SIGNED_STEP(block_q8_0, _mm256_sub_epi8(nibbles((xb)->qs), _mm256_set1_epi8(8)), h16((xb)->d), xb, b, acc)
+#define Q5_0_STEP(xb, b, acc)                                                                                     \
+    SIGNED_STEP(block_q8_0,                                                                                       \
+                _mm256_or_si256(nibbles((xb)->qs),                                                                \
+                                _mm256_andnot_si256(bytes_from_bits((xb)->qh), _mm256_set1_epi8((char)0xF0))),    \
+                h16((xb)->d), xb, b, acc)
+#define Q8_0_STEP(xb, b, acc) SIGNED_STEP(block_q8_0, loadu((xb)->qs), h16((xb)->d), xb, b, acc)
+#define Q8_1_STEP(xb, b, acc) SIGNED_STEP(block_q8_1, loadu((xb)->qs), h16((xb)->d), xb, b, acc)
+#define Q4_1_STEP(xb, b, acc) UNSIGNED_STEP(nibbles((xb)->qs), xb, b, acc)
+#define Q5_1_STEP(xb, b, acc) \
+    UNSIGNED_STEP(_mm256_or_si256(nibbles((xb)->qs), _mm256_and_si256(bytes_from_bits((xb)->qh), _mm256_set1_epi8(0x10))), xb, b, acc)
+
+LEGACY_ROWS(rows_q4_0, block_q4_0, block_q8_0, Q4_0_STEP)
+LEGACY_ROWS(rows_q4_1, block_q4_1, block_q8_1, Q4_1_STEP)
+LEGACY_ROWS(rows_q5_0, block_q5_0, block_q8_0, Q5_0_STEP)
+LEGACY_ROWS(rows_q5_1, block_q5_1, block_q8_1, Q5_1_STEP)
+LEGACY_ROWS(rows_q8_0, block_q8_0, block_q8_0, Q8_0_STEP)
+LEGACY_ROWS(rows_q8_1, block_q8_1, block_q8_1, Q8_1_STEP)
+
+/* ---- K-quants (256-element super-blocks, Q8_K activations) ---- */
+
+INLINE AVX2 void rows_q8_K_n(int n, const void* w, const void* act, int64_t as, float* out, int64_t os, const int na)
+{
+    const block_q8_K* x = (const block_q8_K*)w;
+    __m256 acc[4];
+    _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) acc[k] = _mm256_setzero_ps();
+    for (int b = 0; b < n / NPC_QK_K; b++) {
+        __m256i sumi[4];
+        _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) sumi[k] = _mm256_setzero_si256();
+        for (int j = 0; j < 256; j += 32) {
+            __m256i qx = loadu(x[b].qs + j);
+            __m256i ax = _mm256_sign_epi8(qx, qx);
+            _Pragma("GCC unroll 4") for (int k = 0; k < na; k++)
+                sumi[k] = _mm256_add_epi32(sumi[k], mul_sum_us8(ax, _mm256_sign_epi8(loadu(Y(block_q8_K, k, b)->qs + j), qx)));
+        }
+        _Pragma("GCC unroll 4") for (int k = 0; k < na; k++)
+            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(x[b].d * Y(block_q8_K, k, b)->d), _mm256_cvtepi32_ps(sumi[k]), acc[k]);
+    }
+    _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) out[k * os] = hsum_ps(acc[k]);
+}
+INSTANTIATE(rows_q8_K)
+
+INLINE AVX2 void rows_q2_K_n(int n, const void* w, const void* act, int64_t as, float* out, int64_t os, const int na)
+{
+    const block_q2_K* x = (const block_q2_K*)w;
+    const __m128i m4 = _mm_set1_epi8(0x0F);
+    const __m256i m3 = _mm256_set1_epi8(3);
+    __m256 acc[4];
+    _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) acc[k] = _mm256_setzero_ps();
+    for (int b = 0; b < n / NPC_QK_K; b++) {
+        const float d = h16(x[b].d), dmin = h16(x[b].dmin);
+        const __m128i packed = _mm_loadu_si128((const __m128i*)x[b].scales);
+        const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(packed, 4), m4));
+        const __m256i all_scales = _mm256_cvtepu8_epi16(_mm_and_si128(packed, m4));
+        __m256i sumi[4];
+        _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {
+            const block_q8_K* y = Y(block_q8_K, k, b);
+            __m256i prod = _mm256_madd_epi16(mins, loadu(y->bsums));
+            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(-y->d * dmin), _mm256_cvtepi32_ps(prod), acc[k]);
+            sumi[k] = _mm256_setzero_si256();
+        }
+        for (int j = 0; j < 2; j++) {
+            const __m256i scales = dup128(j == 0 ? _mm256_castsi256_si128(all_scales) : _mm256_extracti128_si256(all_scales, 1));
+            const __m256i bits = loadu(x[b].qs + 32 * j);
+            for (int s = 0; s < 4; s++) {
+                const __m256i q2 = _mm256_and_si256(_mm256_srli_epi16(bits, 2 * s), m3);
+                const __m256i sc = pair16(scales, 2 * s);
+                _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {
+                    const __m256i q8 = loadu(Y(block_q8_K, k, b)->qs + 128 * j + 32 * s);
+                    sumi[k] = _mm256_add_epi32(sumi[k], _mm256_madd_epi16(sc, _mm256_maddubs_epi16(q2, q8)));
+                }
+            }
+        }
+        _Pragma("GCC unroll 4") for (int k = 0; k < na; k++)
+            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(Y(block_q8_K, k, b)->d * d), _mm256_cvtepi32_ps(sumi[k]), acc[k]);
+    }
+    _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) out[k * os] = hsum_ps(acc[k]);
+}
+INSTANTIATE(rows_q2_K)
+
+/** The 16 6-bit Q3_K scales minus 32, as signed bytes (ggml's kmask shuffling). */
+INLINE AVX2 __m128i unpack_scales_q3_K(const uint8_t* q)
+{
+    const uint32_t kmask1 = 0x03030303, kmask2 = 0x0F0F0F0F;
+    uint32_t a0 = npc_load_u32(q), a1 = npc_load_u32(q + 4), tmp = npc_load_u32(q + 8);
+    uint32_t s0 = (a0 & kmask2) | ((tmp & kmask1) << 4);
+    uint32_t s1 = (a1 & kmask2) | (((tmp >> 2) & kmask1) << 4);
+    uint32_t s2 = ((a0 >> 4) & kmask2) | (((tmp >> 4) & kmask1) << 4);
+    uint32_t s3 = ((a1 >> 4) & kmask2) | (((tmp >> 6) & kmask1) << 4);
+    return _mm_sub_epi8(_mm_setr_epi32((int)s0, (int)s1, (int)s2, (int)s3), _mm_set1_epi8(32));
+}
+
+INLINE AVX2 void rows_q3_K_n(int n, const void* w, const void* act, int64_t as, float* out, int64_t os, const int na)
+{
+    const block_q3_K* x = (const block_q3_K*)w;
+    const __m256i m3 = _mm256_set1_epi8(3);
+    const __m256i four = _mm256_set1_epi8(4);
+    __m256 acc[4];
+    _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) acc[k] = _mm256_setzero_ps();
+    for (int b = 0; b < n / NPC_QK_K; b++) {
+        const float d = h16(x[b].d);
+        const __m256i all_scales = _mm256_cvtepi8_epi16(unpack_scales_q3_K(x[b].scales));
+        const __m256i hbits = loadu(x[b].hmask);
+        __m256i sumi[4];
+        _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) sumi[k] = _mm256_setzero_si256();
+        for (int j = 0; j < 2; j++) {
+            const __m256i scales = dup128(j == 0 ? _mm256_castsi256_si128(all_scales) : _mm256_extracti128_si256(all_scales, 1));
+            const __m256i bits = loadu(x[b].qs + 32 * j);
+            for (int s = 0; s < 4; s++) {
+                const __m256i q3 = _mm256_and_si256(_mm256_srli_epi16(bits, 2 * s), m3);
+                const __m256i mask = _mm256_set1_epi8((char)(1 << (4 * j + s)));
+                /* A cleared high bit means q - 4. */
+                const __m256i minus4 = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hbits, mask), _mm256_setzero_si256()), four);
+                const __m256i sc = pair16(scales, 2 * s);
+                _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {
+                    const __m256i q8 = loadu(Y(block_q8_K, k, b)->qs + 128 * j + 32 * s);
+                    __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(q3, q8), _mm256_maddubs_epi16(minus4, q8));
+                    sumi[k] = _mm256_add_epi32(sumi[k], _mm256_madd_epi16(sc, p));
+                }
+            }
+        }
+        _Pragma("GCC unroll 4") for (int k = 0; k < na; k++)
+            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(d * Y(block_q8_K, k, b)->d), _mm256_cvtepi32_ps(sumi[k]), acc[k]);
+    }
+    _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) out[k * os] = hsum_ps(acc[k]);
+}
+INSTANTIATE(rows_q3_K)
+
+/** Q4_K/Q5_K: 8 scales (bytes 0..7) and 8 mins (bytes 8..15) from the 12 packed bytes (ggml's utmp/kmask code). */
+INLINE AVX2 __m128i unpack_scales_k4(const uint8_t* q)
+{
+    const uint32_t kmask1 = 0x3F3F3F3F, kmask2 = 0x0F0F0F0F, kmask3 = 0x03030303;
+    uint32_t u0 = npc_load_u32(q), u1 = npc_load_u32(q + 4), u2 = npc_load_u32(q + 8);
+    uint32_t s0 = u0 & kmask1;
+    uint32_t s1 = (u2 & kmask2) | (((u0 >> 6) & kmask3) << 4);
+    uint32_t m0 = u1 & kmask1;
+    uint32_t m1 = ((u2 >> 4) & kmask2) | (((u1 >> 6) & kmask3) << 4);
+    return _mm_setr_epi32((int)s0, (int)s1, (int)m0, (int)m1);
+}
+
+/* Q4_K and Q5_K share everything but the fifth bit. */
+#define K4_ROWS(name, BLOCK, HAS_QH)                                                                               \
+    INLINE AVX2 void name##_n(int n, const void* w, const void* act, int64_t as, float* out, int64_t os,         \
+                              const int na)                                                                      \
+    {                                                                                                            \
+        const BLOCK* x = (const BLOCK*)w;                                                                        \
+        const __m256i m4 = _mm256_set1_epi8(0x0F);                                                               \
+        const __m256i bit4 = _mm256_set1_epi8(0x10);                                                             \
+        __m256 acc[4];                                                                                           \
+        __m128 accm[4];                                                                                          \
+        _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) {                                                                            \
+            acc[k] = _mm256_setzero_ps();                                                                        \
+            accm[k] = _mm_setzero_ps();                                                                          \
+        }                                                                                                        \
+        for (int b = 0; b < n / NPC_QK_K; b++) {                                                                 \
+            const float d = h16(x[b].d), dmin = h16(x[b].dmin);                                                  \
+            const __m256i mins_and_scales = _mm256_cvtepu8_epi16(unpack_scales_k4(x[b].scales));                 \
+            const __m128i mins = _mm256_extracti128_si256(mins_and_scales, 1);                                   \
+            const __m256i scales = dup128(_mm256_castsi256_si128(mins_and_scales));                              \
+            __m256i sumi[4];                                                                                     \
+            _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {                                                                       \
+                const block_q8_K* y = Y(block_q8_K, k, b);                                                       \
+                const __m128i q8sums = _mm_hadd_epi16(_mm_loadu_si128((const __m128i*)y->bsums),                 \
+                                                      _mm_loadu_si128((const __m128i*)(y->bsums + 8)));          \
+                const __m128i prod = _mm_madd_epi16(mins, q8sums);                                               \
+                accm[k] = _mm_fmadd_ps(_mm_set1_ps(-y->d * dmin), _mm_cvtepi32_ps(prod), accm[k]);               \
+                sumi[k] = _mm256_setzero_si256();                                                                \
+            }                                                                                                    \
+            const uint8_t* q4 = x[b].qs;                                                                         \
+            for (int j = 0; j < 4; j++, q4 += 32) {                                                              \
+                const __m256i bits = loadu(q4);                                                                  \
+                __m256i lo = _mm256_and_si256(bits, m4);                                                         \
+                __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);                                   \
+                if (HAS_QH) {                                                                                    \
+                    const __m256i hbits = loadu(K4_QH(x + b));                                                   \
+                    const __m256i ml = _mm256_set1_epi8((char)(1 << (2 * j)));                                   \
+                    const __m256i mh = _mm256_set1_epi8((char)(2 << (2 * j)));                                   \
+                    lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hbits, ml), ml), bit4)); \
+                    hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hbits, mh), mh), bit4)); \
+                }                                                                                                \
+                const __m256i sl = bcast16(scales, 2 * j), sh = bcast16(scales, 2 * j + 1);                      \
+                _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {                                                                   \
+                    const int8_t* q8 = Y(block_q8_K, k, b)->qs + 64 * j;                                         \
+                    __m256i pl = _mm256_madd_epi16(sl, _mm256_maddubs_epi16(lo, loadu(q8)));                     \
+                    __m256i ph = _mm256_madd_epi16(sh, _mm256_maddubs_epi16(hi, loadu(q8 + 32)));                \
+                    sumi[k] = _mm256_add_epi32(sumi[k], _mm256_add_epi32(pl, ph));                               \
+                }                                                                                                \
+            }                                                                                                    \
+            _Pragma("GCC unroll 4") for (int k = 0; k < na; k++)                                                                         \
+                acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(d * Y(block_q8_K, k, b)->d), _mm256_cvtepi32_ps(sumi[k]), acc[k]); \
+        }                                                                                                        \
+        _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) out[k * os] = hsum_ps(acc[k]) + hsum_ps128(accm[k]);                        \
+    }                                                                                                            \
+    INSTANTIATE(name)
+
+#define K4_QH(xb) ((const block_q5_K*)(xb))->qh
+K4_ROWS(rows_q4_K, block_q4_K, 0)
+K4_ROWS(rows_q5_K, block_q5_K, 1)
+
+INLINE AVX2 void rows_q6_K_n(int n, const void* w, const void* act, int64_t as, float* out, int64_t os, const int na)
+{
+    const block_q6_K* x = (const block_q6_K*)w;
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    const __m256i m2 = _mm256_set1_epi8(0x30);
+    __m256 acc[4];
+    _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) acc[k] = _mm256_setzero_ps();
+    for (int b = 0; b < n / NPC_QK_K; b++) {
+        const float d = h16(x[b].d);
+        const __m256i all_scales = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)x[b].scales));
+        __m256i sumi[4];
+        /* The quants are stored +32: take 32 * sum(scale * q8) off once per block, from the Q8_K group sums. */
+        _Pragma("GCC unroll 4") for (int k = 0; k < na; k++)
+            sumi[k] = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                       _mm256_slli_epi32(_mm256_madd_epi16(all_scales, loadu(Y(block_q8_K, k, b)->bsums)), 5));
+        for (int half = 0; half < 2; half++) {
+            const uint8_t* ql = x[b].ql + 64 * half;
+            const uint8_t* qh = x[b].qh + 32 * half;
+            const __m256i scales = dup128(half == 0 ? _mm256_castsi256_si128(all_scales) : _mm256_extracti128_si256(all_scales, 1));
+            const __m256i bits1 = loadu(ql), bits2 = loadu(ql + 32), bitsH = loadu(qh);
+            __m256i q[4];
+            q[0] = _mm256_or_si256(_mm256_and_si256(bits1, m4), _mm256_and_si256(_mm256_slli_epi16(bitsH, 4), m2));
+            q[1] = _mm256_or_si256(_mm256_and_si256(bits2, m4), _mm256_and_si256(_mm256_slli_epi16(bitsH, 2), m2));
+            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(bits1, 4), m4), _mm256_and_si256(bitsH, m2));
+            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(bits2, 4), m4), _mm256_and_si256(_mm256_srli_epi16(bitsH, 2), m2));
+            _Pragma("GCC unroll 4") for (int g = 0; g < 4; g++) {
+                const __m256i sc = pair16(scales, 2 * g);
+                _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {
+                    const __m256i q8 = loadu(Y(block_q8_K, k, b)->qs + 128 * half + 32 * g);
+                    sumi[k] = _mm256_add_epi32(sumi[k], _mm256_madd_epi16(sc, _mm256_maddubs_epi16(q[g], q8)));
+                }
+            }
+        }
+        _Pragma("GCC unroll 4") for (int k = 0; k < na; k++)
+            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(d * Y(block_q8_K, k, b)->d), _mm256_cvtepi32_ps(sumi[k]), acc[k]);
+    }
+    _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) out[k * os] = hsum_ps(acc[k]);
+}
+INSTANTIATE(rows_q6_K)
+
+/* ---- Activation quantizers (same bytes as the scalar ones) ---- */
+
+INLINE AVX2 float hmax_ps(__m256 v)
+{
+    __m128 m = _mm_max_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+
+INLINE AVX2 __m256 abs_ps(__m256 v) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v); }
+
+/** Packs 4x8 int32 (each -128..127) to 32 int8 in order. */
+INLINE AVX2 __m256i pack_i32_to_i8(__m256i i0, __m256i i1, __m256i i2, __m256i i3)
+{
+    __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
+    return _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+/** ggml-cpu's AVX2 quantize_row_q8_0 / q8_1, instruction for instruction. */
+INLINE AVX2 void quant_q8_legacy(const float* x, uint8_t* y, int64_t n, const int with_sum)
+{
+    const int block_bytes = with_sum ? 36 : 34, qoff = with_sum ? 4 : 2;
+    for (int64_t b = 0; b < n / NPC_QK; b++, x += NPC_QK, y += block_bytes) {
+        __m256 v0 = _mm256_loadu_ps(x), v1 = _mm256_loadu_ps(x + 8), v2 = _mm256_loadu_ps(x + 16), v3 = _mm256_loadu_ps(x + 24);
+        __m256 m = _mm256_max_ps(_mm256_max_ps(abs_ps(v0), abs_ps(v1)), _mm256_max_ps(abs_ps(v2), abs_ps(v3)));
+        const float amax = hmax_ps(m);
+        const float d = amax / 127.0f;
+        uint16_t dh = npc_fp32_to_fp16(d);
+        memcpy(y, &dh, 2);
+        const __m256 id = _mm256_set1_ps(amax != 0.0f ? 127.0f / amax : 0.0f);
+        const int rnd = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+        __m256i i0 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v0, id), rnd));
+        __m256i i1 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v1, id), rnd));
+        __m256i i2 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v2, id), rnd));
+        __m256i i3 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v3, id), rnd));
+        if (with_sum) {
+            int sum = hsum_epi32(_mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3)));
+            uint16_t sh = npc_fp32_to_fp16(d * (float)sum);
+            memcpy(y + 2, &sh, 2);
+        }
+        _mm256_storeu_si256((__m256i*)(y + qoff), pack_i32_to_i8(i0, i1, i2, i3));
+    }
+}
+
+static AVX2 void quant_q8_0(const float* x, void* y, int64_t n) { quant_q8_legacy(x, (uint8_t*)y, n, 0); }
+static AVX2 void quant_q8_1(const float* x, void* y, int64_t n) { quant_q8_legacy(x, (uint8_t*)y, n, 1); }
+
+/** quantize_row_q8_K_ref, vectorized. */
+static AVX2 void quant_q8_K(const float* x, void* vy, int64_t n)
+{
+    block_q8_K* y = (block_q8_K*)vy;
+    for (int64_t b = 0; b < n / NPC_QK_K; b++, x += NPC_QK_K) {
+        __m256 m = _mm256_setzero_ps();
+        for (int j = 0; j < 256; j += 8) m = _mm256_max_ps(m, abs_ps(_mm256_loadu_ps(x + j)));
+        const float amax = hmax_ps(m);
+        if (amax == 0.0f) {
+            memset(&y[b], 0, sizeof(block_q8_K));
+            continue;
+        }
+        /* The first element of largest magnitude (its sign matters). */
+        const __m256 target = _mm256_set1_ps(amax);
+        float max = 0.0f;
+        for (int j = 0; j < 256; j += 8) {
+            int hits = _mm256_movemask_ps(_mm256_cmp_ps(abs_ps(_mm256_loadu_ps(x + j)), target, _CMP_EQ_OQ));
+            if (hits) {
+                max = x[j + __builtin_ctz((unsigned)hits)];
+                break;
+            }
+        }
+        const float iscale = -127.0f / max;
+        const __m256 scale = _mm256_set1_ps(iscale);
+        const __m256i limit = _mm256_set1_epi32(127);
+        const int rnd = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+        for (int j = 0; j < 256; j += 32) {
+            __m256i i0 = _mm256_min_epi32(_mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(x + j), scale), rnd)), limit);
+            __m256i i1 = _mm256_min_epi32(_mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(x + j + 8), scale), rnd)), limit);
+            __m256i i2 = _mm256_min_epi32(_mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(x + j + 16), scale), rnd)), limit);
+            __m256i i3 = _mm256_min_epi32(_mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(x + j + 24), scale), rnd)), limit);
+            y[b].bsums[j / 16] = (int16_t)hsum_epi32(_mm256_add_epi32(i0, i1));
+            y[b].bsums[j / 16 + 1] = (int16_t)hsum_epi32(_mm256_add_epi32(i2, i3));
+            _mm256_storeu_si256((__m256i*)(y[b].qs + j), pack_i32_to_i8(i0, i1, i2, i3));
+        }
+        y[b].d = 1.0f / iscale;
+    }
+}
+
+/** F16C vcvtps2ph with round to nearest even: bit-exact with npc_fp32_to_fp16 (NaNs included). */
+static AVX2 void quant_f16(const float* x, void* vy, int64_t n)
+{
+    uint16_t* y = (uint16_t*)vy;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i*)(y + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) y[i] = npc_fp32_to_fp16(x[i]);
+}
+
+INLINE AVX2 __m256i bf16_bits(__m256i u)
+{
+    const __m256i one = _mm256_set1_epi32(1);
+    __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(u, _mm256_set1_epi32(0x7FFF)),
+                                                         _mm256_and_si256(_mm256_srli_epi32(u, 16), one)), 16);
+    __m256i quiet = _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(64));
+    __m256i is_nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, _mm256_set1_epi32(0x7FFFFFFF)), _mm256_set1_epi32(0x7F800000));
+    return _mm256_blendv_epi8(rounded, quiet, is_nan);
+}
+
+/** ggml_compute_fp32_to_bf16, 16 at a time. */
+static AVX2 void quant_bf16(const float* x, void* vy, int64_t n)
+{
+    uint16_t* y = (uint16_t*)vy;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256i a = bf16_bits(loadu(x + i)), b = bf16_bits(loadu(x + i + 8));
+        _mm256_storeu_si256((__m256i*)(y + i), _mm256_permute4x64_epi64(_mm256_packus_epi32(a, b), 0xD8));
+    }
+    for (; i < n; i++) y[i] = npc_fp32_to_bf16(x[i]);
+}
+
+void npc_kernels_avx2(npc_kernels* k)
+{
+    k->path = NPC_PATH_AVX2;
+    k->rows[NPC_TYPE_F32] = rows_f32;
+    k->rows[NPC_TYPE_F16] = rows_f16;
+    k->rows[NPC_TYPE_BF16] = rows_bf16;
+    k->rows[NPC_TYPE_Q4_0] = rows_q4_0;
+    k->rows[NPC_TYPE_Q4_1] = rows_q4_1;
+    k->rows[NPC_TYPE_Q5_0] = rows_q5_0;
+    k->rows[NPC_TYPE_Q5_1] = rows_q5_1;
+    k->rows[NPC_TYPE_Q8_0] = rows_q8_0;
+    k->rows[NPC_TYPE_Q8_1] = rows_q8_1;
+    k->rows[NPC_TYPE_Q8_K] = rows_q8_K;
+    k->rows[NPC_TYPE_Q2_K] = rows_q2_K;
+    k->rows[NPC_TYPE_Q3_K] = rows_q3_K;
+    k->rows[NPC_TYPE_Q4_K] = rows_q4_K;
+    k->rows[NPC_TYPE_Q5_K] = rows_q5_K;
+    k->rows[NPC_TYPE_Q6_K] = rows_q6_K;
+    k->quant[NPC_TYPE_F16] = quant_f16;
+    k->quant[NPC_TYPE_BF16] = quant_bf16;
+    k->quant[NPC_TYPE_Q8_0] = quant_q8_0;
+    k->quant[NPC_TYPE_Q8_1] = quant_q8_1;
+    k->quant[NPC_TYPE_Q8_K] = quant_q8_K;
+    k->widen[NPC_TYPE_F16] = widen_f16;
+    k->widen[NPC_TYPE_BF16] = widen_bf16;
+}
+
+#endif /* NPC_X86_64 */

@@ -1,0 +1,530 @@
+/*
+ * The ARM64 Advanced SIMD (NEON) path, baseline ARMv8.0 (no dotprod extension needed): int8 x int8 products with
+ * vmull_s8 into int16, pairwise-accumulated into int32 lanes (vpadalq_s16), summed per block; float weights with
+ * fused multiply-adds. Like ggml's arch/arm/quants.c, each block's integer sum is exact, then scaled in float.
+ *
+ * Matrix products: each kernel takes up to 4 activation rows and unpacks a weight block once for all of them.
+ */
+#include "npc_internal.h"
+
+#if defined(NPC_ARM64)
+
+#include <arm_neon.h>
+
+#define INLINE static inline __attribute__((always_inline))
+#define ACT(k) ((const uint8_t*)act + (k) * as)
+#define Y(T, k, b) ((const T*)ACT(k) + (b))
+
+#define INSTANTIATE(name)                                                                                     \
+    static void name(int n, const void* w, int64_t ws, int nrows, const void* act, int64_t as, int na,       \
+                     float* out, int64_t os)                                                                  \
+    {                                                                                                         \
+        const uint8_t* wr = (const uint8_t*)w;                                                                \
+        switch (na) {                                                                                         \
+        case 1: for (int r = 0; r < nrows; r++) name##_n(n, wr + r * ws, act, as, out + r, os, 1); break;      \
+        case 2: for (int r = 0; r < nrows; r++) name##_n(n, wr + r * ws, act, as, out + r, os, 2); break;      \
+        case 3: for (int r = 0; r < nrows; r++) name##_n(n, wr + r * ws, act, as, out + r, os, 3); break;      \
+        default: for (int r = 0; r < nrows; r++) name##_n(n, wr + r * ws, act, as, out + r, os, 4); break;     \
+        }                                                                                                     \
+    }
+
+/** acc + sum of a[i]*b[i] over 16 int8 pairs, in 4 int32 lanes. Products fit int16 (|a|,|b| <= 128, not both 128). */
+INLINE int32x4_t dot16(int32x4_t acc, int8x16_t a, int8x16_t b)
+{
+    acc = vpadalq_s16(acc, vmull_s8(vget_low_s8(a), vget_low_s8(b)));
+    return vpadalq_s16(acc, vmull_high_s8(a, b));
+}
+
+INLINE int32_t dot32(int8x16_t a0, int8x16_t a1, const int8_t* y)
+{
+    return vaddvq_s32(dot16(dot16(vdupq_n_s32(0), a0, vld1q_s8(y)), a1, vld1q_s8(y + 16)));
+}
+
+INLINE float h16(uint16_t h) { return vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(h))), 0); }
+
+/** 16 bits to 16 bytes of 0x00 / 0xFF: byte i set when bit i is. */
+INLINE uint8x16_t bits_to_mask(uint32_t bits16)
+{
+    static const uint8_t sel[16] = { 1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128 };
+    uint8x16_t v = vcombine_u8(vdup_n_u8((uint8_t)(bits16 & 0xFF)), vdup_n_u8((uint8_t)((bits16 >> 8) & 0xFF)));
+    return vtstq_u8(v, vld1q_u8(sel));
+}
+
+/* ---- Float weights (activations are floats; F16/BF16 ones were widened by the driver) ---- */
+
+INLINE float32x4_t load_f32(const float* p) { return vld1q_f32(p); }
+INLINE float32x4_t load_f16(const uint16_t* p) { return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p))); }
+INLINE float32x4_t load_bf16(const uint16_t* p) { return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(p), 16)); }
+INLINE float scalar_f32(float v) { return v; }
+
+#define FLOAT_ROWS(name, T, LOAD, SCALAR)                                                                      \
+    INLINE void name##_n(int n, const void* w, const void* act, int64_t as, float* out, int64_t os, const int na) \
+    {                                                                                                        \
+        const T* x = (const T*)w;                                                                            \
+        int i = 0;                                                                                           \
+        if (na == 1) {                                                                                       \
+            const float* y = (const float*)act;                                                              \
+            float32x4_t a0 = vdupq_n_f32(0), a1 = a0, a2 = a0, a3 = a0;                                      \
+            for (; i + 16 <= n; i += 16) {                                                                   \
+                a0 = vfmaq_f32(a0, LOAD(x + i), vld1q_f32(y + i));                                           \
+                a1 = vfmaq_f32(a1, LOAD(x + i + 4), vld1q_f32(y + i + 4));                                   \
+                a2 = vfmaq_f32(a2, LOAD(x + i + 8), vld1q_f32(y + i + 8));                                   \
+                a3 = vfmaq_f32(a3, LOAD(x + i + 12), vld1q_f32(y + i + 12));                                 \
+            }                                                                                                \
+            for (; i + 4 <= n; i += 4) a0 = vfmaq_f32(a0, LOAD(x + i), vld1q_f32(y + i));                    \
+            float sum = vaddvq_f32(vaddq_f32(vaddq_f32(a0, a1), vaddq_f32(a2, a3)));                         \
+            for (; i < n; i++) sum += SCALAR(x[i]) * y[i];                                                   \
+            out[0] = sum;                                                                                    \
+            return;                                                                                          \
+        }                                                                                                    \
+        float32x4_t acc0[4], acc1[4];                                                                        \
+        for (int k = 0; k < 4; k++) acc0[k] = acc1[k] = vdupq_n_f32(0);                                      \
+        for (; i + 8 <= n; i += 8) {                                                                         \
+            float32x4_t x0 = LOAD(x + i), x1 = LOAD(x + i + 4);                                              \
+            for (int k = 0; k < na; k++) {                                                                   \
+                const float* y = (const float*)ACT(k);                                                       \
+                acc0[k] = vfmaq_f32(acc0[k], x0, vld1q_f32(y + i));                                          \
+                acc1[k] = vfmaq_f32(acc1[k], x1, vld1q_f32(y + i + 4));                                      \
+            }                                                                                                \
+        }                                                                                                    \
+        for (int k = 0; k < na; k++) {                                                                       \
+            const float* y = (const float*)ACT(k);                                                           \
+            float sum = vaddvq_f32(vaddq_f32(acc0[k], acc1[k]));                                             \
+            for (int j = i; j < n; j++) sum += SCALAR(x[j]) * y[j];                                          \
+            out[k * os] = sum;                                                                               \
+        }                                                                                                    \
+    }                                                                                                        \
+    INSTANTIATE(name)
+
+FLOAT_ROWS(rows_f32, float, load_f32, scalar_f32)
+FLOAT_ROWS(rows_f16, uint16_t, load_f16, npc_fp16_to_fp32)
+FLOAT_ROWS(rows_bf16, uint16_t, load_bf16, npc_bf16_to_fp32)
+
+static void widen_f16(const void* src, float* dst, int64_t n)
+{
+    const uint16_t* h = (const uint16_t*)src;
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) vst1q_f32(dst + i, load_f16(h + i));
+    for (; i < n; i++) dst[i] = npc_fp16_to_fp32(h[i]);
+}
+
+static void widen_bf16(const void* src, float* dst, int64_t n)
+{
+    const uint16_t* h = (const uint16_t*)src;
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) vst1q_f32(dst + i, load_bf16(h + i));
+    for (; i < n; i++) dst[i] = npc_bf16_to_fp32(h[i]);
+}
+
+/* ---- 32-element blocks: the weight block as two int8x16 (elements 0..15, 16..31), then one dot per activation ---- */
+
+#define LEGACY_ROWS(name, XBLOCK, UNPACK, YBLOCK, HAS_MIN)                                                      \
+    INLINE void name##_n(int n, const void* w, const void* act, int64_t as, float* out, int64_t os, const int na) \
+    {                                                                                                        \
+        const XBLOCK* x = (const XBLOCK*)w;                                                                  \
+        float32x4_t acc[4];                                                                                  \
+        float summs[4] = { 0, 0, 0, 0 };                                                                     \
+        for (int k = 0; k < 4; k++) acc[k] = vdupq_n_f32(0);                                                 \
+        for (int b = 0; b < n / NPC_QK; b++) {                                                               \
+            int8x16_t q0, q1;                                                                                \
+            UNPACK(&x[b], q0, q1);                                                                           \
+            const float dx = h16(x[b].d);                                                                    \
+            for (int k = 0; k < na; k++) {                                                                   \
+                const YBLOCK* y = Y(YBLOCK, k, b);                                                           \
+                int32x4_t p = dot16(dot16(vdupq_n_s32(0), q0, vld1q_s8(y->qs)), q1, vld1q_s8(y->qs + 16));   \
+                acc[k] = vfmaq_n_f32(acc[k], vcvtq_f32_s32(p), dx * h16(y->d));                              \
+                if (HAS_MIN) summs[k] += h16(MIN_OF(&x[b])) * h16(SUM_OF(y));                                \
+            }                                                                                                \
+        }                                                                                                    \
+        for (int k = 0; k < na; k++) out[k * os] = vaddvq_f32(acc[k]) + summs[k];                            \
+    }                                                                                                        \
+    INSTANTIATE(name)
+
+/* Blocks without a min never evaluate these (HAS_MIN is 0); they only have to compile. */
+#define MIN_OF(xb) (((const block_q4_1*)(xb))->m)
+#define SUM_OF(yb) (((const block_q8_1*)(yb))->s)
+
+#define UNPACK_Q4_0(xb, q0, q1)                                                                 \
+    do {                                                                                        \
+        uint8x16_t v = vld1q_u8((xb)->qs);                                                      \
+        q0 = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(v, vdupq_n_u8(0x0F))), vdupq_n_s8(8));       \
+        q1 = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(v, 4)), vdupq_n_s8(8));                    \
+    } while (0)
+
+#define UNPACK_Q4_1(xb, q0, q1)                                                                 \
+    do {                                                                                        \
+        uint8x16_t v = vld1q_u8((xb)->qs);                                                      \
+        q0 = vreinterpretq_s8_u8(vandq_u8(v, vdupq_n_u8(0x0F)));                                \
+        q1 = vreinterpretq_s8_u8(vshrq_n_u8(v, 4));                                             \
+    } while (0)
+
+/* Q5_0: a cleared fifth bit means value - 16: OR in 0xF0 (-16 on top of the nibble) where the bit is 0. */
+#define UNPACK_Q5_0(xb, q0, q1)                                                                 \
+    do {                                                                                        \
+        uint8x16_t v = vld1q_u8((xb)->qs);                                                      \
+        uint32_t qh = npc_load_u32((xb)->qh);                                                   \
+        uint8x16_t f0 = vdupq_n_u8(0xF0);                                                       \
+        q0 = vreinterpretq_s8_u8(vorrq_u8(vandq_u8(v, vdupq_n_u8(0x0F)), vbicq_u8(f0, bits_to_mask(qh & 0xFFFF)))); \
+        q1 = vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(v, 4), vbicq_u8(f0, bits_to_mask(qh >> 16))));  \
+    } while (0)
+
+#define UNPACK_Q5_1(xb, q0, q1)                                                                 \
+    do {                                                                                        \
+        uint8x16_t v = vld1q_u8((xb)->qs);                                                      \
+        uint32_t qh = npc_load_u32((xb)->qh);                                                   \
+        uint8x16_t b4 = vdupq_n_u8(0x10);                                                       \
+        q0 = vreinterpretq_s8_u8(vorrq_u8(vandq_u8(v, vdupq_n_u8(0x0F)), vandq_u8(b4, bits_to_mask(qh & 0xFFFF)))); \
+        q1 = vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(v, 4), vandq_u8(b4, bits_to_mask(qh >> 16))));  \
+    } while (0)
+
+#define UNPACK_Q8(xb, q0, q1)          \
+    do {                               \
+        q0 = vld1q_s8((xb)->qs);       \
+        q1 = vld1q_s8((xb)->qs + 16);  \
+    } while (0)
+
+LEGACY_ROWS(rows_q4_0, block_q4_0, UNPACK_Q4_0, block_q8_0, 0)
+LEGACY_ROWS(rows_q4_1, block_q4_1, UNPACK_Q4_1, block_q8_1, 1)
+LEGACY_ROWS(rows_q5_0, block_q5_0, UNPACK_Q5_0, block_q8_0, 0)
+LEGACY_ROWS(rows_q5_1, block_q5_1, UNPACK_Q5_1, block_q8_1, 1)
+LEGACY_ROWS(rows_q8_0, block_q8_0, UNPACK_Q8, block_q8_0, 0)
+LEGACY_ROWS(rows_q8_1, block_q8_1, UNPACK_Q8, block_q8_1, 0)
+
+/* ---- K-quants ---- */
+
+INLINE void rows_q8_K_n(int n, const void* w, const void* act, int64_t as, float* out, int64_t os, const int na)
+{
+    const block_q8_K* x = (const block_q8_K*)w;
+    float acc[4] = { 0, 0, 0, 0 };
+    for (int b = 0; b < n / NPC_QK_K; b++) {
+        int32x4_t s[4];
+        for (int k = 0; k < 4; k++) s[k] = vdupq_n_s32(0);
+        for (int j = 0; j < 256; j += 16) {
+            int8x16_t q = vld1q_s8(x[b].qs + j);
+            for (int k = 0; k < na; k++) s[k] = dot16(s[k], q, vld1q_s8(Y(block_q8_K, k, b)->qs + j));
+        }
+        for (int k = 0; k < na; k++) acc[k] += x[b].d * Y(block_q8_K, k, b)->d * (float)vaddvq_s32(s[k]);
+    }
+    for (int k = 0; k < na; k++) out[k * os] = acc[k];
+}
+INSTANTIATE(rows_q8_K)
+
+/** sum over the 16 groups of 16 of bsums[g] * mins[g] (mins as 16 shorts). */
+INLINE int32_t mins_dot(const int16_t* bsums, int16x8_t m0, int16x8_t m1)
+{
+    int16x8_t b0 = vld1q_s16(bsums), b1 = vld1q_s16(bsums + 8);
+    int32x4_t s = vmull_s16(vget_low_s16(b0), vget_low_s16(m0));
+    s = vmlal_high_s16(s, b0, m0);
+    s = vmlal_s16(s, vget_low_s16(b1), vget_low_s16(m1));
+    s = vmlal_high_s16(s, b1, m1);
+    return vaddvq_s32(s);
+}
+
+INLINE void rows_q2_K_n(int n, const void* w, const void* act, int64_t as, float* out, int64_t os, const int na)
+{
+    const block_q2_K* x = (const block_q2_K*)w;
+    const uint8x16_t m3 = vdupq_n_u8(3);
+    float acc[4] = { 0, 0, 0, 0 };
+    for (int b = 0; b < n / NPC_QK_K; b++) {
+        const float d = h16(x[b].d), dmin = h16(x[b].dmin);
+        const uint8x16_t packed = vld1q_u8(x[b].scales);
+        const uint8x16_t mins8 = vshrq_n_u8(packed, 4);
+        const int16x8_t m0 = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(mins8)));
+        const int16x8_t m1 = vreinterpretq_s16_u16(vmovl_high_u8(mins8));
+        int32_t sc[16];
+        for (int j = 0; j < 16; j++) sc[j] = x[b].scales[j] & 0xF;
+        int32_t isum[4] = { 0, 0, 0, 0 };
+        for (int j = 0; j < 2; j++) {
+            const uint8x16_t bits0 = vld1q_u8(x[b].qs + 32 * j), bits1 = vld1q_u8(x[b].qs + 32 * j + 16);
+            for (int s = 0; s < 4; s++) {
+                const int8x16_t shift = vdupq_n_s8((int8_t)(-2 * s));
+                const int8x16_t q0 = vreinterpretq_s8_u8(vandq_u8(vshlq_u8(bits0, shift), m3));
+                const int8x16_t q1 = vreinterpretq_s8_u8(vandq_u8(vshlq_u8(bits1, shift), m3));
+                const int si = 8 * j + 2 * s;
+                for (int k = 0; k < na; k++) {
+                    const int8_t* q8 = Y(block_q8_K, k, b)->qs + 128 * j + 32 * s;
+                    isum[k] += sc[si] * vaddvq_s32(dot16(vdupq_n_s32(0), q0, vld1q_s8(q8)))
+                             + sc[si + 1] * vaddvq_s32(dot16(vdupq_n_s32(0), q1, vld1q_s8(q8 + 16)));
+                }
+            }
+        }
+        for (int k = 0; k < na; k++) {
+            const block_q8_K* y = Y(block_q8_K, k, b);
+            acc[k] += y->d * d * (float)isum[k] - y->d * dmin * (float)mins_dot(y->bsums, m0, m1);
+        }
+    }
+    for (int k = 0; k < na; k++) out[k * os] = acc[k];
+}
+INSTANTIATE(rows_q2_K)
+
+INLINE void unpack_scales_q3_K(const uint8_t* q, int32_t* sc)
+{
+    const uint32_t kmask1 = 0x03030303, kmask2 = 0x0F0F0F0F;
+    uint32_t a0 = npc_load_u32(q), a1 = npc_load_u32(q + 4), tmp = npc_load_u32(q + 8);
+    uint32_t s[4];
+    s[0] = (a0 & kmask2) | ((tmp & kmask1) << 4);
+    s[1] = (a1 & kmask2) | (((tmp >> 2) & kmask1) << 4);
+    s[2] = ((a0 >> 4) & kmask2) | (((tmp >> 4) & kmask1) << 4);
+    s[3] = ((a1 >> 4) & kmask2) | (((tmp >> 6) & kmask1) << 4);
+    const uint8_t* bytes = (const uint8_t*)s;
+    for (int j = 0; j < 16; j++) sc[j] = (int32_t)bytes[j] - 32;
+}
+
+INLINE void rows_q3_K_n(int n, const void* w, const void* act, int64_t as, float* out, int64_t os, const int na)
+{
+    const block_q3_K* x = (const block_q3_K*)w;
+    const uint8x16_t m3 = vdupq_n_u8(3);
+    const uint8x16_t four = vdupq_n_u8(4);
+    float acc[4] = { 0, 0, 0, 0 };
+    for (int b = 0; b < n / NPC_QK_K; b++) {
+        const float d = h16(x[b].d);
+        int32_t sc[16];
+        unpack_scales_q3_K(x[b].scales, sc);
+        const uint8x16_t hm0 = vld1q_u8(x[b].hmask), hm1 = vld1q_u8(x[b].hmask + 16);
+        int32_t isum[4] = { 0, 0, 0, 0 };
+        for (int j = 0; j < 2; j++) {
+            const uint8x16_t bits0 = vld1q_u8(x[b].qs + 32 * j), bits1 = vld1q_u8(x[b].qs + 32 * j + 16);
+            for (int s = 0; s < 4; s++) {
+                const int8x16_t shift = vdupq_n_s8((int8_t)(-2 * s));
+                const uint8x16_t mask = vdupq_n_u8((uint8_t)(1 << (4 * j + s)));
+                /* A cleared high bit means q - 4. */
+                const int8x16_t q0 = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(vshlq_u8(bits0, shift), m3)),
+                                              vreinterpretq_s8_u8(vbicq_u8(four, vtstq_u8(hm0, mask))));
+                const int8x16_t q1 = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(vshlq_u8(bits1, shift), m3)),
+                                              vreinterpretq_s8_u8(vbicq_u8(four, vtstq_u8(hm1, mask))));
+                const int si = 8 * j + 2 * s;
+                for (int k = 0; k < na; k++) {
+                    const int8_t* q8 = Y(block_q8_K, k, b)->qs + 128 * j + 32 * s;
+                    isum[k] += sc[si] * vaddvq_s32(dot16(vdupq_n_s32(0), q0, vld1q_s8(q8)))
+                             + sc[si + 1] * vaddvq_s32(dot16(vdupq_n_s32(0), q1, vld1q_s8(q8 + 16)));
+                }
+            }
+        }
+        for (int k = 0; k < na; k++) acc[k] += d * Y(block_q8_K, k, b)->d * (float)isum[k];
+    }
+    for (int k = 0; k < na; k++) out[k * os] = acc[k];
+}
+INSTANTIATE(rows_q3_K)
+
+/** Q4_K/Q5_K: 8 scales and 8 mins from the 12 packed bytes (ggml's utmp/kmask code). */
+INLINE void unpack_scales_k4(const uint8_t* q, uint8_t* scales, uint8_t* mins)
+{
+    const uint32_t kmask1 = 0x3F3F3F3F, kmask2 = 0x0F0F0F0F, kmask3 = 0x03030303;
+    uint32_t u0 = npc_load_u32(q), u1 = npc_load_u32(q + 4), u2 = npc_load_u32(q + 8);
+    uint32_t s[2] = { u0 & kmask1, (u2 & kmask2) | (((u0 >> 6) & kmask3) << 4) };
+    uint32_t m[2] = { u1 & kmask1, ((u2 >> 4) & kmask2) | (((u1 >> 6) & kmask3) << 4) };
+    memcpy(scales, s, 8);
+    memcpy(mins, m, 8);
+}
+
+#define K4_ROWS(name, BLOCK, HAS_QH)                                                                            \
+    INLINE void name##_n(int n, const void* w, const void* act, int64_t as, float* out, int64_t os, const int na) \
+    {                                                                                                         \
+        const BLOCK* x = (const BLOCK*)w;                                                                     \
+        const uint8x16_t m4 = vdupq_n_u8(0x0F), bit4 = vdupq_n_u8(0x10);                                      \
+        float acc[4] = { 0, 0, 0, 0 };                                                                        \
+        for (int b = 0; b < n / NPC_QK_K; b++) {                                                              \
+            const float d = h16(x[b].d), dmin = h16(x[b].dmin);                                               \
+            uint8_t scales[8], mins[8];                                                                       \
+            unpack_scales_k4(x[b].scales, scales, mins);                                                      \
+            /* each min covers two groups of 16 */                                                            \
+            const uint8x8_t mn = vld1_u8(mins);                                                               \
+            const int16x8_t m0 = vreinterpretq_s16_u16(vmovl_u8(vzip1_u8(mn, mn)));                           \
+            const int16x8_t m1 = vreinterpretq_s16_u16(vmovl_u8(vzip2_u8(mn, mn)));                           \
+            int32_t isum[4] = { 0, 0, 0, 0 };                                                                 \
+            uint8x16_t qh0 = vdupq_n_u8(0), qh1 = vdupq_n_u8(0);                                              \
+            if (HAS_QH) {                                                                                     \
+                qh0 = vld1q_u8(K4_QH(x + b));                                                                 \
+                qh1 = vld1q_u8(K4_QH(x + b) + 16);                                                            \
+            }                                                                                                 \
+            const uint8_t* q4 = x[b].qs;                                                                      \
+            for (int j = 0; j < 4; j++, q4 += 32) {                                                           \
+                const uint8x16_t v0 = vld1q_u8(q4), v1 = vld1q_u8(q4 + 16);                                   \
+                uint8x16_t l0 = vandq_u8(v0, m4), l1 = vandq_u8(v1, m4);                                      \
+                uint8x16_t h0 = vshrq_n_u8(v0, 4), h1 = vshrq_n_u8(v1, 4);                                    \
+                if (HAS_QH) {                                                                                 \
+                    const uint8x16_t ml = vdupq_n_u8((uint8_t)(1 << (2 * j)));                                \
+                    const uint8x16_t mh = vdupq_n_u8((uint8_t)(2 << (2 * j)));                                \
+                    l0 = vorrq_u8(l0, vandq_u8(vtstq_u8(qh0, ml), bit4));                                     \
+                    l1 = vorrq_u8(l1, vandq_u8(vtstq_u8(qh1, ml), bit4));                                     \
+                    h0 = vorrq_u8(h0, vandq_u8(vtstq_u8(qh0, mh), bit4));                                     \
+                    h1 = vorrq_u8(h1, vandq_u8(vtstq_u8(qh1, mh), bit4));                                     \
+                }                                                                                             \
+                const int8x16_t sl0 = vreinterpretq_s8_u8(l0), sl1 = vreinterpretq_s8_u8(l1);                 \
+                const int8x16_t sh0 = vreinterpretq_s8_u8(h0), sh1 = vreinterpretq_s8_u8(h1);                 \
+                for (int k = 0; k < na; k++) {                                                                \
+                    const int8_t* q8 = Y(block_q8_K, k, b)->qs + 64 * j;                                      \
+                    isum[k] += scales[2 * j] * dot32(sl0, sl1, q8) + scales[2 * j + 1] * dot32(sh0, sh1, q8 + 32); \
+                }                                                                                             \
+            }                                                                                                 \
+            for (int k = 0; k < na; k++) {                                                                    \
+                const block_q8_K* y = Y(block_q8_K, k, b);                                                    \
+                acc[k] += d * y->d * (float)isum[k] - dmin * y->d * (float)mins_dot(y->bsums, m0, m1);         \
+            }                                                                                                 \
+        }                                                                                                     \
+        for (int k = 0; k < na; k++) out[k * os] = acc[k];                                                    \
+    }                                                                                                         \
+    INSTANTIATE(name)
+
+#define K4_QH(xb) ((const block_q5_K*)(xb))->qh
+K4_ROWS(rows_q4_K, block_q4_K, 0)
+K4_ROWS(rows_q5_K, block_q5_K, 1)
+
+INLINE void rows_q6_K_n(int n, const void* w, const void* act, int64_t as, float* out, int64_t os, const int na)
+{
+    const block_q6_K* x = (const block_q6_K*)w;
+    const uint8x16_t m4 = vdupq_n_u8(0x0F);
+    const int8x16_t m32 = vdupq_n_s8(32);
+    float acc[4] = { 0, 0, 0, 0 };
+    for (int b = 0; b < n / NPC_QK_K; b++) {
+        const float d = h16(x[b].d);
+        int32_t isum[4] = { 0, 0, 0, 0 };
+        for (int half = 0; half < 2; half++) {
+            const uint8_t* ql = x[b].ql + 64 * half;
+            const uint8_t* qh = x[b].qh + 32 * half;
+            const int8_t* sc = x[b].scales + 8 * half;
+            for (int c = 0; c < 2; c++) {
+                const uint8x16_t la = vld1q_u8(ql + 16 * c), lb = vld1q_u8(ql + 32 + 16 * c), h = vld1q_u8(qh + 16 * c);
+                int8x16_t q[4];
+                q[0] = vreinterpretq_s8_u8(vorrq_u8(vandq_u8(la, m4), vshlq_n_u8(vandq_u8(h, vdupq_n_u8(0x03)), 4)));
+                q[1] = vreinterpretq_s8_u8(vorrq_u8(vandq_u8(lb, m4), vshlq_n_u8(vandq_u8(h, vdupq_n_u8(0x0C)), 2)));
+                q[2] = vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(la, 4), vandq_u8(h, vdupq_n_u8(0x30))));
+                q[3] = vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(lb, 4), vshrq_n_u8(vandq_u8(h, vdupq_n_u8(0xC0)), 2)));
+                for (int g = 0; g < 4; g++) q[g] = vsubq_s8(q[g], m32);
+                for (int k = 0; k < na; k++) {
+                    const int8_t* q8 = Y(block_q8_K, k, b)->qs + 128 * half + 16 * c;
+                    for (int g = 0; g < 4; g++)
+                        isum[k] += sc[2 * g + c] * vaddvq_s32(dot16(vdupq_n_s32(0), q[g], vld1q_s8(q8 + 32 * g)));
+                }
+            }
+        }
+        for (int k = 0; k < na; k++) acc[k] += d * Y(block_q8_K, k, b)->d * (float)isum[k];
+    }
+    for (int k = 0; k < na; k++) out[k * os] = acc[k];
+}
+INSTANTIATE(rows_q6_K)
+
+/* ---- Activation quantizers (same bytes as the scalar ones) ---- */
+
+INLINE float absmax32(const float* x)
+{
+    float32x4_t m = vabsq_f32(vld1q_f32(x));
+    for (int j = 4; j < 32; j += 4) m = vmaxq_f32(m, vabsq_f32(vld1q_f32(x + j)));
+    return vmaxvq_f32(m);
+}
+
+/** round_half_even(x * id) for 8 floats, narrowed to int8 (values are within -127..127). */
+INLINE int8x8_t round8(const float* x, float id, int32x4_t* sum)
+{
+    int32x4_t a = vcvtnq_s32_f32(vmulq_n_f32(vld1q_f32(x), id));
+    int32x4_t b = vcvtnq_s32_f32(vmulq_n_f32(vld1q_f32(x + 4), id));
+    *sum = vaddq_s32(*sum, vaddq_s32(a, b));
+    return vqmovn_s16(vcombine_s16(vqmovn_s32(a), vqmovn_s32(b)));
+}
+
+INLINE void quant_q8_legacy(const float* x, uint8_t* y, int64_t n, const int with_sum)
+{
+    const int block_bytes = with_sum ? 36 : 34, qoff = with_sum ? 4 : 2;
+    for (int64_t b = 0; b < n / NPC_QK; b++, x += NPC_QK, y += block_bytes) {
+        const float amax = absmax32(x);
+        const float d = amax / 127.0f;
+        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        uint16_t dh = npc_fp32_to_fp16(d);
+        memcpy(y, &dh, 2);
+        int32x4_t sum = vdupq_n_s32(0);
+        for (int j = 0; j < 32; j += 8) vst1_s8((int8_t*)(y + qoff + j), round8(x + j, id, &sum));
+        if (with_sum) {
+            uint16_t sh = npc_fp32_to_fp16(d * (float)vaddvq_s32(sum));
+            memcpy(y + 2, &sh, 2);
+        }
+    }
+}
+
+static void quant_q8_0(const float* x, void* y, int64_t n) { quant_q8_legacy(x, (uint8_t*)y, n, 0); }
+static void quant_q8_1(const float* x, void* y, int64_t n) { quant_q8_legacy(x, (uint8_t*)y, n, 1); }
+
+static void quant_q8_K(const float* x, void* vy, int64_t n)
+{
+    block_q8_K* y = (block_q8_K*)vy;
+    for (int64_t b = 0; b < n / NPC_QK_K; b++, x += NPC_QK_K) {
+        float32x4_t m = vdupq_n_f32(0);
+        for (int j = 0; j < 256; j += 4) m = vmaxq_f32(m, vabsq_f32(vld1q_f32(x + j)));
+        const float amax = vmaxvq_f32(m);
+        if (amax == 0.0f) {
+            memset(&y[b], 0, sizeof(block_q8_K));
+            continue;
+        }
+        float max = 0.0f;
+        for (int j = 0; j < 256; j++) {
+            if ((x[j] < 0 ? -x[j] : x[j]) == amax) {
+                max = x[j];
+                break;
+            }
+        }
+        const float iscale = -127.0f / max;
+        const int32x4_t limit = vdupq_n_s32(127);
+        for (int j = 0; j < 256; j += 16) {
+            int32x4_t i0 = vminq_s32(vcvtnq_s32_f32(vmulq_n_f32(vld1q_f32(x + j), iscale)), limit);
+            int32x4_t i1 = vminq_s32(vcvtnq_s32_f32(vmulq_n_f32(vld1q_f32(x + j + 4), iscale)), limit);
+            int32x4_t i2 = vminq_s32(vcvtnq_s32_f32(vmulq_n_f32(vld1q_f32(x + j + 8), iscale)), limit);
+            int32x4_t i3 = vminq_s32(vcvtnq_s32_f32(vmulq_n_f32(vld1q_f32(x + j + 12), iscale)), limit);
+            y[b].bsums[j / 16] = (int16_t)vaddvq_s32(vaddq_s32(vaddq_s32(i0, i1), vaddq_s32(i2, i3)));
+            int16x8_t lo = vcombine_s16(vqmovn_s32(i0), vqmovn_s32(i1));
+            int16x8_t hi = vcombine_s16(vqmovn_s32(i2), vqmovn_s32(i3));
+            vst1q_s8(y[b].qs + j, vcombine_s8(vqmovn_s16(lo), vqmovn_s16(hi)));
+        }
+        y[b].d = 1.0f / iscale;
+    }
+}
+
+/** fcvtn with the default FPCR (round to nearest even, NaNs quieted keeping the top payload bits). */
+static void quant_f16(const float* x, void* vy, int64_t n)
+{
+    uint16_t* y = (uint16_t*)vy;
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) vst1_u16(y + i, vreinterpret_u16_f16(vcvt_f16_f32(vld1q_f32(x + i))));
+    for (; i < n; i++) y[i] = npc_fp32_to_fp16(x[i]);
+}
+
+static void quant_bf16(const float* x, void* vy, int64_t n)
+{
+    uint16_t* y = (uint16_t*)vy;
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        uint32x4_t u = vreinterpretq_u32_f32(vld1q_f32(x + i));
+        uint32x4_t rounded = vshrq_n_u32(vaddq_u32(vaddq_u32(u, vdupq_n_u32(0x7FFF)), vandq_u32(vshrq_n_u32(u, 16), vdupq_n_u32(1))), 16);
+        uint32x4_t quiet = vorrq_u32(vshrq_n_u32(u, 16), vdupq_n_u32(64));
+        uint32x4_t is_nan = vcgtq_u32(vandq_u32(u, vdupq_n_u32(0x7FFFFFFF)), vdupq_n_u32(0x7F800000));
+        vst1_u16(y + i, vmovn_u32(vbslq_u32(is_nan, quiet, rounded)));
+    }
+    for (; i < n; i++) y[i] = npc_fp32_to_bf16(x[i]);
+}
+
+void npc_kernels_neon(npc_kernels* k)
+{
+    k->path = NPC_PATH_NEON;
+    k->rows[NPC_TYPE_F32] = rows_f32;
+    k->rows[NPC_TYPE_F16] = rows_f16;
+    k->rows[NPC_TYPE_BF16] = rows_bf16;
+    k->rows[NPC_TYPE_Q4_0] = rows_q4_0;
+    k->rows[NPC_TYPE_Q4_1] = rows_q4_1;
+    k->rows[NPC_TYPE_Q5_0] = rows_q5_0;
+    k->rows[NPC_TYPE_Q5_1] = rows_q5_1;
+    k->rows[NPC_TYPE_Q8_0] = rows_q8_0;
+    k->rows[NPC_TYPE_Q8_1] = rows_q8_1;
+    k->rows[NPC_TYPE_Q8_K] = rows_q8_K;
+    k->rows[NPC_TYPE_Q2_K] = rows_q2_K;
+    k->rows[NPC_TYPE_Q3_K] = rows_q3_K;
+    k->rows[NPC_TYPE_Q4_K] = rows_q4_K;
+    k->rows[NPC_TYPE_Q5_K] = rows_q5_K;
+    k->rows[NPC_TYPE_Q6_K] = rows_q6_K;
+    k->quant[NPC_TYPE_F16] = quant_f16;
+    k->quant[NPC_TYPE_BF16] = quant_bf16;
+    k->quant[NPC_TYPE_Q8_0] = quant_q8_0;
+    k->quant[NPC_TYPE_Q8_1] = quant_q8_1;
+    k->quant[NPC_TYPE_Q8_K] = quant_q8_K;
+    k->widen[NPC_TYPE_F16] = widen_f16;
+    k->widen[NPC_TYPE_BF16] = widen_bf16;
+}
+
+#endif /* NPC_ARM64 */

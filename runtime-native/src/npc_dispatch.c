@@ -1,0 +1,294 @@
+/*
+ * Path selection (CPU features at run time), the type table, and the public entry points that loop over rows and
+ * activations and call the active path's kernels.
+ */
+#include <stdlib.h>
+
+#include "npc_internal.h"
+
+#if defined(NPC_X86_64) && (defined(__GNUC__) || defined(__clang__))
+#  include <cpuid.h>
+#endif
+
+/* ---- CPU features ---- */
+
+#if defined(NPC_X86_64)
+int npc_cpu_has_avx2_fma_f16c(void)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    int fma = (c >> 12) & 1, osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, f16c = (c >> 29) & 1;
+    if (!(fma && osxsave && avx && f16c)) return 0;
+    /* The OS must save the YMM state (XCR0 bits 1 and 2). */
+    unsigned xcr0_lo, xcr0_hi;
+    __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+    if ((xcr0_lo & 6u) != 6u) return 0;
+    if (__get_cpuid_max(0, NULL) < 7) return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    return (b >> 5) & 1; /* AVX2 */
+#else
+    return 0;
+#endif
+}
+#endif
+
+int npc_path_supported(int path)
+{
+    switch (path) {
+    case NPC_PATH_SCALAR: return 1;
+#if defined(NPC_X86_64)
+    case NPC_PATH_AVX2: return npc_cpu_has_avx2_fma_f16c();
+#endif
+#if defined(NPC_ARM64)
+    case NPC_PATH_NEON: return 1;
+#endif
+    default: return 0;
+    }
+}
+
+int npc_best_path(void)
+{
+#if defined(NPC_X86_64)
+    if (npc_cpu_has_avx2_fma_f16c()) return NPC_PATH_AVX2;
+#endif
+#if defined(NPC_ARM64)
+    return NPC_PATH_NEON;
+#else
+    return NPC_PATH_SCALAR;
+#endif
+}
+
+const char* npc_path_name(int path)
+{
+    switch (path) {
+    case NPC_PATH_SCALAR: return "scalar";
+    case NPC_PATH_AVX2: return "avx2";
+    case NPC_PATH_NEON: return "neon";
+    default: return "unknown";
+    }
+}
+
+/* ---- Kernel tables: built once, for every path this CPU supports ---- */
+
+float npc_fp16_table[65536];
+
+static npc_kernels g_tables[3];
+static int g_init_state; /* 0 = not built, 1 = building, 2 = built */
+static const npc_kernels* g_active;
+
+static void build_table(int path, npc_kernels* out)
+{
+    npc_kernels scalar;
+    npc_kernels_scalar(&scalar);
+    npc_kernels k = scalar;
+#if defined(NPC_X86_64)
+    if (path == NPC_PATH_AVX2) npc_kernels_avx2(&k);
+#endif
+#if defined(NPC_ARM64)
+    if (path == NPC_PATH_NEON) npc_kernels_neon(&k);
+#endif
+    k.path = path;
+    for (int t = 0; t < 31; t++) {
+        if (!k.rows[t]) k.rows[t] = scalar.rows[t];
+        if (!k.quant[t]) k.quant[t] = scalar.quant[t];
+    }
+    if (!k.widen[NPC_TYPE_F16]) k.widen[NPC_TYPE_F16] = scalar.widen[NPC_TYPE_F16];
+    if (!k.widen[NPC_TYPE_BF16]) k.widen[NPC_TYPE_BF16] = scalar.widen[NPC_TYPE_BF16];
+    *out = k;
+}
+
+static int path_from_env(void)
+{
+    const char* s = getenv("NPCSDK_NATIVE_PATH");
+    if (!s) return -1;
+    for (int p = 0; p < 3; p++)
+        if (strcmp(s, npc_path_name(p)) == 0 && npc_path_supported(p)) return p;
+    return -1;
+}
+
+static void init_tables(void)
+{
+    int expected = 0;
+    if (__atomic_compare_exchange_n(&g_init_state, &expected, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        for (uint32_t h = 0; h < 65536; h++) npc_fp16_table[h] = npc_fp16_to_fp32((uint16_t)h);
+        for (int p = 0; p < 3; p++)
+            if (npc_path_supported(p)) build_table(p, &g_tables[p]);
+        int path = path_from_env();
+        if (path < 0) path = npc_best_path();
+        __atomic_store_n(&g_active, &g_tables[path], __ATOMIC_RELEASE);
+        __atomic_store_n(&g_init_state, 2, __ATOMIC_RELEASE);
+        return;
+    }
+    while (__atomic_load_n(&g_init_state, __ATOMIC_ACQUIRE) != 2) {
+        /* Another thread is building the tables (microseconds). */
+    }
+}
+
+const npc_kernels* npc_active(void)
+{
+    const npc_kernels* k = __atomic_load_n(&g_active, __ATOMIC_ACQUIRE);
+    if (k) return k;
+    init_tables();
+    return __atomic_load_n(&g_active, __ATOMIC_ACQUIRE);
+}
+
+int npc_get_path(void) { return npc_active()->path; }
+
+int npc_set_path(int path)
+{
+    if (path < 0 || path > 2 || !npc_path_supported(path)) return NPC_ERR_UNSUPPORTED;
+    init_tables();
+    __atomic_store_n(&g_active, &g_tables[path], __ATOMIC_RELEASE);
+    return NPC_OK;
+}
+
+int npc_abi_version(void) { return NPC_ABI_VERSION; }
+
+/* ---- Types ---- */
+
+int npc_type_block_size(int type)
+{
+    switch (type) {
+    case NPC_TYPE_F32: case NPC_TYPE_F16: case NPC_TYPE_BF16: return 1;
+    case NPC_TYPE_Q4_0: case NPC_TYPE_Q4_1: case NPC_TYPE_Q5_0: case NPC_TYPE_Q5_1: case NPC_TYPE_Q8_0: case NPC_TYPE_Q8_1:
+        return NPC_QK;
+    case NPC_TYPE_Q2_K: case NPC_TYPE_Q3_K: case NPC_TYPE_Q4_K: case NPC_TYPE_Q5_K: case NPC_TYPE_Q6_K: case NPC_TYPE_Q8_K:
+        return NPC_QK_K;
+    default: return 0;
+    }
+}
+
+int npc_type_block_bytes(int type)
+{
+    switch (type) {
+    case NPC_TYPE_F32: return 4;
+    case NPC_TYPE_F16: return 2;
+    case NPC_TYPE_BF16: return 2;
+    case NPC_TYPE_Q4_0: return (int)sizeof(block_q4_0);
+    case NPC_TYPE_Q4_1: return (int)sizeof(block_q4_1);
+    case NPC_TYPE_Q5_0: return (int)sizeof(block_q5_0);
+    case NPC_TYPE_Q5_1: return (int)sizeof(block_q5_1);
+    case NPC_TYPE_Q8_0: return (int)sizeof(block_q8_0);
+    case NPC_TYPE_Q8_1: return (int)sizeof(block_q8_1);
+    case NPC_TYPE_Q2_K: return (int)sizeof(block_q2_K);
+    case NPC_TYPE_Q3_K: return (int)sizeof(block_q3_K);
+    case NPC_TYPE_Q4_K: return (int)sizeof(block_q4_K);
+    case NPC_TYPE_Q5_K: return (int)sizeof(block_q5_K);
+    case NPC_TYPE_Q6_K: return (int)sizeof(block_q6_K);
+    case NPC_TYPE_Q8_K: return (int)sizeof(block_q8_K);
+    default: return 0;
+    }
+}
+
+int npc_block_size(int type) { return npc_type_block_size(type); }
+int npc_block_bytes(int type) { return npc_type_block_bytes(type); }
+
+int64_t npc_row_bytes(int type, int64_t n)
+{
+    int bs = npc_type_block_size(type);
+    if (bs == 0) return NPC_ERR_TYPE;
+    if (n < 0 || n % bs != 0) return NPC_ERR_ARGUMENT;
+    return n / bs * npc_type_block_bytes(type);
+}
+
+int npc_vec_dot_type(int type)
+{
+    switch (type) {
+    case NPC_TYPE_F32: case NPC_TYPE_F16: case NPC_TYPE_BF16: return type;
+    case NPC_TYPE_Q4_0: case NPC_TYPE_Q5_0: case NPC_TYPE_Q8_0: return NPC_TYPE_Q8_0;
+    case NPC_TYPE_Q4_1: case NPC_TYPE_Q5_1: case NPC_TYPE_Q8_1: return NPC_TYPE_Q8_1;
+    case NPC_TYPE_Q2_K: case NPC_TYPE_Q3_K: case NPC_TYPE_Q4_K: case NPC_TYPE_Q5_K: case NPC_TYPE_Q6_K: case NPC_TYPE_Q8_K:
+        return NPC_TYPE_Q8_K;
+    default: return NPC_ERR_TYPE;
+    }
+}
+
+/* ---- Matrix products ---- */
+
+/* Weight rows per tile: a tile of rows stays in L2 while every group of 4 activation rows (in L1) passes over it. */
+#define NPC_ROW_TILE 16
+
+int npc_matmul(int weight_type, const void* w, int64_t row_stride_bytes, int rows, int cols,
+               const void* act, int64_t act_stride_bytes, int n_act,
+               float* out, int64_t out_stride, int row_begin, int row_end)
+{
+    int bs = npc_type_block_size(weight_type);
+    if (bs == 0) return NPC_ERR_TYPE;
+    if (!w || !act || !out || cols < 0 || cols % bs != 0 || n_act < 0 || rows < 0 ||
+        row_begin < 0 || row_end < row_begin || row_end > rows)
+        return NPC_ERR_ARGUMENT;
+    int64_t row_bytes = npc_row_bytes(weight_type, cols);
+    int64_t act_bytes = npc_row_bytes(npc_vec_dot_type(weight_type), cols);
+    if (row_stride_bytes < row_bytes || (n_act > 1 && (act_stride_bytes < act_bytes || out_stride < row_end - row_begin)))
+        return NPC_ERR_ARGUMENT;
+    if (n_act == 0 || row_end == row_begin) return NPC_OK;
+
+    const npc_kernels* k = npc_active();
+    npc_rows_fn fn = k->rows[weight_type];
+    const uint8_t* a = (const uint8_t*)act;
+    int64_t a_stride = act_stride_bytes;
+    float* widened = NULL;
+
+    if (weight_type == NPC_TYPE_F16 || weight_type == NPC_TYPE_BF16) {
+        /* Widen the 16-bit activations to float once (exact), not once per weight row. */
+        widened = (float*)malloc((size_t)cols * (size_t)n_act * sizeof(float));
+        if (!widened) return NPC_ERR_MEMORY;
+        for (int i = 0; i < n_act; i++) k->widen[weight_type](a + i * act_stride_bytes, widened + (int64_t)i * cols, cols);
+        a = (const uint8_t*)widened;
+        a_stride = (int64_t)cols * (int64_t)sizeof(float);
+    }
+
+    const uint8_t* wb = (const uint8_t*)w;
+    /* Up to 4 activation rows: one pass over all weight rows. More: tiles of rows, every activation group per tile. */
+    const int tile = n_act <= 4 ? row_end - row_begin : NPC_ROW_TILE;
+    for (int r0 = row_begin; r0 < row_end; r0 += tile) {
+        int r1 = r0 + tile < row_end ? r0 + tile : row_end;
+        for (int i = 0; i < n_act; i += 4) {
+            int na = n_act - i < 4 ? n_act - i : 4;
+            fn(cols, wb + r0 * row_stride_bytes, row_stride_bytes, r1 - r0, a + i * a_stride, a_stride, na,
+               out + i * out_stride + (r0 - row_begin), out_stride);
+        }
+    }
+    free(widened);
+    return NPC_OK;
+}
+
+int npc_matvec(int weight_type, const void* w, int rows, int cols, const void* act,
+               float* out, int row_begin, int row_end)
+{
+    int64_t row_bytes = npc_row_bytes(weight_type, cols);
+    if (row_bytes < 0) return (int)row_bytes;
+    return npc_matmul(weight_type, w, row_bytes, rows, cols, act, 0, 1, out, 0, row_begin, row_end);
+}
+
+int npc_vec_dot(int weight_type, int n, const void* w, const void* act, float* out)
+{
+    return npc_matvec(weight_type, w, 1, n, act, out, 0, 1);
+}
+
+/* ---- Quantizers ---- */
+
+static int is_activation_type(int type)
+{
+    return type == NPC_TYPE_F32 || type == NPC_TYPE_F16 || type == NPC_TYPE_BF16 || type == NPC_TYPE_Q8_0 ||
+           type == NPC_TYPE_Q8_1 || type == NPC_TYPE_Q8_K;
+}
+
+int npc_quantize_row(int type, const float* src, void* dst, int64_t n)
+{
+    return npc_quantize_rows(type, src, n, dst, 0, n, 1);
+}
+
+int npc_quantize_rows(int type, const float* src, int64_t src_stride, void* dst, int64_t dst_stride_bytes,
+                      int64_t n, int count)
+{
+    if (!is_activation_type(type)) return NPC_ERR_TYPE;
+    int64_t row_bytes = npc_row_bytes(type, n);
+    if (row_bytes < 0 || !src || !dst || count < 0 || (count > 1 && (src_stride < n || dst_stride_bytes < row_bytes)))
+        return NPC_ERR_ARGUMENT;
+    npc_quant_fn fn = npc_active()->quant[type];
+    for (int i = 0; i < count; i++)
+        fn(src + i * src_stride, (uint8_t*)dst + i * dst_stride_bytes, n);
+    return NPC_OK;
+}

@@ -1,0 +1,267 @@
+using System;
+using System.IO;
+using System.Runtime.InteropServices;
+
+namespace NpcSdk.Native;
+
+/// <summary>
+/// The entry points of <c>libnpcsdk_native</c> (runtime-native/include/npcsdk_native.h) and how they are found.
+/// <para>
+/// net10.0: the library is loaded with <c>System.Runtime.InteropServices.NativeLibrary</c> from the assembly's folder (or the file named by
+/// <c>NPCSDK_NATIVE_LIBRARY</c>), and each export is called through an unmanaged function pointer: no marshalling
+/// stub, all arguments blittable. netstandard2.1 (Unity/Mono, where <c>NativeLibrary</c> and unmanaged function
+/// pointers do not exist): plain <c>[DllImport("npcsdk_native")]</c>, which Mono resolves to
+/// <c>libnpcsdk_native.so</c> next to the assembly or in Unity's Plugins folder. Either way a missing library or
+/// export only makes <see cref="TryBind"/> return false.
+/// </para>
+/// </summary>
+internal static unsafe class NativeLibraryBinding
+{
+    /// <summary>The library's base name: <c>libnpcsdk_native.so</c>, <c>libnpcsdk_native.dylib</c>, <c>npcsdk_native.dll</c>.</summary>
+    public const string LibraryName = "npcsdk_native";
+
+    /// <summary>NPC_ABI_VERSION of the header these bindings were written against.</summary>
+    public const int AbiVersion = 1;
+
+    /// <summary>Set to a full path to load that file instead of searching.</summary>
+    public const string LibraryPathVariable = "NPCSDK_NATIVE_LIBRARY";
+
+    /// <summary>Set to 1 to never load the library (the managed kernels run).</summary>
+    public const string DisableVariable = "NPCSDK_NATIVE_DISABLE";
+
+#if NET
+    private static delegate* unmanaged[Cdecl]<int> s_abiVersion;
+    private static delegate* unmanaged[Cdecl]<int> s_getPath;
+    private static delegate* unmanaged[Cdecl]<int, nint> s_pathName;
+    private static delegate* unmanaged[Cdecl]<int, int> s_setPath;
+    private static delegate* unmanaged[Cdecl]<int, int> s_pathSupported;
+    private static delegate* unmanaged[Cdecl]<int, void*, long, int, int, void*, long, int, float*, long, int, int, int> s_matmul;
+    private static delegate* unmanaged[Cdecl]<int, float*, long, void*, long, long, int, int> s_quantizeRows;
+    private static delegate* unmanaged[Cdecl]<int, void*, float*, long, int> s_dequantizeRow;
+    private static delegate* unmanaged[Cdecl]<float*, float*, float*, int, float, int> s_rmsNorm;
+    private static delegate* unmanaged[Cdecl]<float*, int, int> s_softmax;
+    private static delegate* unmanaged[Cdecl]<float*, int, int, long, int, float*, float*, int, int> s_rope;
+    private static delegate* unmanaged[Cdecl]<float*, int, int, void*, void*, long, int, float, float*, float*, int> s_attention;
+
+    public static int GetPath() => s_getPath();
+
+    public static string PathName(int path) => Marshal.PtrToStringAnsi(s_pathName(path)) ?? "unknown";
+
+    public static int SetPath(int path) => s_setPath(path);
+
+    public static int PathSupported(int path) => s_pathSupported(path);
+
+    public static int MatMul(int type, void* w, long rowStride, int rows, int cols, void* act, long actStride, int nAct,
+        float* output, long outStride, int rowBegin, int rowEnd) =>
+        s_matmul(type, w, rowStride, rows, cols, act, actStride, nAct, output, outStride, rowBegin, rowEnd);
+
+    public static int QuantizeRows(int type, float* src, long srcStride, void* dst, long dstStride, long n, int count) =>
+        s_quantizeRows(type, src, srcStride, dst, dstStride, n, count);
+
+    public static int DequantizeRow(int type, void* src, float* dst, long n) => s_dequantizeRow(type, src, dst, n);
+
+    public static int RmsNorm(float* x, float* w, float* y, int n, float eps) => s_rmsNorm(x, w, y, n, eps);
+
+    public static int Softmax(float* x, int n) => s_softmax(x, n);
+
+    public static int Rope(float* x, int heads, int headDim, long headStride, int ropeDim, float* cos, float* sin, int style) =>
+        s_rope(x, heads, headDim, headStride, ropeDim, cos, sin, style);
+
+    public static int Attention(float* q, int headDim, int kvType, void* k, void* v, long kvStride, int positions, float scale,
+        float* scores, float* output) =>
+        s_attention(q, headDim, kvType, k, v, kvStride, positions, scale, scores, output);
+
+    /// <summary>Loads the library and resolves every export; false (with the reason) when any step fails.</summary>
+    public static bool TryBind(out string failure)
+    {
+        if (Environment.GetEnvironmentVariable(DisableVariable) == "1")
+        {
+            failure = $"disabled by {DisableVariable}=1";
+            return false;
+        }
+
+        if (!TryLoad(out IntPtr handle, out failure))
+        {
+            return false;
+        }
+
+        try
+        {
+            s_abiVersion = (delegate* unmanaged[Cdecl]<int>)NativeLibrary.GetExport(handle, "npc_abi_version");
+            int version = s_abiVersion();
+            if (version != AbiVersion)
+            {
+                failure = $"{LibraryName} has ABI version {version}, this assembly needs {AbiVersion}";
+                return false;
+            }
+
+            s_getPath = (delegate* unmanaged[Cdecl]<int>)NativeLibrary.GetExport(handle, "npc_get_path");
+            s_pathName = (delegate* unmanaged[Cdecl]<int, nint>)NativeLibrary.GetExport(handle, "npc_path_name");
+            s_setPath = (delegate* unmanaged[Cdecl]<int, int>)NativeLibrary.GetExport(handle, "npc_set_path");
+            s_pathSupported = (delegate* unmanaged[Cdecl]<int, int>)NativeLibrary.GetExport(handle, "npc_path_supported");
+            s_matmul = (delegate* unmanaged[Cdecl]<int, void*, long, int, int, void*, long, int, float*, long, int, int, int>)NativeLibrary.GetExport(handle, "npc_matmul");
+            s_quantizeRows = (delegate* unmanaged[Cdecl]<int, float*, long, void*, long, long, int, int>)NativeLibrary.GetExport(handle, "npc_quantize_rows");
+            s_dequantizeRow = (delegate* unmanaged[Cdecl]<int, void*, float*, long, int>)NativeLibrary.GetExport(handle, "npc_dequantize_row");
+            s_rmsNorm = (delegate* unmanaged[Cdecl]<float*, float*, float*, int, float, int>)NativeLibrary.GetExport(handle, "npc_rmsnorm");
+            s_softmax = (delegate* unmanaged[Cdecl]<float*, int, int>)NativeLibrary.GetExport(handle, "npc_softmax");
+            s_rope = (delegate* unmanaged[Cdecl]<float*, int, int, long, int, float*, float*, int, int>)NativeLibrary.GetExport(handle, "npc_rope");
+            s_attention = (delegate* unmanaged[Cdecl]<float*, int, int, void*, void*, long, int, float, float*, float*, int>)NativeLibrary.GetExport(handle, "npc_attention");
+            failure = string.Empty;
+            return true;
+        }
+        catch (EntryPointNotFoundException e)
+        {
+            failure = $"{LibraryName} lacks an export: {e.Message}";
+            return false;
+        }
+    }
+
+    private static bool TryLoad(out IntPtr handle, out string failure)
+    {
+        string? explicitPath = Environment.GetEnvironmentVariable(LibraryPathVariable);
+        if (!string.IsNullOrEmpty(explicitPath))
+        {
+            if (NativeLibrary.TryLoad(explicitPath, out handle))
+            {
+                failure = string.Empty;
+                return true;
+            }
+
+            failure = $"{LibraryPathVariable}={explicitPath} could not be loaded";
+            return false;
+        }
+
+        string fileName = OperatingSystem.IsWindows() ? LibraryName + ".dll"
+            : OperatingSystem.IsMacOS() ? "lib" + LibraryName + ".dylib"
+            : "lib" + LibraryName + ".so";
+        string assemblyFolder = Path.GetDirectoryName(typeof(NativeLibraryBinding).Assembly.Location) ?? string.Empty;
+        foreach (string folder in new[] { assemblyFolder, AppContext.BaseDirectory })
+        {
+            if (folder.Length != 0 && NativeLibrary.TryLoad(Path.Combine(folder, fileName), out handle))
+            {
+                failure = string.Empty;
+                return true;
+            }
+        }
+
+        // Last, the runtime's own probing (NATIVE_DLL_SEARCH_DIRECTORIES, LD_LIBRARY_PATH, ...).
+        if (NativeLibrary.TryLoad(LibraryName, typeof(NativeLibraryBinding).Assembly, null, out handle))
+        {
+            failure = string.Empty;
+            return true;
+        }
+
+        failure = $"{fileName} was not found next to {typeof(NativeLibraryBinding).Assembly.GetName().Name} ({assemblyFolder}) or on the library path";
+        return false;
+    }
+#else
+    public static int GetPath() => npc_get_path();
+
+    public static string PathName(int path) => Marshal.PtrToStringAnsi(npc_path_name(path)) ?? "unknown";
+
+    public static int SetPath(int path) => npc_set_path(path);
+
+    public static int PathSupported(int path) => npc_path_supported(path);
+
+    public static int MatMul(int type, void* w, long rowStride, int rows, int cols, void* act, long actStride, int nAct,
+        float* output, long outStride, int rowBegin, int rowEnd) =>
+        npc_matmul(type, w, rowStride, rows, cols, act, actStride, nAct, output, outStride, rowBegin, rowEnd);
+
+    public static int QuantizeRows(int type, float* src, long srcStride, void* dst, long dstStride, long n, int count) =>
+        npc_quantize_rows(type, src, srcStride, dst, dstStride, n, count);
+
+    public static int DequantizeRow(int type, void* src, float* dst, long n) => npc_dequantize_row(type, src, dst, n);
+
+    public static int RmsNorm(float* x, float* w, float* y, int n, float eps) => npc_rmsnorm(x, w, y, n, eps);
+
+    public static int Softmax(float* x, int n) => npc_softmax(x, n);
+
+    public static int Rope(float* x, int heads, int headDim, long headStride, int ropeDim, float* cos, float* sin, int style) =>
+        npc_rope(x, heads, headDim, headStride, ropeDim, cos, sin, style);
+
+    public static int Attention(float* q, int headDim, int kvType, void* k, void* v, long kvStride, int positions, float scale,
+        float* scores, float* output) =>
+        npc_attention(q, headDim, kvType, k, v, kvStride, positions, scale, scores, output);
+
+    /// <summary>Calls one export to find out whether the library loads; false (with the reason) when it does not.</summary>
+    public static bool TryBind(out string failure)
+    {
+        if (Environment.GetEnvironmentVariable(DisableVariable) == "1")
+        {
+            failure = $"disabled by {DisableVariable}=1";
+            return false;
+        }
+
+        try
+        {
+            int version = npc_abi_version();
+            if (version != AbiVersion)
+            {
+                failure = $"{LibraryName} has ABI version {version}, this assembly needs {AbiVersion}";
+                return false;
+            }
+
+            // Resolve the hot entry points now, so a stale library fails here and not in the middle of a forward pass.
+            npc_path_supported(0);
+            npc_row_bytes(0, 0);
+            failure = string.Empty;
+            return true;
+        }
+        catch (DllNotFoundException e)
+        {
+            failure = $"{LibraryName} was not found: {e.Message}";
+        }
+        catch (EntryPointNotFoundException e)
+        {
+            failure = $"{LibraryName} lacks an export: {e.Message}";
+        }
+        catch (BadImageFormatException e)
+        {
+            failure = $"{LibraryName} is not for this platform: {e.Message}";
+        }
+
+        return false;
+    }
+
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+    private static extern int npc_abi_version();
+
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+    private static extern int npc_get_path();
+
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+    private static extern IntPtr npc_path_name(int path);
+
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+    private static extern int npc_set_path(int path);
+
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+    private static extern int npc_path_supported(int path);
+
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+    private static extern long npc_row_bytes(int type, long n);
+
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+    private static extern int npc_matmul(int type, void* w, long rowStride, int rows, int cols, void* act, long actStride,
+        int nAct, float* output, long outStride, int rowBegin, int rowEnd);
+
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+    private static extern int npc_quantize_rows(int type, float* src, long srcStride, void* dst, long dstStride, long n, int count);
+
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+    private static extern int npc_dequantize_row(int type, void* src, float* dst, long n);
+
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+    private static extern int npc_rmsnorm(float* x, float* w, float* y, int n, float eps);
+
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+    private static extern int npc_softmax(float* x, int n);
+
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+    private static extern int npc_rope(float* x, int heads, int headDim, long headStride, int ropeDim, float* cos, float* sin, int style);
+
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+    private static extern int npc_attention(float* q, int headDim, int kvType, void* k, void* v, long kvStride, int positions,
+        float scale, float* scores, float* output);
+#endif
+}
