@@ -98,3 +98,51 @@ namespace NpcSdk.Agents.Tests
         }
     }
 }
+
+namespace NpcSdk.Agents.Tests
+{
+    public sealed class ConversationAndReflectionTests
+    {
+        [Fact]
+        public async Task Two_Npcs_Talk_In_Turns_And_Each_Remembers_The_Other()
+        {
+            var smithGen = Substitute.For<ITextGenerator>();
+            var innGen = Substitute.For<ITextGenerator>();
+            var smithHeard = new List<string>();
+            var innHeard = new List<string>();
+            smithGen.GenerateAsync(Arg.Do<ReplyRequest>(r => smithHeard.Add(r.Messages.Last().Content)), Arg.Any<CancellationToken>())
+                    .Returns(Task.FromResult(new GeneratedReply("The wolves are bold this year.", null)));
+            innGen.GenerateAsync(Arg.Do<ReplyRequest>(r => innHeard.Add(r.Messages.Last().Content)), Arg.Any<CancellationToken>())
+                  .Returns(Task.FromResult(new GeneratedReply("Then drink up, Brom.", null)));
+            var smith = new NpcAgent(new Character("Brom Ironhand", "blacksmith"), smithGen, new ToolRegistry());
+            var inn = new NpcAgent(new Character("Mira", "innkeeper"), innGen, new ToolRegistry());
+
+            var lines = await NpcConversation.RunAsync(smith, inn, "Evening, Mira.", turns: 3, gameHours: 20);
+
+            Assert.Equal(new[] { "Brom Ironhand", "Mira", "Brom Ironhand", "Mira" }, lines.Select(l => l.Speaker));
+            Assert.Equal(new[] { "Evening, Mira.", "The wolves are bold this year." }, innHeard);
+            Assert.Equal(new[] { "Then drink up, Brom." }, smithHeard);
+            Assert.Contains(inn.Memory.Records, r => r.Text == "Brom Ironhand said: \"Evening, Mira.\"");
+            Assert.Contains(smith.Memory.Records, r => r.Text == "Mira said: \"Then drink up, Brom.\"");
+            Assert.Contains(smith.Memory.Records, r => r.Text == "You said to Mira: \"Evening, Mira.\"");
+        }
+
+        [Fact]
+        public async Task Reflection_Runs_Only_Past_The_Threshold_And_Stores_An_Insight()
+        {
+            var gen = Substitute.For<ITextGenerator>();
+            gen.GenerateAsync(Arg.Any<ReplyRequest>(), Arg.Any<CancellationToken>())
+               .Returns(Task.FromResult(new GeneratedReply("The player is a thief and cannot be trusted.", null)));
+            var agent = new NpcAgent(new Character("Tilda", "baker"), gen, new ToolRegistry(), new MemoryStore { ReflectionThreshold = 10 });
+            Assert.Null(await agent.ReflectAsync(1));
+            agent.Memory.Add("The player stole bread from my stall.", 1);
+            agent.Memory.Add("The player stole honey cakes from my stall.", 2);
+            string? insight = await agent.ReflectAsync(3);
+            Assert.Equal("The player is a thief and cannot be trusted.", insight);
+            Assert.Contains(agent.Memory.Records, r => r.Kind == MemoryKind.Reflection && r.Text == insight && r.Importance == 8);
+            Assert.False(agent.Memory.ShouldReflect);
+            // The reflection prompt carried the memories it reflects on.
+            await gen.Received(1).GenerateAsync(Arg.Is<ReplyRequest>(r => r.Messages[0].Content.Contains("- The player stole bread from my stall.")), Arg.Any<CancellationToken>());
+        }
+    }
+}
