@@ -25,6 +25,7 @@ namespace NpcSdk.Generation
         private int _stepCount;
         private bool _hasLogits;
         private Action<int, float[]>? _onLogits;
+        private RopeShift? _ropeShift;
 
         internal InferenceSession(Model model, SessionOptions options)
         {
@@ -34,6 +35,8 @@ namespace NpcSdk.Generation
             int ctx = options.ContextLength > 0 ? options.ContextLength : Math.Min(c.ContextLength, 4096);
             if (options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), options.BatchSize, "BatchSize must be at least 1");
             ContextLength = ctx;
+            if (options.KvCacheType == KvCacheType.Q8_0)
+                throw new NotSupportedException("a Q8_0 KV cache is not supported by the attention kernels yet; use F16 or F32");
             _cache = new KvCache(c.LayerCount, ctx, c.KvDim, c.HeadDim, options.KvCacheType);
             _pass = new ForwardPass(model.Transformer, Math.Min(options.BatchSize, ctx), model.Pool);
             _step = new int[_pass.MaxBatch];
@@ -314,14 +317,23 @@ namespace NpcSdk.Generation
             int summaryCount = summary?.Count ?? 0;
             if (pinned + summaryCount + kept.Count + n > ContextLength) summary = null;
 
-            // Kept tokens move to new positions: their keys were rotated for the old ones, so they are recomputed.
-            _tokens.RemoveRange(pinned, _tokens.Count - pinned);
-            _cache.Truncate(pinned);
-            var requeue = new List<int>();
-            if (summary != null) requeue.AddRange(summary);
-            requeue.AddRange(kept);
-            _pending.InsertRange(0, requeue);
             int shift = cut - pinned - (summary?.Count ?? 0);
+            if (summary == null && _options.ContextShift == ContextShift.RotateKeys && cut > pinned)
+            {
+                // Kept tokens move down in place; their keys are re-rotated for the new positions.
+                _cache.ShiftLeft(cut, Position - cut, cut - pinned, _ropeShift ??= new RopeShift(_model.Config));
+                _tokens.RemoveRange(pinned, cut - pinned);
+            }
+            else
+            {
+                // Kept tokens are evaluated again at their new positions (after the summary, if any).
+                _tokens.RemoveRange(pinned, _tokens.Count - pinned);
+                _cache.Truncate(pinned);
+                var requeue = new List<int>();
+                if (summary != null) requeue.AddRange(summary);
+                requeue.AddRange(kept);
+                _pending.InsertRange(0, requeue);
+            }
             for (int i = _turnStarts.Count - 1; i >= 0; i--)
             {
                 if (_turnStarts[i] > pinned && _turnStarts[i] < cut) _turnStarts.RemoveAt(i);

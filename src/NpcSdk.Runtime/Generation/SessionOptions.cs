@@ -4,6 +4,15 @@ using NpcSdk.Models;
 
 namespace NpcSdk.Generation
 {
+    /// <summary>What happens to the tokens kept after a context trim.</summary>
+    public enum ContextShift
+    {
+        /// <summary>Move their cached keys and values and re-rotate the keys (fast; like llama.cpp's context shift).</summary>
+        RotateKeys,
+        /// <summary>Evaluate them again at their new positions (slow; identical to a fresh session with those tokens).</summary>
+        Recompute,
+    }
+
     /// <summary>Options of one inference session.</summary>
     public sealed class SessionOptions
     {
@@ -21,6 +30,9 @@ namespace NpcSdk.Generation
         /// or throw <see cref="ContextFullException"/> (false).
         /// </summary>
         public bool DropOldTurnsOnOverflow { get; set; } = true;
+
+        /// <summary>How kept tokens move when old turns are dropped (default: keys are re-rotated in place).</summary>
+        public ContextShift ContextShift { get; set; } = ContextShift.RotateKeys;
 
         /// <summary>
         /// Called before old turns are dropped with the tokens about to go; may return tokens (a summary) to insert

@@ -103,6 +103,27 @@ namespace NpcSdk.Models
             return block.AsSpan(pos % BlockSize * RowBytes, RowBytes);
         }
 
+        /// <summary>
+        /// Moves own positions [from, from + count) to [from − delta, ...): values are copied, keys re-rotated for their
+        /// new positions by <paramref name="shift"/>. Blocks left empty at the end are freed.
+        /// </summary>
+        public void ShiftLeft(int from, int count, int delta, RopeShift shift)
+        {
+            if (delta <= 0 || from - delta < SharedLength) throw new ArgumentOutOfRangeException(nameof(delta));
+            var row = new float[KvDim];
+            for (int l = 0; l < Layers; l++)
+            {
+                for (int p = from; p < from + count; p++)
+                {
+                    Dequantizer.DequantizeRow(ElementType, RawRow(l, p, keys: true), row);
+                    shift.Apply(row, delta);
+                    Quantizer.QuantizeRow(ElementType, row, RawRow(l, p - delta, keys: true));
+                    RawRow(l, p, keys: false).CopyTo(RawRow(l, p - delta, keys: false));
+                }
+            }
+            Truncate(from + count - delta);
+        }
+
         /// <summary>Frees whole blocks that lie entirely at or beyond <paramref name="length"/>.</summary>
         public void Truncate(int length)
         {

@@ -91,7 +91,7 @@ namespace NpcSdk.Tests.Generation
         {
             using var model = Model.Load(NpcModel, new ModelOptions { Threads = 1 });
             var persona = Persona(model, 20);
-            using var session = model.CreateSession(new SessionOptions { ContextLength = 64, KvCacheType = KvCacheType.F32 });
+            using var session = model.CreateSession(new SessionOptions { ContextLength = 64, KvCacheType = KvCacheType.F32, ContextShift = ContextShift.Recompute });
             session.Evaluate(persona);
             session.PinnedLength = 20;
             for (int i = 0; i < 6; i++)
@@ -100,6 +100,62 @@ namespace NpcSdk.Tests.Generation
             using var fresh = model.CreateSession(new SessionOptions { ContextLength = 64, KvCacheType = KvCacheType.F32 });
             fresh.Evaluate(kept);
             Assert.True(fresh.Logits.SequenceEqual(session.Logits.ToArray()));
+        }
+
+        [Theory]
+        [InlineData(KvCacheType.F32)]
+        [InlineData(KvCacheType.F16)]
+        public void Rotating_Keys_Trims_Without_Evaluating_Anything_Twice(KvCacheType kv)
+        {
+            using var model = Model.Load(NpcModel, new ModelOptions { Threads = 1 });
+            var persona = Persona(model, 20);
+            using var session = model.CreateSession(new SessionOptions { ContextLength = 64, KvCacheType = kv, ContextShift = ContextShift.RotateKeys });
+            session.Evaluate(persona);
+            session.PinnedLength = 20;
+            long before = model.EvaluatedTokenCount;
+            int fed = 0, trims = 0;
+            session.ContextTrimmed += _ => trims++;
+            for (int i = 0; i < 6; i++)
+            {
+                var line = model.Tokenizer.Encode($"<|im_start|>user\nLine {i} about bread.<|im_end|>\n", addSpecial: false, parseSpecial: true);
+                session.Evaluate(line);
+                fed += line.Length;
+            }
+            Assert.True(trims > 0);
+            Assert.Equal(fed, model.EvaluatedTokenCount - before); // the kept tokens were moved, not evaluated again
+            Assert.Equal(persona, session.Tokens.Take(20));
+            Assert.All(session.Logits.ToArray(), l => Assert.True(float.IsFinite(l)));
+        }
+
+        [Theory]
+        [InlineData(0, 1)]
+        [InlineData(5, 3)]
+        [InlineData(300, 117)]
+        public void A_Shifted_Key_Equals_The_Key_Rotated_For_Its_New_Position(int newPosition, int delta)
+        {
+            using var model = Model.Load(NpcModel, new ModelOptions { Threads = 1 });
+            var c = model.Config;
+            var rng = new Random(newPosition + delta);
+            var raw = Enumerable.Range(0, c.KvDim).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+            // RoPE written out from its definition (adjacent pairs for llama): angle_i = pos · base^(−2i/d).
+            float[] Rotate(float[] v, int pos)
+            {
+                var r = (float[])v.Clone();
+                for (int h = 0; h < c.KvHeadCount; h++)
+                    for (int i = 0; i < c.RopeDim / 2; i++)
+                    {
+                        double angle = pos * c.RopeFreqScale * Math.Pow(c.RopeFreqBase, -2.0 * i / c.RopeDim);
+                        int a = h * c.HeadDim + 2 * i;
+                        double x0 = v[a], x1 = v[a + 1];
+                        r[a] = (float)(x0 * Math.Cos(angle) - x1 * Math.Sin(angle));
+                        r[a + 1] = (float)(x0 * Math.Sin(angle) + x1 * Math.Cos(angle));
+                    }
+                return r;
+            }
+            var shifted = Rotate(raw, newPosition + delta);
+            new RopeShift(c).Apply(shifted, delta);
+            var expected = Rotate(raw, newPosition);
+            for (int i = 0; i < c.KvDim; i++) Assert.Equal(expected[i], shifted[i], 3e-4f);
         }
 
         [Fact]
