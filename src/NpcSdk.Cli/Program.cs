@@ -17,6 +17,7 @@ namespace NpcSdk.Cli
                 RunCommand.Create(),
                 BenchCommand.Create(),
                 EmbedCommand.Create(),
+                ServeCommand.Create(),
             };
             return root.Parse(args).Invoke();
         }
