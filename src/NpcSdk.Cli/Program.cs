@@ -18,6 +18,8 @@ namespace NpcSdk.Cli
                 BenchCommand.Create(),
                 EmbedCommand.Create(),
                 ServeCommand.Create(),
+                QuantizeCommand.Create(),
+                PerplexityCommand.Create(),
             };
             return root.Parse(args).Invoke();
         }
