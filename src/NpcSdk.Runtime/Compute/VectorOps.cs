@@ -1,4 +1,8 @@
 using System;
+#if NET
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+#endif
 
 namespace NpcSdk.Compute
 {
@@ -29,30 +33,70 @@ namespace NpcSdk.Compute
 #endif
         }
 
-        /// <summary>gate = silu(gate) * up.</summary>
-        public static void SwiGlu(Span<float> gate, ReadOnlySpan<float> up)
+        /// <summary>
+        /// gate = silu(gate) * up as ggml_vec_swiglu_f32 computes it on AVX2: <c>ggml_v_silu</c> on whole groups of 8,
+        /// <c>ggml_silu_f32</c> (libm expf) on the tail.
+        /// </summary>
+        public static unsafe void SwiGlu(Span<float> gate, ReadOnlySpan<float> up)
         {
-            for (int i = 0; i < gate.Length; i++)
+            int n = gate.Length, i = 0;
+#if NET
+            if (GgmlMath.IsAccelerated)
             {
-                float g = gate[i];
-                gate[i] = g / (1.0f + MathF.Exp(-g)) * up[i];
+                fixed (float* g = gate)
+                fixed (float* u = up)
+                {
+                    for (; i + 8 <= n; i += 8)
+                        Avx.Store(g + i, GgmlMath.Silu(Avx.LoadVector256(g + i)) * Avx.LoadVector256(u + i));
+                }
             }
+#endif
+            for (int full = n & ~7; i < full; i++) gate[i] = GgmlMath.Silu(gate[i]) * up[i];
+            for (; i < n; i++) gate[i] = GgmlMath.SiluTail(gate[i]) * up[i];
         }
 
-        /// <summary>In-place softmax; the normaliser is accumulated in double as ggml_soft_max does.</summary>
-        public static void Softmax(Span<float> x)
+        /// <summary>
+        /// In-place softmax as ggml_soft_max_f32 computes a row: the maximum, then <c>ggml_vec_soft_max_f32</c>
+        /// (<c>ggml_v_expf</c> on whole groups of 8, each group's <c>hsum</c> added into a double; libm expf on the tail),
+        /// then every value times (float)(1/sum). Masked entries are -inf and become exactly 0.
+        /// </summary>
+        public static unsafe void Softmax(Span<float> x)
         {
+            int n = x.Length;
             float max = float.NegativeInfinity;
-            for (int i = 0; i < x.Length; i++) if (x[i] > max) max = x[i];
+            for (int i = 0; i < n; i++) max = x[i] > max ? x[i] : max;
             double sum = 0;
-            for (int i = 0; i < x.Length; i++)
+            int k = 0;
+#if NET
+            if (GgmlMath.IsAccelerated)
             {
-                float e = MathF.Exp(x[i] - max);
-                x[i] = e;
-                sum += e;
+                fixed (float* p = x)
+                {
+                    Vector256<float> vmax = Vector256.Create(max);
+                    for (; k + 8 <= n; k += 8)
+                    {
+                        Vector256<float> e = GgmlMath.Exp(Avx.LoadVector256(p + k) - vmax);
+                        Avx.Store(p + k, e);
+                        sum += GgmlMath.Hsum(e);
+                    }
+                }
             }
-            float inv = (float)(1.0 / sum);
-            for (int i = 0; i < x.Length; i++) x[i] *= inv;
+#endif
+            for (; k + 8 <= n; k += 8)
+            {
+                for (int l = 0; l < 8; l++) x[k + l] = GgmlMath.Exp(x[k + l] - max);
+                sum += GgmlMath.Hsum8(x.Slice(k, 8));
+            }
+
+            for (; k < n; k++)
+            {
+                float e = MathF.Exp(x[k] - max);
+                sum += e;
+                x[k] = e;
+            }
+
+            float scale = (float)(1.0 / sum);
+            for (int i = 0; i < n; i++) x[i] *= scale;
         }
 
         /// <summary>acc += a * x.</summary>

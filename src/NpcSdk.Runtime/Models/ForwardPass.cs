@@ -6,7 +6,7 @@ using NpcSdk.Tensors;
 namespace NpcSdk.Models
 {
     /// <summary>
-    /// One forward step over a batch of tokens, resumable between layers: <see cref="Begin"/> embeds the tokens,
+    /// One forward step over a batch of tokens, resumable between layers: <see cref="Begin(ReadOnlySpan{int}, int)"/> embeds the tokens,
     /// each <see cref="RunNextLayer"/> runs one transformer block, then <see cref="ComputeLogits"/> projects a row to the vocabulary.
     /// Holds the scratch buffers of one session; the weights are shared.
     /// </summary>
@@ -14,6 +14,17 @@ namespace NpcSdk.Models
     /// The math follows llama.cpp's llama graph: x = embed(token); per layer
     /// h = x + Wo·Attention(Rope(Wq·RmsNorm(x)), Rope(Wk·…), Wv·…); x = h + Wdown·(SiLU(Wgate·RmsNorm(h)) ⊙ Wup·RmsNorm(h));
     /// logits = Wout·RmsNorm(x).
+    /// <para>
+    /// Every operation is computed as ggml-cpu (AVX2 build) computes it, so logits match llama.cpp bit for bit. Some of
+    /// llama.cpp's kernels depend on the size of the ubatch: a single token takes the vec_dot / gemv kernels, two or
+    /// more take llamafile's tinyBLAS (float weights, attention) and the repacked gemm (for rows in groups of four).
+    /// Here the ubatch is the <em>evaluation</em> a step belongs to (the tokens queued together: a prompt, a turn, one
+    /// generated token), not the step itself, so that slicing an evaluation into several steps (a small batch size, a
+    /// frame scheduler's time budget) does not change the results. The caller says where a step lies in its evaluation
+    /// through <see cref="Begin(ReadOnlySpan{int}, int, int, int)"/>; <see cref="Begin(ReadOnlySpan{int}, int)"/> infers it
+    /// (see there). Results never depend on the thread count: each output element is computed by one fixed sequence
+    /// of operations whichever thread takes it.
+    /// </para>
     /// </remarks>
     internal sealed class ForwardPass
     {
@@ -21,12 +32,15 @@ namespace NpcSdk.Models
         private readonly ModelConfig _c;
         private readonly WorkerPool _pool;
         private readonly MatMulWork _matmul = new MatMulWork();
+        private readonly FloatGemmWork _gemm = new FloatGemmWork();
         private readonly Attention _attention;
 
-        private readonly float[] _x, _xb, _q, _k, _v, _att, _gate, _up, _cos, _sin, _normed, _logits;
+        private readonly float[] _x, _xb, _q, _k, _v, _att, _gate, _up, _cos, _sin, _normed, _logits, _widened;
         private readonly ActivationRows _actRows;
         private int _batch;
         private int _startPos;
+        private int _evalOffset, _evalLength;
+        private bool _midEvaluation;
 
         public ForwardPass(Transformer model, int maxBatch, WorkerPool pool)
         {
@@ -47,6 +61,7 @@ namespace NpcSdk.Models
             _normed = new float[_c.Dim];
             _logits = new float[model.Weights.Output.Rows];
             _actRows = new ActivationRows(maxBatch, Math.Max(_c.Dim, Math.Max(_c.QueryDim, _c.FeedForwardDim)));
+            _widened = new float[maxBatch * Math.Max(_c.Dim, Math.Max(_c.QueryDim, _c.FeedForwardDim))];
             _attention = new Attention(_c);
         }
 
@@ -60,10 +75,28 @@ namespace NpcSdk.Models
 
         public bool LayersDone => NextLayer >= _c.LayerCount;
 
-        /// <summary>Starts a step: embeds <paramref name="tokens"/> at positions startPos, startPos+1, ...</summary>
+        /// <summary>
+        /// Starts a step: embeds <paramref name="tokens"/> at positions startPos, startPos+1, ... The evaluation the step
+        /// belongs to is inferred: a step that continues an evaluation whose final logits were not computed yet (or that
+        /// starts at position 0) counts as part of a multi-token evaluation; otherwise the step is the whole evaluation.
+        /// So a 1-token step is a single-token decode only when it follows a completed evaluation.
+        /// </summary>
         public void Begin(ReadOnlySpan<int> tokens, int startPos)
         {
+            bool continues = _midEvaluation || startPos == 0;
+            Begin(tokens, startPos, 0, continues ? Math.Max(2, tokens.Length) : tokens.Length);
+        }
+
+        /// <summary>
+        /// Starts a step over tokens [<paramref name="evaluationOffset"/>, evaluationOffset + tokens.Length) of an
+        /// evaluation of <paramref name="evaluationLength"/> tokens: the arithmetic is the one llama.cpp uses when the
+        /// whole evaluation is one ubatch, however the evaluation is sliced into steps.
+        /// </summary>
+        public void Begin(ReadOnlySpan<int> tokens, int startPos, int evaluationOffset, int evaluationLength)
+        {
             if (tokens.Length == 0 || tokens.Length > MaxBatch) throw new ArgumentOutOfRangeException(nameof(tokens), tokens.Length, $"batch must hold 1..{MaxBatch} tokens");
+            if (evaluationOffset < 0 || evaluationOffset + tokens.Length > evaluationLength)
+                throw new ArgumentOutOfRangeException(nameof(evaluationOffset), $"tokens [{evaluationOffset}, {evaluationOffset + tokens.Length}) do not lie in an evaluation of {evaluationLength}");
             var embd = _model.Weights.TokenEmbedding;
             for (int t = 0; t < tokens.Length; t++)
             {
@@ -74,6 +107,9 @@ namespace NpcSdk.Models
             }
             _batch = tokens.Length;
             _startPos = startPos;
+            _evalOffset = evaluationOffset;
+            _evalLength = evaluationLength;
+            _midEvaluation = true;
             NextLayer = 0;
         }
 
@@ -100,7 +136,7 @@ namespace NpcSdk.Models
                 for (int h = 0; h < _c.KvHeadCount; h++) Rope(_k.AsSpan(t * _c.KvDim + h * _c.HeadDim, _c.HeadDim), cos, sin);
                 cache.Store(l, _startPos + t, _k.AsSpan(t * _c.KvDim, _c.KvDim), _v.AsSpan(t * _c.KvDim, _c.KvDim));
             }
-            _attention.Set(cache, l, _q, _att, _startPos);
+            _attention.Set(cache, l, _q, _att, _startPos, T, batched: _evalLength >= 2);
             _pool.Run(T * _c.HeadCount, _attention);
             _actRows.Invalidate();
             MatMul(w.Wo, _att, _c.QueryDim, _xb, dim, null);
@@ -129,18 +165,49 @@ namespace NpcSdk.Models
             VectorOps.RmsNorm(_x.AsSpan(row * dim, dim), _model.Weights.OutputNorm, _normed, _c.RmsEpsilon);
             var output = _model.Weights.Output;
             _actRows.Invalidate();
-            _matmul.Set(output, _actRows.Quantize(_normed, dim, 1, output), _logits, output.Rows, 1);
-            _pool.Run(output.Rows, _matmul, minChunk: 64);
+            // llama.cpp projects every output row of the batch in one mul_mat, so a row of a multi-token batch takes
+            // the batched kernel's arithmetic even when computed alone.
+            Project(output, _normed, dim, 1, _logits, output.Rows, minChunk: 64, firstRow: row);
             _logits.AsSpan().CopyTo(logits);
+            if (row == _batch - 1) _midEvaluation = false;
         }
 
         private void MatMul(WeightMatrix w, float[] input, int inStride, float[] output, int outStride, float[]? bias)
         {
-            var act = _actRows.Quantize(input, inStride, _batch, w);
-            _matmul.Set(w, act, output, outStride, _batch);
-            _pool.Run(w.Rows, _matmul, minChunk: 16);
+            Project(w, input, inStride, _batch, output, outStride, minChunk: 16, firstRow: 0);
             if (bias != null)
                 for (int t = 0; t < _batch; t++) VectorOps.Add(output.AsSpan(t * outStride, w.Rows), bias);
+        }
+
+        /// <summary>
+        /// output[t, r] = W[r] · input[t] for <paramref name="rows"/> activation rows (the first being row
+        /// <paramref name="firstRow"/> of the step), with the arithmetic of the kernel llama.cpp's mul_mat uses for this
+        /// weight matrix in the step's evaluation.
+        /// </summary>
+        private void Project(WeightMatrix w, float[] input, int inStride, int rows, float[] output, int outStride, int minChunk, int firstRow)
+        {
+            var kernel = MatMulKernels.Select(w.Type, w.Rows, w.Cols, _evalLength);
+            if (kernel == MatMulKernel.TinyBlas)
+            {
+                float[] act = input;
+                int stride = inStride;
+                if (w.Type != TensorType.F32)
+                {
+                    // ggml first converts the activations to the weight's vec_dot type (F16/BF16); widening back is exact.
+                    var rounded = _actRows.Quantize(input, inStride, rows, w);
+                    for (int t = 0; t < rows; t++)
+                        Dequantizer.DequantizeRow(w.Type, rounded.Row(t), _widened.AsSpan(t * w.Cols, w.Cols));
+                    act = _widened;
+                    stride = w.Cols;
+                }
+
+                _gemm.Set(w, act, stride, output, outStride, rows);
+                _pool.Run(w.Rows, _gemm, minChunk);
+                return;
+            }
+
+            _matmul.Set(w, kernel, _actRows.Quantize(input, inStride, rows, w), output, outStride, rows, _evalOffset + firstRow, _evalLength);
+            _pool.Run(w.Rows, _matmul, minChunk);
         }
 
         /// <summary>cos/sin of every rotated pair at one position, computed as ggml's rope cache does (float, iterated theta).</summary>
@@ -165,8 +232,8 @@ namespace NpcSdk.Models
                 for (int i = 0; i < half; i++)
                 {
                     float x0 = head[2 * i], x1 = head[2 * i + 1];
-                    head[2 * i] = x0 * cos[i] - x1 * sin[i];
-                    head[2 * i + 1] = x0 * sin[i] + x1 * cos[i];
+                    head[2 * i] = RopeA(x0, x1, cos[i], sin[i]);
+                    head[2 * i + 1] = RopeB(x0, x1, cos[i], sin[i]);
                 }
             }
             else
@@ -174,11 +241,16 @@ namespace NpcSdk.Models
                 for (int i = 0; i < half; i++)
                 {
                     float x0 = head[i], x1 = head[i + half];
-                    head[i] = x0 * cos[i] - x1 * sin[i];
-                    head[i + half] = x0 * sin[i] + x1 * cos[i];
+                    head[i] = RopeA(x0, x1, cos[i], sin[i]);
+                    head[i + half] = RopeB(x0, x1, cos[i], sin[i]);
                 }
             }
         }
+
+        // ggml's rope (ops.cpp) computes x0*cos - x1*sin and x0*sin + x1*cos with the first product fused into an FMA.
+        private static float RopeA(float x0, float x1, float c, float s) => GgmlMath.FusedMultiplyAdd(x0, c, -(x1 * s));
+
+        private static float RopeB(float x0, float x1, float c, float s) => GgmlMath.FusedMultiplyAdd(x0, s, x1 * c);
 
         /// <summary>Activation rows converted once to a weight's dot partner type, reused by every matrix that reads the same input.</summary>
         private sealed class ActivationRows
@@ -219,18 +291,37 @@ namespace NpcSdk.Models
             private static int RoundUp(int x, int m) => (x + m - 1) / m * m;
         }
 
+        /// <summary>The tinyBLAS float path of <see cref="FloatGemm"/> over a range of weight rows.</summary>
+        private sealed class FloatGemmWork : IRangeWork
+        {
+            private WeightMatrix _w = null!;
+            private float[] _act = null!, _out = null!;
+            private int _actStride, _outStride, _batch;
+
+            public void Set(WeightMatrix w, float[] act, int actStride, float[] output, int outStride, int batch)
+            {
+                _w = w; _act = act; _actStride = actStride; _out = output; _outStride = outStride; _batch = batch;
+            }
+
+            public void Execute(int start, int end) =>
+                FloatGemm.Compute(_w.Type, _w.RowSpan(start, end - start), end - start, _w.Cols, _act, _actStride, _batch,
+                    _out.AsSpan(start), _outStride);
+        }
+
         /// <summary>output[t, r] = W[r] · act[t] for a range of weight rows; rows are walked in small blocks so each stays in cache across the batch.</summary>
         private sealed class MatMulWork : IRangeWork
         {
             private const int RowBlock = 16;
             private WeightMatrix _w = null!;
+            private MatMulKernel _kernel;
             private ActivationRows _act = null!;
             private float[] _out = null!;
-            private int _outStride, _batch;
+            private int _outStride, _batch, _firstRow, _stepBatch;
 
-            public void Set(WeightMatrix w, ActivationRows act, float[] output, int outStride, int batch)
+            /// <summary><paramref name="batch"/> activation rows, the first being row <paramref name="firstRow"/> of a <paramref name="stepBatch"/>-row mul_mat.</summary>
+            public void Set(WeightMatrix w, MatMulKernel kernel, ActivationRows act, float[] output, int outStride, int batch, int firstRow, int stepBatch)
             {
-                _w = w; _act = act; _out = output; _outStride = outStride; _batch = batch;
+                _w = w; _kernel = kernel; _act = act; _out = output; _outStride = outStride; _batch = batch; _firstRow = firstRow; _stepBatch = stepBatch;
             }
 
             public void Execute(int start, int end)
@@ -240,7 +331,7 @@ namespace NpcSdk.Models
                     int n = Math.Min(RowBlock, end - r0);
                     var rows = _w.RowSpan(r0, n);
                     for (int t = 0; t < _batch; t++)
-                        MatVec.Compute(_w.Type, rows, _w.Cols, _act.Row(t), _out.AsSpan(t * _outStride + r0, n), 0, n);
+                        MatVec.ComputeWith(MatMulKernels.ForRow(_kernel, _firstRow + t, _stepBatch), _w.Type, rows, _w.Cols, _act.Row(t), _out.AsSpan(t * _outStride + r0, n), 0, n, rowsTogether: _batch >= 2);
                 }
             }
         }

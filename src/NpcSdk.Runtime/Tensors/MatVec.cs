@@ -10,7 +10,16 @@ namespace NpcSdk.Tensors;
 internal static unsafe class MatVec
 {
     public static void Compute(TensorType t, ReadOnlySpan<byte> weights, int cols, ReadOnlySpan<byte> activation,
-        Span<float> output, int rowStart, int rowEnd)
+        Span<float> output, int rowStart, int rowEnd) =>
+        ComputeWith(MatMulKernel.VecDot, t, weights, cols, activation, output, rowStart, rowEnd);
+
+    /// <summary>
+    /// As <see cref="Compute"/>, with the arithmetic of llama.cpp's <paramref name="kernel"/> (see <see cref="MatMulKernels.Select"/>).
+    /// <paramref name="rowsTogether"/>: the rows are hot in cache (a batch reuses them), so Q8_0 rows are computed four at a
+    /// time (same values; on a single token's cold rows the one-row kernel measured faster).
+    /// </summary>
+    public static void ComputeWith(MatMulKernel kernel, TensorType t, ReadOnlySpan<byte> weights, int cols, ReadOnlySpan<byte> activation,
+        Span<float> output, int rowStart, int rowEnd, bool rowsTogether = false)
     {
         long rowBytes = TensorTypeInfo.RowBytes(t, cols);
         long activationBytes = TensorTypeInfo.RowBytes(TensorTypeInfo.VecDotType(t), cols);
@@ -34,8 +43,14 @@ internal static unsafe class MatVec
             throw new ArgumentException($"The output needs {rowEnd - rowStart} elements, got {output.Length}.", nameof(output));
         }
 
+        if (kernel == MatMulKernel.TinyBlas)
+        {
+            TinyBlasRows(t, weights, cols, activation, output, rowStart, rowEnd, rowBytes);
+            return;
+        }
+
 #if NET
-        if (VecDotAvx2.IsSupported && (t == TensorType.F16 || t == TensorType.BF16))
+        if (kernel == MatMulKernel.VecDot && VecDotAvx2.IsSupported && (t == TensorType.F16 || t == TensorType.BF16))
         {
             WidenedRows(t, weights, cols, activation, output, rowStart, rowEnd, rowBytes);
             return;
@@ -47,10 +62,45 @@ internal static unsafe class MatVec
         fixed (float* o = output)
         {
             byte* row = w + rowStart * rowBytes;
-            for (int r = 0; r < rowEnd - rowStart; r++, row += rowBytes)
+            int r = 0;
+#if NET
+            if (rowsTogether && kernel == MatMulKernel.VecDot && t == TensorType.Q8_0 && VecDotAvx2.IsSupported)
             {
-                o[r] = VecDot.Dot(t, row, a, cols);
+                for (; r + 4 <= rowEnd - rowStart; r += 4, row += 4 * rowBytes)
+                {
+                    VecDotAvx2.Q8_0x4(row, rowBytes, a, cols / 32, o + r);
+                }
             }
+#endif
+            for (; r < rowEnd - rowStart; r++, row += rowBytes)
+            {
+                o[r] = VecDot.Dot(kernel, t, row, a, cols);
+            }
+        }
+    }
+
+    /// <summary>tinyBLAS arithmetic per row (see <see cref="FloatGemm"/>); the activation is widened to float once.</summary>
+    private static void TinyBlasRows(TensorType t, ReadOnlySpan<byte> weights, int cols, ReadOnlySpan<byte> activation,
+        Span<float> output, int rowStart, int rowEnd, long rowBytes)
+    {
+        float[] buffer = System.Buffers.ArrayPool<float>.Shared.Rent(cols);
+        try
+        {
+            Dequantizer.DequantizeRow(t, activation, buffer.AsSpan(0, cols));
+            fixed (byte* w = weights)
+            fixed (float* a = buffer)
+            fixed (float* o = output)
+            {
+                byte* row = w + rowStart * rowBytes;
+                for (int r = 0; r < rowEnd - rowStart; r++, row += rowBytes)
+                {
+                    o[r] = FloatGemm.Dot(t, row, a, cols);
+                }
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(buffer);
         }
     }
 

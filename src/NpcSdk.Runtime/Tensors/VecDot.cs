@@ -43,6 +43,28 @@ internal static unsafe class VecDot
         return VecDotScalar.Dot(t, x, y, n);
     }
 
+    /// <summary>One output element computed as llama.cpp's <paramref name="kernel"/> does (not <see cref="MatMulKernel.TinyBlas"/>, see <see cref="FloatGemm"/>).</summary>
+    internal static float Dot(MatMulKernel kernel, TensorType t, byte* x, byte* y, int n)
+    {
+        switch (kernel)
+        {
+            case MatMulKernel.Repacked:
+#if NET
+                if (VecDotAvx2.IsSupported) return VecDotAvx2.Repacked(t, x, y, n);
+#endif
+                return VecDotScalar.Repacked(t, x, y, n);
+            case MatMulKernel.RepackedGemm:
+#if NET
+                if (VecDotAvx2.IsSupported) return VecDotAvx2.RepackedGemm(t, x, y, n);
+#endif
+                return VecDotScalar.RepackedGemm(t, x, y, n);
+            case MatMulKernel.VecDot:
+                return Dot(t, x, y, n);
+            default:
+                throw new ArgumentOutOfRangeException(nameof(kernel), kernel, "tinyBLAS products go through FloatGemm");
+        }
+    }
+
     internal static void CheckRows(TensorType t, int weightBytes, int activationBytes, int n)
     {
         long wBytes = TensorTypeInfo.RowBytes(t, n);

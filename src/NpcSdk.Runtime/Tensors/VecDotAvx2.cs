@@ -3,6 +3,7 @@ using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using NpcSdk.Compute;
 
 namespace NpcSdk.Tensors;
 
@@ -116,12 +117,16 @@ internal static unsafe class VecDotAvx2
     internal static Vector256<float> BFloat16ToSingle(Vector128<ushort> b) =>
         Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(b), 16).AsSingle();
 
+    /// <summary>
+    /// ggml_vec_dot_f32: four 8-lane FMA accumulators over 32-element steps, <c>GGML_F32x8_REDUCE</c>, then the
+    /// leftover elements one by one as a separate multiply and add (not contracted, as the reference data shows).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float F32(float* x, float* y, int n)
     {
         Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
-        int i = 0;
-        for (; i + 32 <= n; i += 32)
+        int np = n & ~31;
+        for (int i = 0; i < np; i += 32)
         {
             acc0 = Fma.MultiplyAdd(Avx.LoadVector256(x + i), Avx.LoadVector256(y + i), acc0);
             acc1 = Fma.MultiplyAdd(Avx.LoadVector256(x + i + 8), Avx.LoadVector256(y + i + 8), acc1);
@@ -129,13 +134,8 @@ internal static unsafe class VecDotAvx2
             acc3 = Fma.MultiplyAdd(Avx.LoadVector256(x + i + 24), Avx.LoadVector256(y + i + 24), acc3);
         }
 
-        for (; i + 8 <= n; i += 8)
-        {
-            acc0 = Fma.MultiplyAdd(Avx.LoadVector256(x + i), Avx.LoadVector256(y + i), acc0);
-        }
-
-        float sum = Vector256.Sum((acc0 + acc1) + (acc2 + acc3));
-        for (; i < n; i++)
+        float sum = GgmlMath.Reduce(acc0, acc1, acc2, acc3);
+        for (int i = np; i < n; i++)
         {
             sum += x[i] * y[i];
         }
@@ -143,36 +143,39 @@ internal static unsafe class VecDotAvx2
         return sum;
     }
 
+    /// <summary>ggml_vec_dot_f16: as <see cref="F32(float*, float*, int)"/> on widened values, reduced into a double.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float F16(byte* x, byte* y, int n)
     {
         ushort* a = (ushort*)x;
         ushort* b = (ushort*)y;
-        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0;
-        int i = 0;
-        for (; i + 16 <= n; i += 16)
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        int np = n & ~31;
+        for (int i = 0; i < np; i += 32)
         {
             acc0 = Fma.MultiplyAdd(HalfToSingle(Sse2.LoadVector128(a + i)), HalfToSingle(Sse2.LoadVector128(b + i)), acc0);
             acc1 = Fma.MultiplyAdd(HalfToSingle(Sse2.LoadVector128(a + i + 8)), HalfToSingle(Sse2.LoadVector128(b + i + 8)), acc1);
+            acc2 = Fma.MultiplyAdd(HalfToSingle(Sse2.LoadVector128(a + i + 16)), HalfToSingle(Sse2.LoadVector128(b + i + 16)), acc2);
+            acc3 = Fma.MultiplyAdd(HalfToSingle(Sse2.LoadVector128(a + i + 24)), HalfToSingle(Sse2.LoadVector128(b + i + 24)), acc3);
         }
 
-        float sum = Vector256.Sum(acc0 + acc1);
-        for (; i < n; i++)
+        double sum = GgmlMath.Reduce(acc0, acc1, acc2, acc3);
+        for (int i = np; i < n; i++)
         {
             sum += Half16.TablePointer[a[i]] * Half16.TablePointer[b[i]];
         }
 
-        return sum;
+        return (float)sum;
     }
 
-    /// <summary>F16 weights with an activation already widened to float (MatVec widens it once per call).</summary>
+    /// <summary>F16 weights with an activation already widened to float (MatVec widens it once per call); same values as <see cref="F16(byte*, byte*, int)"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float F16F32(byte* x, float* y, int n)
     {
         ushort* a = (ushort*)x;
         Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
-        int i = 0;
-        for (; i + 32 <= n; i += 32)
+        int np = n & ~31;
+        for (int i = 0; i < np; i += 32)
         {
             acc0 = Fma.MultiplyAdd(HalfToSingle(Sse2.LoadVector128(a + i)), Avx.LoadVector256(y + i), acc0);
             acc1 = Fma.MultiplyAdd(HalfToSingle(Sse2.LoadVector128(a + i + 8)), Avx.LoadVector256(y + i + 8), acc1);
@@ -180,114 +183,127 @@ internal static unsafe class VecDotAvx2
             acc3 = Fma.MultiplyAdd(HalfToSingle(Sse2.LoadVector128(a + i + 24)), Avx.LoadVector256(y + i + 24), acc3);
         }
 
-        for (; i + 8 <= n; i += 8)
-        {
-            acc0 = Fma.MultiplyAdd(HalfToSingle(Sse2.LoadVector128(a + i)), Avx.LoadVector256(y + i), acc0);
-        }
-
-        float sum = Vector256.Sum((acc0 + acc1) + (acc2 + acc3));
-        for (; i < n; i++)
+        double sum = GgmlMath.Reduce(acc0, acc1, acc2, acc3);
+        for (int i = np; i < n; i++)
         {
             sum += Half16.TablePointer[a[i]] * y[i];
         }
 
-        return sum;
+        return (float)sum;
     }
 
+    /// <summary>
+    /// ggml_vec_dot_bf16 (AVX2): four 8-lane accumulators of products over 32-element steps (GCC fuses its
+    /// <c>add(mul(x, y), c)</c> into an FMA), (c1+c3)+(c2+c4), <c>hsum</c>, leftovers in double.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float BF16(byte* x, byte* y, int n)
     {
         ushort* a = (ushort*)x;
         ushort* b = (ushort*)y;
-        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0;
+        Vector256<float> c1 = Vector256<float>.Zero, c2 = c1, c3 = c1, c4 = c1;
         int i = 0;
-        for (; i + 16 <= n; i += 16)
+        for (; i + 32 <= n; i += 32)
         {
-            acc0 = Fma.MultiplyAdd(BFloat16ToSingle(Sse2.LoadVector128(a + i)), BFloat16ToSingle(Sse2.LoadVector128(b + i)), acc0);
-            acc1 = Fma.MultiplyAdd(BFloat16ToSingle(Sse2.LoadVector128(a + i + 8)), BFloat16ToSingle(Sse2.LoadVector128(b + i + 8)), acc1);
+            c1 = Fma.MultiplyAdd(BFloat16ToSingle(Sse2.LoadVector128(a + i)), BFloat16ToSingle(Sse2.LoadVector128(b + i)), c1);
+            c2 = Fma.MultiplyAdd(BFloat16ToSingle(Sse2.LoadVector128(a + i + 8)), BFloat16ToSingle(Sse2.LoadVector128(b + i + 8)), c2);
+            c3 = Fma.MultiplyAdd(BFloat16ToSingle(Sse2.LoadVector128(a + i + 16)), BFloat16ToSingle(Sse2.LoadVector128(b + i + 16)), c3);
+            c4 = Fma.MultiplyAdd(BFloat16ToSingle(Sse2.LoadVector128(a + i + 24)), BFloat16ToSingle(Sse2.LoadVector128(b + i + 24)), c4);
         }
 
-        float sum = Vector256.Sum(acc0 + acc1);
+        double sum = GgmlMath.Hsum((c1 + c3) + (c2 + c4));
         for (; i < n; i++)
         {
             sum += BFloat16.ToFloat(a[i]) * BFloat16.ToFloat(b[i]);
         }
 
-        return sum;
+        return (float)sum;
     }
 
-    /// <summary>BF16 weights with an activation already widened to float.</summary>
+    /// <summary>BF16 weights with an activation already widened to float; same values as <see cref="BF16(byte*, byte*, int)"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float BF16F32(byte* x, float* y, int n)
     {
         ushort* a = (ushort*)x;
-        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        Vector256<float> c1 = Vector256<float>.Zero, c2 = c1, c3 = c1, c4 = c1;
         int i = 0;
         for (; i + 32 <= n; i += 32)
         {
-            acc0 = Fma.MultiplyAdd(BFloat16ToSingle(Sse2.LoadVector128(a + i)), Avx.LoadVector256(y + i), acc0);
-            acc1 = Fma.MultiplyAdd(BFloat16ToSingle(Sse2.LoadVector128(a + i + 8)), Avx.LoadVector256(y + i + 8), acc1);
-            acc2 = Fma.MultiplyAdd(BFloat16ToSingle(Sse2.LoadVector128(a + i + 16)), Avx.LoadVector256(y + i + 16), acc2);
-            acc3 = Fma.MultiplyAdd(BFloat16ToSingle(Sse2.LoadVector128(a + i + 24)), Avx.LoadVector256(y + i + 24), acc3);
+            c1 = Fma.MultiplyAdd(BFloat16ToSingle(Sse2.LoadVector128(a + i)), Avx.LoadVector256(y + i), c1);
+            c2 = Fma.MultiplyAdd(BFloat16ToSingle(Sse2.LoadVector128(a + i + 8)), Avx.LoadVector256(y + i + 8), c2);
+            c3 = Fma.MultiplyAdd(BFloat16ToSingle(Sse2.LoadVector128(a + i + 16)), Avx.LoadVector256(y + i + 16), c3);
+            c4 = Fma.MultiplyAdd(BFloat16ToSingle(Sse2.LoadVector128(a + i + 24)), Avx.LoadVector256(y + i + 24), c4);
         }
 
-        for (; i + 8 <= n; i += 8)
-        {
-            acc0 = Fma.MultiplyAdd(BFloat16ToSingle(Sse2.LoadVector128(a + i)), Avx.LoadVector256(y + i), acc0);
-        }
-
-        float sum = Vector256.Sum((acc0 + acc1) + (acc2 + acc3));
+        double sum = GgmlMath.Hsum((c1 + c3) + (c2 + c4));
         for (; i < n; i++)
         {
             sum += BFloat16.ToFloat(a[i]) * y[i];
         }
 
-        return sum;
+        return (float)sum;
     }
 
+    /// <summary>Scalar <c>summs += m * s</c> of the Q4_1/Q5_1/Q5_K kernels, contracted into an FMA.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float MulAdd(float a, float b, float c) => MathF.FusedMultiplyAdd(a, b, c);
+
+    /// <summary>ggml_vec_dot_q8_0_q8_0 (AVX2): one 8-lane accumulator, one FMA per block, <c>hsum_float_8</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q8_0(byte* x, byte* y, int blocks)
     {
-        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0;
-        int b = 0;
-        for (; b + 2 <= blocks; b += 2, x += 68, y += 68)
+        Vector256<float> acc = Vector256<float>.Zero;
+        for (int b = 0; b < blocks; b++, x += 34, y += 34)
         {
-            Vector256<int> s0 = MulSumI8(Avx.LoadVector256((sbyte*)(x + 2)), Avx.LoadVector256((sbyte*)(y + 2)));
-            Vector256<int> s1 = MulSumI8(Avx.LoadVector256((sbyte*)(x + 36)), Avx.LoadVector256((sbyte*)(y + 36)));
-            acc0 = Fma.MultiplyAdd(Vector256.Create(H(x) * H(y)), Avx.ConvertToVector256Single(s0), acc0);
-            acc1 = Fma.MultiplyAdd(Vector256.Create(H(x + 34) * H(y + 34)), Avx.ConvertToVector256Single(s1), acc1);
+            Vector256<int> s = MulSumI8(Avx.LoadVector256((sbyte*)(x + 2)), Avx.LoadVector256((sbyte*)(y + 2)));
+            acc = Fma.MultiplyAdd(Vector256.Create(H(x) * H(y)), Avx.ConvertToVector256Single(s), acc);
         }
 
-        if (b < blocks)
-        {
-            Vector256<int> s0 = MulSumI8(Avx.LoadVector256((sbyte*)(x + 2)), Avx.LoadVector256((sbyte*)(y + 2)));
-            acc0 = Fma.MultiplyAdd(Vector256.Create(H(x) * H(y)), Avx.ConvertToVector256Single(s0), acc0);
-        }
-
-        return Vector256.Sum(acc0 + acc1);
+        return GgmlMath.Hsum(acc);
     }
 
+    /// <summary>
+    /// <see cref="Q8_0"/> of four weight rows (<paramref name="rowBytes"/> apart) with one activation: the same
+    /// arithmetic per row, but four independent FMA chains share the activation loads and hide the FMA latency.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Q8_0x4(byte* x, long rowBytes, byte* y, int blocks, float* output)
+    {
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        byte* x1 = x + rowBytes, x2 = x + 2 * rowBytes, x3 = x + 3 * rowBytes;
+        for (int b = 0; b < blocks; b++, x += 34, x1 += 34, x2 += 34, x3 += 34, y += 34)
+        {
+            Vector256<sbyte> qy = Avx.LoadVector256((sbyte*)(y + 2));
+            float dy = H(y);
+            Vector256<int> s0 = MulSumI8(Avx.LoadVector256((sbyte*)(x + 2)), qy);
+            Vector256<int> s1 = MulSumI8(Avx.LoadVector256((sbyte*)(x1 + 2)), qy);
+            Vector256<int> s2 = MulSumI8(Avx.LoadVector256((sbyte*)(x2 + 2)), qy);
+            Vector256<int> s3 = MulSumI8(Avx.LoadVector256((sbyte*)(x3 + 2)), qy);
+            acc0 = Fma.MultiplyAdd(Vector256.Create(H(x) * dy), Avx.ConvertToVector256Single(s0), acc0);
+            acc1 = Fma.MultiplyAdd(Vector256.Create(H(x1) * dy), Avx.ConvertToVector256Single(s1), acc1);
+            acc2 = Fma.MultiplyAdd(Vector256.Create(H(x2) * dy), Avx.ConvertToVector256Single(s2), acc2);
+            acc3 = Fma.MultiplyAdd(Vector256.Create(H(x3) * dy), Avx.ConvertToVector256Single(s3), acc3);
+        }
+
+        output[0] = GgmlMath.Hsum(acc0);
+        output[1] = GgmlMath.Hsum(acc1);
+        output[2] = GgmlMath.Hsum(acc2);
+        output[3] = GgmlMath.Hsum(acc3);
+    }
+
+    /// <summary>ggml_vec_dot_q4_0_q8_0 (AVX2): one 8-lane accumulator, one FMA per block, <c>hsum_float_8</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q4_0(byte* x, byte* y, int blocks)
     {
-        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0;
+        Vector256<float> acc = Vector256<float>.Zero;
         Vector256<sbyte> eight = Vector256.Create((sbyte)8);
-        int b = 0;
-        for (; b + 2 <= blocks; b += 2, x += 36, y += 68)
+        for (int b = 0; b < blocks; b++, x += 18, y += 34)
         {
-            Vector256<int> s0 = MulSumI8(Nibbles(x + 2).AsSByte() - eight, Avx.LoadVector256((sbyte*)(y + 2)));
-            Vector256<int> s1 = MulSumI8(Nibbles(x + 20).AsSByte() - eight, Avx.LoadVector256((sbyte*)(y + 36)));
-            acc0 = Fma.MultiplyAdd(Vector256.Create(H(x) * H(y)), Avx.ConvertToVector256Single(s0), acc0);
-            acc1 = Fma.MultiplyAdd(Vector256.Create(H(x + 18) * H(y + 34)), Avx.ConvertToVector256Single(s1), acc1);
+            Vector256<int> s = MulSumI8(Nibbles(x + 2).AsSByte() - eight, Avx.LoadVector256((sbyte*)(y + 2)));
+            acc = Fma.MultiplyAdd(Vector256.Create(H(x) * H(y)), Avx.ConvertToVector256Single(s), acc);
         }
 
-        if (b < blocks)
-        {
-            Vector256<int> s0 = MulSumI8(Nibbles(x + 2).AsSByte() - eight, Avx.LoadVector256((sbyte*)(y + 2)));
-            acc0 = Fma.MultiplyAdd(Vector256.Create(H(x) * H(y)), Avx.ConvertToVector256Single(s0), acc0);
-        }
-
-        return Vector256.Sum(acc0 + acc1);
+        return GgmlMath.Hsum(acc);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -297,12 +313,12 @@ internal static unsafe class VecDotAvx2
         float summs = 0;
         for (int b = 0; b < blocks; b++, x += 20, y += 36)
         {
-            summs += H(x + 2) * H(y + 2);
+            summs = MulAdd(H(x + 2), H(y + 2), summs);
             Vector256<int> s = MulSumU8(Nibbles(x + 4), Avx.LoadVector256((sbyte*)(y + 4)));
             acc = Fma.MultiplyAdd(Vector256.Create(H(x) * H(y)), Avx.ConvertToVector256Single(s), acc);
         }
 
-        return Vector256.Sum(acc) + summs;
+        return GgmlMath.Hsum(acc) + summs;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -319,7 +335,7 @@ internal static unsafe class VecDotAvx2
             acc = Fma.MultiplyAdd(Vector256.Create(H(x) * H(y)), Avx.ConvertToVector256Single(s), acc);
         }
 
-        return Vector256.Sum(acc);
+        return GgmlMath.Hsum(acc);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -330,13 +346,13 @@ internal static unsafe class VecDotAvx2
         float summs = 0;
         for (int b = 0; b < blocks; b++, x += 24, y += 36)
         {
-            summs += H(x + 2) * H(y + 2);
+            summs = MulAdd(H(x + 2), H(y + 2), summs);
             Vector256<byte> qx = Nibbles(x + 8) | (BytesFromBits(*(uint*)(x + 4)) & bit4);
             Vector256<int> s = MulSumU8(qx, Avx.LoadVector256((sbyte*)(y + 4)));
             acc = Fma.MultiplyAdd(Vector256.Create(H(x) * H(y)), Avx.ConvertToVector256Single(s), acc);
         }
 
-        return Vector256.Sum(acc) + summs;
+        return GgmlMath.Hsum(acc) + summs;
     }
 
     /// <summary>
@@ -355,110 +371,98 @@ internal static unsafe class VecDotAvx2
         return Vector128.Create(s0, s1, m0, m1).AsByte();
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float Q4_K(byte* x, byte* y, int blocks)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int HsumInt(Vector256<int> v)
     {
-        Vector256<float> acc = Vector256<float>.Zero;
-        Vector128<float> accMin = Vector128<float>.Zero;
-        Vector256<byte> low4 = Vector256.Create((byte)0x0F);
-        for (int b = 0; b < blocks; b++, x += 144, y += 292)
-        {
-            float dy = *(float*)y;
-            float d = dy * H(x);
-            float dmin = -dy * H(x + 2);
-
-            Vector256<short> scalesAndMins = Avx2.ConvertToVector256Int16(UnpackScalesK4(x + 4));
-            Vector128<short> q8Sums = Ssse3.HorizontalAdd(Sse2.LoadVector128((short*)(y + 260)), Sse2.LoadVector128((short*)(y + 276)));
-            Vector128<int> minProducts = Sse2.MultiplyAddAdjacent(scalesAndMins.GetUpper(), q8Sums);
-            accMin = Fma.MultiplyAdd(Vector128.Create(dmin), Sse2.ConvertToVector128Single(minProducts), accMin);
-
-            Vector256<short> scales = Vector256.Create(scalesAndMins.GetLower(), scalesAndMins.GetLower());
-            Vector256<int> sumi = Vector256<int>.Zero;
-            byte* q4 = x + 16;
-            sbyte* q8 = (sbyte*)(y + 4);
-            for (int j = 0; j < 4; j++, q4 += 32, q8 += 64)
-            {
-                Vector256<byte> bits = Avx.LoadVector256(q4);
-                Vector256<byte> lo = bits & low4;
-                Vector256<byte> hi = Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & low4;
-                Vector256<short> pLo = Avx2.MultiplyAddAdjacent(lo, Avx.LoadVector256(q8));
-                Vector256<short> pHi = Avx2.MultiplyAddAdjacent(hi, Avx.LoadVector256(q8 + 32));
-                sumi += Avx2.MultiplyAddAdjacent(BroadcastLane(scales, 2 * j), pLo);
-                sumi += Avx2.MultiplyAddAdjacent(BroadcastLane(scales, 2 * j + 1), pHi);
-            }
-
-            acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sumi), acc);
-        }
-
-        return Vector256.Sum(acc) + Vector128.Sum(accMin);
+        Vector128<int> s = v.GetLower() + v.GetUpper();
+        return (s.ToScalar() + s.GetElement(1)) + (s.GetElement(2) + s.GetElement(3));
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float Q5_K(byte* x, byte* y, int blocks)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int HsumInt(Vector128<int> s) => (s.ToScalar() + s.GetElement(1)) + (s.GetElement(2) + s.GetElement(3));
+
+    // ---- K-quant super-blocks: exact int32 lanes (ggml's lane layout), shared by every float flavour below ----
+
+    /// <summary>Q4_K super-block: lanes of sum(scale * q * y); <paramref name="mins"/> = mins x 32-element activation sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Q4KBlock(byte* x, byte* y, out Vector128<int> mins)
     {
-        Vector256<float> acc = Vector256<float>.Zero;
-        Vector128<float> accMin = Vector128<float>.Zero;
+        Vector256<byte> low4 = Vector256.Create((byte)0x0F);
+        Vector256<short> scalesAndMins = Avx2.ConvertToVector256Int16(UnpackScalesK4(x + 4));
+        Vector128<short> q8Sums = Ssse3.HorizontalAdd(Sse2.LoadVector128((short*)(y + 260)), Sse2.LoadVector128((short*)(y + 276)));
+        mins = Sse2.MultiplyAddAdjacent(scalesAndMins.GetUpper(), q8Sums);
+
+        Vector256<short> scales = Vector256.Create(scalesAndMins.GetLower(), scalesAndMins.GetLower());
+        Vector256<int> sumi = Vector256<int>.Zero;
+        byte* q4 = x + 16;
+        sbyte* q8 = (sbyte*)(y + 4);
+        for (int j = 0; j < 4; j++, q4 += 32, q8 += 64)
+        {
+            Vector256<byte> bits = Avx.LoadVector256(q4);
+            Vector256<byte> lo = bits & low4;
+            Vector256<byte> hi = Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & low4;
+            Vector256<short> pLo = Avx2.MultiplyAddAdjacent(lo, Avx.LoadVector256(q8));
+            Vector256<short> pHi = Avx2.MultiplyAddAdjacent(hi, Avx.LoadVector256(q8 + 32));
+            sumi += Avx2.MultiplyAddAdjacent(BroadcastLane(scales, 2 * j), pLo);
+            sumi += Avx2.MultiplyAddAdjacent(BroadcastLane(scales, 2 * j + 1), pHi);
+        }
+
+        return sumi;
+    }
+
+    /// <summary>Q5_K super-block, as <see cref="Q4KBlock"/> with the fifth bit from qh.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Q5KBlock(byte* x, byte* y, out Vector128<int> mins)
+    {
         Vector256<byte> low4 = Vector256.Create((byte)0x0F);
         Vector256<byte> bit4 = Vector256.Create((byte)0x10);
-        for (int b = 0; b < blocks; b++, x += 176, y += 292)
+        Vector256<short> scalesAndMins = Avx2.ConvertToVector256Int16(UnpackScalesK4(x + 4));
+        Vector128<short> q8Sums = Ssse3.HorizontalAdd(Sse2.LoadVector128((short*)(y + 260)), Sse2.LoadVector128((short*)(y + 276)));
+        mins = Sse2.MultiplyAddAdjacent(scalesAndMins.GetUpper(), q8Sums);
+
+        Vector256<short> scales = Vector256.Create(scalesAndMins.GetLower(), scalesAndMins.GetLower());
+        Vector256<byte> hbits = Avx.LoadVector256(x + 16);
+        Vector256<int> sumi = Vector256<int>.Zero;
+        byte* q4 = x + 48;
+        sbyte* q8 = (sbyte*)(y + 4);
+        for (int j = 0; j < 4; j++, q4 += 32, q8 += 64)
         {
-            float dy = *(float*)y;
-            float d = dy * H(x);
-            float dmin = -dy * H(x + 2);
-
-            Vector256<short> scalesAndMins = Avx2.ConvertToVector256Int16(UnpackScalesK4(x + 4));
-            Vector128<short> q8Sums = Ssse3.HorizontalAdd(Sse2.LoadVector128((short*)(y + 260)), Sse2.LoadVector128((short*)(y + 276)));
-            Vector128<int> minProducts = Sse2.MultiplyAddAdjacent(scalesAndMins.GetUpper(), q8Sums);
-            accMin = Fma.MultiplyAdd(Vector128.Create(dmin), Sse2.ConvertToVector128Single(minProducts), accMin);
-
-            Vector256<short> scales = Vector256.Create(scalesAndMins.GetLower(), scalesAndMins.GetLower());
-            Vector256<byte> hbits = Avx.LoadVector256(x + 16);
-            Vector256<int> sumi = Vector256<int>.Zero;
-            byte* q4 = x + 48;
-            sbyte* q8 = (sbyte*)(y + 4);
-            for (int j = 0; j < 4; j++, q4 += 32, q8 += 64)
-            {
-                Vector256<byte> bits = Avx.LoadVector256(q4);
-                Vector256<byte> maskLo = Vector256.Create((byte)(1 << (2 * j)));
-                Vector256<byte> maskHi = Vector256.Create((byte)(2 << (2 * j)));
-                Vector256<byte> lo = (bits & low4) | (Avx2.CompareEqual(hbits & maskLo, maskLo) & bit4);
-                Vector256<byte> hi = (Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & low4) | (Avx2.CompareEqual(hbits & maskHi, maskHi) & bit4);
-                Vector256<short> pLo = Avx2.MultiplyAddAdjacent(lo, Avx.LoadVector256(q8));
-                Vector256<short> pHi = Avx2.MultiplyAddAdjacent(hi, Avx.LoadVector256(q8 + 32));
-                sumi += Avx2.MultiplyAddAdjacent(BroadcastLane(scales, 2 * j), pLo);
-                sumi += Avx2.MultiplyAddAdjacent(BroadcastLane(scales, 2 * j + 1), pHi);
-            }
-
-            acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sumi), acc);
+            Vector256<byte> bits = Avx.LoadVector256(q4);
+            Vector256<byte> maskLo = Vector256.Create((byte)(1 << (2 * j)));
+            Vector256<byte> maskHi = Vector256.Create((byte)(2 << (2 * j)));
+            Vector256<byte> lo = (bits & low4) | (Avx2.CompareEqual(hbits & maskLo, maskLo) & bit4);
+            Vector256<byte> hi = (Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & low4) | (Avx2.CompareEqual(hbits & maskHi, maskHi) & bit4);
+            Vector256<short> pLo = Avx2.MultiplyAddAdjacent(lo, Avx.LoadVector256(q8));
+            Vector256<short> pHi = Avx2.MultiplyAddAdjacent(hi, Avx.LoadVector256(q8 + 32));
+            sumi += Avx2.MultiplyAddAdjacent(BroadcastLane(scales, 2 * j), pLo);
+            sumi += Avx2.MultiplyAddAdjacent(BroadcastLane(scales, 2 * j + 1), pHi);
         }
 
-        return Vector256.Sum(acc) + Vector128.Sum(accMin);
+        return sumi;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float Q6_K(byte* x, byte* y, int blocks)
+    /// <summary>
+    /// Q6_K super-block: lanes of sum(scale * q * y) over the unsigned 6-bit quants, minus 32 * sum(scale * bsum16)
+    /// per lane (lane l takes the correction of the 16-element groups 2l and 2l+1, as ggml's <c>q8sclsub</c> does;
+    /// the total is the same as subtracting 32 per element but the lanes, hence the float result, differ).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Q6KBlock(byte* x, byte* y)
     {
-        Vector256<float> acc = Vector256<float>.Zero;
         Vector256<byte> low4 = Vector256.Create((byte)0x0F);
         Vector256<byte> high2 = Vector256.Create((byte)0x30);
-        Vector256<byte> m32 = Vector256.Create((byte)32);
-        for (int b = 0; b < blocks; b++, x += 210, y += 292)
-        {
-            float d = *(float*)y * H(x + 208);
-            Vector256<short> scales = Avx2.ConvertToVector256Int16(Sse2.LoadVector128((sbyte*)(x + 192)));
-            Vector256<short> lowScales = Vector256.Create(scales.GetLower(), scales.GetLower());
-            Vector256<short> highScales = Vector256.Create(scales.GetUpper(), scales.GetUpper());
-            Vector256<int> sumi = Q6Half(x, x + 128, (sbyte*)(y + 4), lowScales, low4, high2, m32)
-                + Q6Half(x + 64, x + 160, (sbyte*)(y + 132), highScales, low4, high2, m32);
-            acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sumi), acc);
-        }
-
-        return Vector256.Sum(acc);
+        Vector256<short> scales = Avx2.ConvertToVector256Int16(Sse2.LoadVector128((sbyte*)(x + 192)));
+        Vector256<short> lowScales = Vector256.Create(scales.GetLower(), scales.GetLower());
+        Vector256<short> highScales = Vector256.Create(scales.GetUpper(), scales.GetUpper());
+        Vector256<int> sumi = Q6Half(x, x + 128, (sbyte*)(y + 4), lowScales, low4, high2)
+            + Q6Half(x + 64, x + 160, (sbyte*)(y + 132), highScales, low4, high2);
+        Vector256<short> bsums = Avx.LoadVector256((short*)(y + 260));
+        return sumi - Avx2.ShiftLeftLogical(Avx2.MultiplyAddAdjacent(bsums, scales), 5);
     }
 
     /// <summary>128 Q6_K elements: 64 bytes of low nibbles, 32 bytes of high bit pairs, 8 scales.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Q6Half(byte* ql, byte* qh, sbyte* q8, Vector256<short> scales, Vector256<byte> low4, Vector256<byte> high2, Vector256<byte> m32)
+    private static Vector256<int> Q6Half(byte* ql, byte* qh, sbyte* q8, Vector256<short> scales, Vector256<byte> low4, Vector256<byte> high2)
     {
         Vector256<byte> bits1 = Avx.LoadVector256(ql);
         Vector256<byte> bits2 = Avx.LoadVector256(ql + 32);
@@ -469,61 +473,68 @@ internal static unsafe class VecDotAvx2
         Vector256<byte> q2 = (Avx2.ShiftRightLogical(bits1.AsUInt16(), 4).AsByte() & low4) | (bitsH.AsByte() & high2);
         Vector256<byte> q3 = (Avx2.ShiftRightLogical(bits2.AsUInt16(), 4).AsByte() & low4) | (Avx2.ShiftRightLogical(bitsH, 2).AsByte() & high2);
 
-        return Q6Group(q0, Avx.LoadVector256(q8), scales, 0, m32)
-            + Q6Group(q1, Avx.LoadVector256(q8 + 32), scales, 2, m32)
-            + Q6Group(q2, Avx.LoadVector256(q8 + 64), scales, 4, m32)
-            + Q6Group(q3, Avx.LoadVector256(q8 + 96), scales, 6, m32);
+        // 63 * 127 * 2 fits the 16-bit pair sums of vpmaddubsw.
+        return Avx2.MultiplyAddAdjacent(PairLanes(scales, 0), Avx2.MultiplyAddAdjacent(q0, Avx.LoadVector256(q8)))
+            + Avx2.MultiplyAddAdjacent(PairLanes(scales, 2), Avx2.MultiplyAddAdjacent(q1, Avx.LoadVector256(q8 + 32)))
+            + Avx2.MultiplyAddAdjacent(PairLanes(scales, 4), Avx2.MultiplyAddAdjacent(q2, Avx.LoadVector256(q8 + 64)))
+            + Avx2.MultiplyAddAdjacent(PairLanes(scales, 6), Avx2.MultiplyAddAdjacent(q3, Avx.LoadVector256(q8 + 96)));
     }
 
-    /// <summary>32 Q6_K quants (0..63, offset 32) times 32 activations, weighted by scales i (first 16) and i+1.</summary>
+    /// <summary>Q2_K super-block: lanes of sum(scale * q * y); <paramref name="mins"/> = mins x 16-element activation sums.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Q6Group(Vector256<byte> q, Vector256<sbyte> q8, Vector256<short> scales, int i, Vector256<byte> m32)
+    private static Vector256<int> Q2KBlock(byte* x, byte* y, out Vector256<int> mins)
     {
-        Vector256<short> p = Avx2.MultiplyAddAdjacent(q, q8) - Avx2.MultiplyAddAdjacent(m32, q8);
-        return Avx2.MultiplyAddAdjacent(PairLanes(scales, i), p);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float Q2_K(byte* x, byte* y, int blocks)
-    {
-        Vector256<float> acc = Vector256<float>.Zero;
         Vector128<byte> low4 = Vector128.Create((byte)0x0F);
         Vector256<byte> low2 = Vector256.Create((byte)3);
-        for (int b = 0; b < blocks; b++, x += 84, y += 292)
+        Vector128<byte> packed = Sse2.LoadVector128(x);
+        Vector256<short> minValues = Avx2.ConvertToVector256Int16(Sse2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & low4);
+        mins = Avx2.MultiplyAddAdjacent(minValues, Avx.LoadVector256((short*)(y + 260)));
+
+        Vector256<short> allScales = Avx2.ConvertToVector256Int16(packed & low4);
+        Vector256<int> sumi = Vector256<int>.Zero;
+        for (int j = 0; j < 2; j++)
         {
-            float dy = *(float*)y;
-            float dAll = dy * H(x + 80);
-            float dmin = -dy * H(x + 82);
-
-            Vector128<byte> packed = Sse2.LoadVector128(x);
-            Vector256<short> mins = Avx2.ConvertToVector256Int16(Sse2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & low4);
-            Vector256<int> minProducts = Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256((short*)(y + 260)));
-            acc = Fma.MultiplyAdd(Vector256.Create(dmin), Avx.ConvertToVector256Single(minProducts), acc);
-
-            Vector256<short> allScales = Avx2.ConvertToVector256Int16(packed & low4);
-            Vector256<int> sumi = Vector256<int>.Zero;
-            for (int j = 0; j < 2; j++)
-            {
-                Vector128<short> half = j == 0 ? allScales.GetLower() : allScales.GetUpper();
-                Vector256<short> scales = Vector256.Create(half, half);
-                Vector256<byte> bits = Avx.LoadVector256(x + 16 + 32 * j);
-                sbyte* q8 = (sbyte*)(y + 4 + 128 * j);
-                sumi += Q2Group(bits & low2, q8, scales, 0);
-                sumi += Q2Group(Avx2.ShiftRightLogical(bits.AsUInt16(), 2).AsByte() & low2, q8 + 32, scales, 2);
-                sumi += Q2Group(Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & low2, q8 + 64, scales, 4);
-                sumi += Q2Group(Avx2.ShiftRightLogical(bits.AsUInt16(), 6).AsByte() & low2, q8 + 96, scales, 6);
-            }
-
-            acc = Fma.MultiplyAdd(Vector256.Create(dAll), Avx.ConvertToVector256Single(sumi), acc);
+            Vector128<short> half = j == 0 ? allScales.GetLower() : allScales.GetUpper();
+            Vector256<short> scales = Vector256.Create(half, half);
+            Vector256<byte> bits = Avx.LoadVector256(x + 16 + 32 * j);
+            sbyte* q8 = (sbyte*)(y + 4 + 128 * j);
+            sumi += Q2Group(bits & low2, q8, scales, 0);
+            sumi += Q2Group(Avx2.ShiftRightLogical(bits.AsUInt16(), 2).AsByte() & low2, q8 + 32, scales, 2);
+            sumi += Q2Group(Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & low2, q8 + 64, scales, 4);
+            sumi += Q2Group(Avx2.ShiftRightLogical(bits.AsUInt16(), 6).AsByte() & low2, q8 + 96, scales, 6);
         }
 
-        return Vector256.Sum(acc);
+        return sumi;
     }
 
     /// <summary>32 Q2_K quants (0..3) times 32 activations, weighted by scales i (first 16) and i+1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> Q2Group(Vector256<byte> q2, sbyte* q8, Vector256<short> scales, int i) =>
         Avx2.MultiplyAddAdjacent(PairLanes(scales, i), Avx2.MultiplyAddAdjacent(q2, Avx.LoadVector256(q8)));
+
+    /// <summary>Q3_K super-block: lanes of sum((scale - 32) * (q - 4) * y).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Q3KBlock(byte* x, byte* y)
+    {
+        Vector256<byte> low2 = Vector256.Create((byte)3);
+        Vector256<short> allScales = Avx2.ConvertToVector256Int16(UnpackScalesQ3K(x + 96));
+        Vector256<byte> hbits = Avx.LoadVector256(x);
+        Vector256<int> sumi = Vector256<int>.Zero;
+        for (int j = 0; j < 2; j++)
+        {
+            Vector128<short> half = j == 0 ? allScales.GetLower() : allScales.GetUpper();
+            Vector256<short> scales = Vector256.Create(half, half);
+            Vector256<byte> bits = Avx.LoadVector256(x + 32 + 32 * j);
+            sbyte* q8 = (sbyte*)(y + 4 + 128 * j);
+            int bit = 4 * j;
+            sumi += Q3Group(bits & low2, hbits, bit, q8, scales, 0);
+            sumi += Q3Group(Avx2.ShiftRightLogical(bits.AsUInt16(), 2).AsByte() & low2, hbits, bit + 1, q8 + 32, scales, 2);
+            sumi += Q3Group(Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & low2, hbits, bit + 2, q8 + 64, scales, 4);
+            sumi += Q3Group(Avx2.ShiftRightLogical(bits.AsUInt16(), 6).AsByte() & low2, hbits, bit + 3, q8 + 96, scales, 6);
+        }
+
+        return sumi;
+    }
 
     /// <summary>32 Q3_K quants (low bits 0..3, minus 4 where high-mask bit <paramref name="bit"/> is clear) times 32 activations.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -549,34 +560,158 @@ internal static unsafe class VecDotAvx2
         return Vector128.Create(s0, s1, s2, s3).AsSByte() - Vector128.Create((sbyte)32);
     }
 
+    // ---- ggml_vec_dot_*_q8_K (AVX2): one FMA per super-block into 8 lanes, hsum_float_8 ----
+
+    /// <summary>ggml_vec_dot_q4_K_q8_K: the mins go into a 4-lane accumulator reduced as (m0+m2)+(m1+m3).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float Q4_K(byte* x, byte* y, int blocks)
+    {
+        Vector256<float> acc = Vector256<float>.Zero;
+        Vector128<float> accMin = Vector128<float>.Zero;
+        for (int b = 0; b < blocks; b++, x += 144, y += 292)
+        {
+            float dy = *(float*)y;
+            Vector256<int> sumi = Q4KBlock(x, y, out Vector128<int> mins);
+            accMin = Fma.MultiplyAdd(Vector128.Create(-dy * H(x + 2)), Sse2.ConvertToVector128Single(mins), accMin);
+            acc = Fma.MultiplyAdd(Vector256.Create(dy * H(x)), Avx.ConvertToVector256Single(sumi), acc);
+        }
+
+        return GgmlMath.Hsum(acc) + ((accMin.ToScalar() + accMin.GetElement(2)) + (accMin.GetElement(1) + accMin.GetElement(3)));
+    }
+
+    /// <summary>ggml_vec_dot_q5_K_q8_K: the mins' integer total times dmin goes into a scalar.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float Q5_K(byte* x, byte* y, int blocks)
+    {
+        Vector256<float> acc = Vector256<float>.Zero;
+        float summs = 0f;
+        for (int b = 0; b < blocks; b++, x += 176, y += 292)
+        {
+            float dy = *(float*)y;
+            Vector256<int> sumi = Q5KBlock(x, y, out Vector128<int> mins);
+            summs = MulAdd(-dy * H(x + 2), HsumInt(mins), summs);
+            acc = Fma.MultiplyAdd(Vector256.Create(dy * H(x)), Avx.ConvertToVector256Single(sumi), acc);
+        }
+
+        return GgmlMath.Hsum(acc) + summs;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float Q6_K(byte* x, byte* y, int blocks)
+    {
+        Vector256<float> acc = Vector256<float>.Zero;
+        for (int b = 0; b < blocks; b++, x += 210, y += 292)
+        {
+            acc = Fma.MultiplyAdd(Vector256.Create(*(float*)y * H(x + 208)), Avx.ConvertToVector256Single(Q6KBlock(x, y)), acc);
+        }
+
+        return GgmlMath.Hsum(acc);
+    }
+
+    /// <summary>ggml_vec_dot_q2_K_q8_K: the mins term is FMA'd into the same accumulator first.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float Q2_K(byte* x, byte* y, int blocks)
+    {
+        Vector256<float> acc = Vector256<float>.Zero;
+        for (int b = 0; b < blocks; b++, x += 84, y += 292)
+        {
+            float dy = *(float*)y;
+            Vector256<int> sumi = Q2KBlock(x, y, out Vector256<int> mins);
+            acc = Fma.MultiplyAdd(Vector256.Create(-dy * H(x + 82)), Avx.ConvertToVector256Single(mins), acc);
+            acc = Fma.MultiplyAdd(Vector256.Create(dy * H(x + 80)), Avx.ConvertToVector256Single(sumi), acc);
+        }
+
+        return GgmlMath.Hsum(acc);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q3_K(byte* x, byte* y, int blocks)
     {
         Vector256<float> acc = Vector256<float>.Zero;
-        Vector256<byte> low2 = Vector256.Create((byte)3);
         for (int b = 0; b < blocks; b++, x += 110, y += 292)
         {
-            float d = *(float*)y * H(x + 108);
-            Vector256<short> allScales = Avx2.ConvertToVector256Int16(UnpackScalesQ3K(x + 96));
-            Vector256<byte> hbits = Avx.LoadVector256(x);
-            Vector256<int> sumi = Vector256<int>.Zero;
-            for (int j = 0; j < 2; j++)
-            {
-                Vector128<short> half = j == 0 ? allScales.GetLower() : allScales.GetUpper();
-                Vector256<short> scales = Vector256.Create(half, half);
-                Vector256<byte> bits = Avx.LoadVector256(x + 32 + 32 * j);
-                sbyte* q8 = (sbyte*)(y + 4 + 128 * j);
-                int bit = 4 * j;
-                sumi += Q3Group(bits & low2, hbits, bit, q8, scales, 0);
-                sumi += Q3Group(Avx2.ShiftRightLogical(bits.AsUInt16(), 2).AsByte() & low2, hbits, bit + 1, q8 + 32, scales, 2);
-                sumi += Q3Group(Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & low2, hbits, bit + 2, q8 + 64, scales, 4);
-                sumi += Q3Group(Avx2.ShiftRightLogical(bits.AsUInt16(), 6).AsByte() & low2, hbits, bit + 3, q8 + 96, scales, 6);
-            }
-
-            acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sumi), acc);
+            acc = Fma.MultiplyAdd(Vector256.Create(*(float*)y * H(x + 108)), Avx.ConvertToVector256Single(Q3KBlock(x, y)), acc);
         }
 
-        return Vector256.Sum(acc);
+        return GgmlMath.Hsum(acc);
+    }
+
+    // ---- CPU_REPACK kernels (Q4_0 / Q4_K weights with a multiple of 8 rows, 8 rows per vector): each output
+    //      element is a scalar accumulation of fma(integer total, d_x * d_y, acc), one lane of ggml's 8-row vectors ----
+
+    /// <summary>
+    /// One output element of ggml_gemv_q4_0_8x8_q8_0 / ggml_gemm_q4_0_8x8_q8_0 (the same arithmetic: one FMA per
+    /// 32-element block) or ggml_gemv_q4_K_8x8_q8_K (one FMA per super-block for the scales, one for the mins).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float Repacked(TensorType t, byte* x, byte* y, int n)
+    {
+        if (t == TensorType.Q4_0)
+        {
+            Vector256<sbyte> eight = Vector256.Create((sbyte)8);
+            float acc = 0f;
+            for (int b = 0; b < n / 32; b++, x += 18, y += 34)
+            {
+                int s = HsumInt(MulSumI8(Nibbles(x + 2).AsSByte() - eight, Avx.LoadVector256((sbyte*)(y + 2))));
+                acc = MathF.FusedMultiplyAdd(s, H(x) * H(y), acc);
+            }
+
+            return acc;
+        }
+
+        if (t == TensorType.Q4_K)
+        {
+            float acc = 0f, accMin = 0f;
+            for (int b = 0; b < n / 256; b++, x += 144, y += 292)
+            {
+                float dy = *(float*)y;
+                int s = HsumInt(Q4KBlock(x, y, out Vector128<int> mins));
+                acc = MathF.FusedMultiplyAdd(s, H(x) * dy, acc);
+                accMin = MathF.FusedMultiplyAdd(HsumInt(mins), H(x + 2) * dy, accMin);
+            }
+
+            return acc - accMin;
+        }
+
+        throw TensorTypeInfo.Unsupported(t);
+    }
+
+    /// <summary>
+    /// One output element of ggml_gemm_q4_K_8x8_q8_K (Q4_0: identical to <see cref="Repacked"/>): the scale and min
+    /// terms are accumulated per 64 elements (two sub-blocks), each an FMA of its exact integer total.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float RepackedGemm(TensorType t, byte* x, byte* y, int n)
+    {
+        if (t != TensorType.Q4_K)
+        {
+            return Repacked(t, x, y, n);
+        }
+
+        Vector256<byte> low4 = Vector256.Create((byte)0x0F);
+        float acc = 0f, accMin = 0f;
+        for (int b = 0; b < n / 256; b++, x += 144, y += 292)
+        {
+            float dy = *(float*)y;
+            float d = H(x) * dy, dmin = H(x + 2) * dy;
+            Vector256<short> scalesAndMins = Avx2.ConvertToVector256Int16(UnpackScalesK4(x + 4));
+            Vector128<short> q8Sums = Ssse3.HorizontalAdd(Sse2.LoadVector128((short*)(y + 260)), Sse2.LoadVector128((short*)(y + 276)));
+            Vector128<int> mins = Sse2.MultiplyAddAdjacent(scalesAndMins.GetUpper(), q8Sums);
+            Vector256<short> scales = Vector256.Create(scalesAndMins.GetLower(), scalesAndMins.GetLower());
+            byte* q4 = x + 16;
+            sbyte* q8 = (sbyte*)(y + 4);
+            for (int j = 0; j < 4; j++, q4 += 32, q8 += 64)
+            {
+                Vector256<byte> bits = Avx.LoadVector256(q4);
+                Vector256<short> pLo = Avx2.MultiplyAddAdjacent(bits & low4, Avx.LoadVector256(q8));
+                Vector256<short> pHi = Avx2.MultiplyAddAdjacent(Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & low4, Avx.LoadVector256(q8 + 32));
+                int s = HsumInt(Avx2.MultiplyAddAdjacent(BroadcastLane(scales, 2 * j), pLo) + Avx2.MultiplyAddAdjacent(BroadcastLane(scales, 2 * j + 1), pHi));
+                acc = MathF.FusedMultiplyAdd(s, d, acc);
+                accMin = MathF.FusedMultiplyAdd(mins.GetElement(j), dmin, accMin);
+            }
+        }
+
+        return acc - accMin;
     }
 }
 #endif

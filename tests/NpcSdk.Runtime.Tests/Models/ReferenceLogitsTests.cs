@@ -12,6 +12,11 @@ using Xunit.Abstractions;
 namespace NpcSdk.Tests.Models
 {
     /// <summary>Every model and prompt of ../shared/reference/logits_*.json, against what llama.cpp computed.</summary>
+    /// <remarks>
+    /// The reference ran on x86-64 with AVX2/FMA. On such a CPU the runtime reproduces ggml-cpu's arithmetic operation for
+    /// operation, so there every logit must be bit-identical (as printed: 9 significant digits round-trip a float) and
+    /// every greedy token equal; elsewhere (other vector paths, netstandard2.1) the tolerances below apply.
+    /// </remarks>
     public sealed class ReferenceLogitsTests
     {
         private readonly ITestOutputHelper _out;
@@ -36,6 +41,9 @@ namespace NpcSdk.Tests.Models
             bool stopAtEog = settings.GetProperty("stop_at_eog").GetBoolean();
             bool randomWeights = modelFile.StartsWith("fx-");
             double tolerance = IsFloatModel(modelFile) ? 2e-3 : 5e-2;
+            bool bitExact = NpcSdk.Compute.GgmlMath.IsAccelerated && NpcSdk.Tensors.VecDotAvx2.IsSupported;
+            int inexact = 0;
+            string firstInexact = "";
 
             using var model = Model.Load(TestPaths.Model(modelFile), new ModelOptions { Threads = 1 });
             var tok = model.Tokenizer;
@@ -65,11 +73,14 @@ namespace NpcSdk.Tests.Models
                         double expected = pair[1].GetDouble();
                         double rel = Math.Abs(logits[id] - expected) / (1 + Math.Abs(expected));
                         if (rel > worst) { worst = rel; worstAt = $"pos {pos} id {id}: ours {logits[id]:G6} vs {expected:G6}"; }
+                        if (logits[id] != (float)expected && inexact++ == 0) firstInexact = $"pos {pos} id {id}: ours {logits[id]:G9} vs {expected:G9}";
                     }
                 });
             }
             _out.WriteLine($"{modelFile}: worst |Δlogit|/(1+|ref|) = {worst:E3} ({worstAt}), tolerance {tolerance:E0}");
             Assert.True(worst <= tolerance, $"{modelFile}: worst relative logit error {worst:E3} > {tolerance:E0} at {worstAt}");
+            if (bitExact)
+                Assert.True(inexact == 0, $"{modelFile}: {inexact} logits differ from llama.cpp's bits (AVX2 path), first at {firstInexact}");
 
             foreach (var greedy in root.GetProperty("greedy").EnumerateArray())
             {
@@ -78,7 +89,7 @@ namespace NpcSdk.Tests.Models
                 var gaps = greedy.GetProperty("gen_steps_top5").EnumerateArray()
                     .Select(s => { var t = s.GetProperty("top").EnumerateArray().ToArray(); return t[0][1].GetDouble() - t[1][1].GetDouble(); }).ToArray();
                 int comparable = expected.Length;
-                if (randomWeights)
+                if (randomWeights && !bitExact)
                 {
                     int firstTie = Array.FindIndex(gaps, g => g < 1e-3);
                     if (firstTie >= 0) comparable = firstTie;
@@ -86,11 +97,8 @@ namespace NpcSdk.Tests.Models
                 var generated = Greedy(model, sessionOptions, promptIds, expected.Length, stopAtEog);
                 Assert.True(generated.Count >= comparable, $"{modelFile}: generated {generated.Count} tokens, expected at least {comparable}");
                 Assert.Equal(expected.Take(comparable), generated.Take(comparable));
-                if (!randomWeights)
-                {
-                    Assert.Equal(expected, generated);
-                    Assert.Equal(greedy.GetProperty("generated_text").GetString(), tok.Decode(generated));
-                }
+                if (!randomWeights || bitExact) Assert.Equal(expected, generated);
+                if (!randomWeights) Assert.Equal(greedy.GetProperty("generated_text").GetString(), tok.Decode(generated));
                 _out.WriteLine($"  greedy: {comparable}/{expected.Length} tokens compared, identical");
             }
         }

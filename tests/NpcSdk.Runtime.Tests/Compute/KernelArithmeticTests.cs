@@ -1,0 +1,148 @@
+using System;
+using NpcSdk.Runtime.Tests.Tensors;
+using NpcSdk.Tensors;
+using Xunit;
+
+namespace NpcSdk.Runtime.Tests.ComputeKernels; // not "...Tests.Compute": that would shadow NpcSdk.Compute for sibling test namespaces
+
+/// <summary>
+/// The llama.cpp kernel flavours (vec_dot, tinyBLAS, repacked gemv/gemm) and how they are chosen: every flavour must
+/// give the same bits on the AVX2 and the scalar path, and a tiled kernel must give the bits of its one-element form.
+/// </summary>
+public unsafe class KernelArithmeticTests
+{
+    private static byte[] QuantizedRows(TensorType t, int rows, int cols, int seed)
+    {
+        int rowBytes = (int)TensorTypeInfo.RowBytes(t, cols);
+        var bytes = new byte[rows * rowBytes];
+        for (int r = 0; r < rows; r++)
+            Quantizer.QuantizeRowReference(t, TestData.Gaussian(cols, seed + r, 0.05f), bytes.AsSpan(r * rowBytes, rowBytes));
+        return bytes;
+    }
+
+    [Theory]
+    [InlineData(TensorType.F32)]
+    [InlineData(TensorType.F16)]
+    [InlineData(TensorType.BF16)]
+    public void TinyBlas_Tiles_Give_The_Bits_Of_The_Single_Element_Form(TensorType t)
+    {
+        int rows = 9, cols = 136, batch = 7;
+        var weights = QuantizedRows(t, rows, cols, 10);
+        var act = new float[batch * cols];
+        for (int j = 0; j < batch; j++)
+        {
+            // Activations representable in the weight type, as ggml rounds them before tinyBLAS.
+            var rounded = TestData.Quantize(t, TestData.Gaussian(cols, 100 + j));
+            Dequantizer.DequantizeRow(t, rounded, act.AsSpan(j * cols, cols));
+        }
+
+        var output = new float[batch * rows];
+        FloatGemm.Compute(t, weights, rows, cols, act, cols, batch, output, rows);
+        long rowBytes = TensorTypeInfo.RowBytes(t, cols);
+        fixed (byte* w = weights)
+        fixed (float* a = act)
+        {
+            for (int j = 0; j < batch; j++)
+                for (int r = 0; r < rows; r++)
+                    Assert.Equal(FloatGemm.Dot(t, w + r * rowBytes, a + j * cols, cols), output[j * rows + r]);
+        }
+    }
+
+    [Theory]
+    [InlineData(TensorType.Q4_0)]
+    [InlineData(TensorType.Q4_K)]
+    public void Repacked_Kernels_Agree_Between_Avx2_And_Scalar_And_Approximate_The_Dot_Product(TensorType t)
+    {
+        int cols = 512;
+        var weights = QuantizedRows(t, 16, cols, 20);
+        int rowBytes = (int)TensorTypeInfo.RowBytes(t, cols);
+        var x = TestData.Gaussian(cols, 30);
+        var act = TestData.Quantize(TensorTypeInfo.VecDotType(t), x);
+        var row = new float[cols];
+        var xq = new float[cols];
+        Dequantizer.DequantizeRow(TensorTypeInfo.VecDotType(t), act, xq);
+        fixed (byte* w0 = weights)
+        fixed (byte* a = act)
+        {
+            for (int r = 0; r < 16; r++)
+            {
+                byte* w = w0 + r * rowBytes;
+                float gemv = VecDot.Dot(MatMulKernel.Repacked, t, w, a, cols);
+                float gemm = VecDot.Dot(MatMulKernel.RepackedGemm, t, w, a, cols);
+                Assert.Equal(VecDotScalar.Repacked(t, w, a, cols), gemv);
+                Assert.Equal(VecDotScalar.RepackedGemm(t, w, a, cols), gemm);
+                if (t == TensorType.Q4_0) Assert.Equal(gemv, gemm); // one FMA per 32-element block in both
+
+                // Against the exact product of the dequantized rows: only the float rounding of the scales differs.
+                Dequantizer.DequantizeRow(t, weights.AsSpan(r * rowBytes, rowBytes), row);
+                double exact = 0, magnitude = 0;
+                for (int i = 0; i < cols; i++)
+                {
+                    exact += (double)row[i] * xq[i];
+                    magnitude += Math.Abs((double)row[i] * xq[i]);
+                }
+
+                Assert.Equal(exact, gemv, 1e-5 * magnitude);
+                Assert.Equal(exact, gemm, 1e-5 * magnitude);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(TensorType.F32, 300)]
+    [InlineData(TensorType.F16, 300)]
+    [InlineData(TensorType.BF16, 300)]
+    [InlineData(TensorType.Q4_0, 512)]
+    [InlineData(TensorType.Q4_1, 512)]
+    [InlineData(TensorType.Q5_0, 512)]
+    [InlineData(TensorType.Q5_1, 512)]
+    [InlineData(TensorType.Q8_0, 512)]
+    [InlineData(TensorType.Q2_K, 768)]
+    [InlineData(TensorType.Q3_K, 768)]
+    [InlineData(TensorType.Q4_K, 768)]
+    [InlineData(TensorType.Q5_K, 768)]
+    [InlineData(TensorType.Q6_K, 768)]
+    public void Scalar_Dot_Products_Give_The_Bits_Of_The_Avx2_Kernels(TensorType t, int n)
+    {
+        if (!VecDotAvx2.IsSupported) return;
+        var weights = QuantizedRows(t, 12, n, 40);
+        int rowBytes = (int)TensorTypeInfo.RowBytes(t, n);
+        for (int r = 0; r < 12; r++)
+        {
+            var act = TestData.Quantize(TensorTypeInfo.VecDotType(t), TestData.Gaussian(n, 50 + r, r % 3 == 0 ? 10f : 1f));
+            var row = weights.AsSpan(r * rowBytes, rowBytes);
+            Assert.Equal(BitConverter.SingleToInt32Bits(VecDotAvx2.Dot(t, row, act, n)), BitConverter.SingleToInt32Bits(VecDotScalar.Dot(t, row, act, n)));
+        }
+
+        if (t == TensorType.Q8_0)
+        {
+            var act = TestData.Quantize(t, TestData.Gaussian(n, 60));
+            var four = new float[4];
+            fixed (byte* w = weights)
+            fixed (byte* a = act)
+            fixed (float* o = four)
+            {
+                VecDotAvx2.Q8_0x4(w + 4 * rowBytes, rowBytes, a, n / 32, o);
+                for (int i = 0; i < 4; i++) Assert.Equal(VecDotAvx2.Q8_0(w + (4 + i) * rowBytes, a, n / 32), four[i]);
+            }
+        }
+    }
+
+    [Fact]
+    public void Kernel_Choice_Follows_LlamaCpp()
+    {
+        Assert.Equal(MatMulKernel.VecDot, MatMulKernels.Select(TensorType.F16, 64, 256, 1));
+        Assert.Equal(MatMulKernel.TinyBlas, MatMulKernels.Select(TensorType.F16, 64, 256, 2));
+        Assert.Equal(MatMulKernel.VecDot, MatMulKernels.Select(TensorType.F32, 66, 256, 5)); // rows not a multiple of 4
+        Assert.Equal(MatMulKernel.Repacked, MatMulKernels.Select(TensorType.Q4_0, 64, 256, 1));
+        Assert.Equal(MatMulKernel.VecDot, MatMulKernels.Select(TensorType.Q4_K, 60, 256, 8)); // rows not a multiple of 8
+        Assert.Equal(MatMulKernel.VecDot, MatMulKernels.Select(TensorType.Q6_K, 64, 256, 64));
+        Assert.Equal(MatMulKernel.VecDot, MatMulKernels.Select(TensorType.Q8_0, 64, 256, 64));
+
+        // A 10-row batch: rows 0..7 in two 4-row gemm groups, rows 8 and 9 through gemv.
+        for (int row = 0; row < 10; row++)
+            Assert.Equal(row < 8 ? MatMulKernel.RepackedGemm : MatMulKernel.Repacked, MatMulKernels.ForRow(MatMulKernel.Repacked, row, 10));
+        Assert.Equal(MatMulKernel.Repacked, MatMulKernels.ForRow(MatMulKernel.Repacked, 0, 1));
+        Assert.Equal(MatMulKernel.VecDot, MatMulKernels.ForRow(MatMulKernel.VecDot, 0, 8));
+    }
+}
