@@ -27,6 +27,10 @@ namespace NpcSdk.Generation
         private Action<int, float[]>? _onLogits;
         private RopeShift? _ropeShift;
 
+        // The evaluation in progress: every token queued since the queue was last empty. llama.cpp's arithmetic depends
+        // on it (a lone token decodes differently from a batch), so steps say where they lie in it, whatever the slicing.
+        private int _evalDone, _evalLength;
+
         internal InferenceSession(Model model, SessionOptions options)
         {
             _model = model;
@@ -227,6 +231,12 @@ namespace NpcSdk.Generation
                 }
             }
             if (newTurn && tokens.Count > start) _turnStarts.Add(Position + _pending.Count);
+            if (_pending.Count == 0 && _stepCount == 0)
+            {
+                _evalDone = 0;
+                _evalLength = 0;
+            }
+            _evalLength += tokens.Count - start;
             for (int i = start; i < tokens.Count; i++) _pending.Add(tokens[i]);
             if (tokens.Count > start) _hasLogits = false;
         }
@@ -240,7 +250,7 @@ namespace NpcSdk.Generation
             EnsureRoom(n);
             n = Math.Min(n, _pending.Count);
             for (int i = 0; i < n; i++) _step[i] = _pending[i];
-            _pass.Begin(_step.AsSpan(0, n), Position);
+            _pass.Begin(_step.AsSpan(0, n), Position, _evalDone, _evalLength);
             _stepCount = n;
         }
 
@@ -259,6 +269,8 @@ namespace NpcSdk.Generation
         {
             _pending.Clear();
             _stepCount = 0;
+            _evalDone = 0;
+            _evalLength = 0;
             _turnStarts.RemoveAll(t => t >= Position);
         }
 
@@ -283,6 +295,7 @@ namespace NpcSdk.Generation
             }
             for (int i = 0; i < n; i++) _tokens.Add(_step[i]);
             _pending.RemoveRange(0, n);
+            _evalDone += n;
             _stepCount = 0;
             _hasLogits = last || _onLogits != null;
             _model.CountPrefilled(n);
@@ -333,6 +346,7 @@ namespace NpcSdk.Generation
                 if (summary != null) requeue.AddRange(summary);
                 requeue.AddRange(kept);
                 _pending.InsertRange(0, requeue);
+                _evalLength += requeue.Count;
             }
             for (int i = _turnStarts.Count - 1; i >= 0; i--)
             {
