@@ -66,12 +66,61 @@ namespace NpcSdk.Sampling
             Sorted = true;
         }
 
-        /// <summary>Sorts, then keeps the best <paramref name="k"/>.</summary>
+        /// <summary>Keeps the best <paramref name="k"/>, sorted (ties: lower id first).</summary>
+        /// <remarks>For k much smaller than the list, a size-k heap selects them in O(n log k) instead of sorting all.</remarks>
         public void KeepTop(int k)
         {
+            if (k < 1) k = 1;
+            if (Sorted || k * 8 > Count)
+            {
+                Sort();
+                Truncate(k);
+                return;
+            }
+            // Min-heap of the best k seen so far: root = the worst of them (lowest logit, highest id on ties).
+            int n = 0;
+            for (int i = 0; i < Count; i++)
+            {
+                float l = _logits[i];
+                int id = _ids[i];
+                if (n < k)
+                {
+                    int c = n++;
+                    while (c > 0)
+                    {
+                        int parent = (c - 1) / 2;
+                        if (!Worse(l, id, _logits[parent], _ids[parent])) break;
+                        _logits[c] = _logits[parent];
+                        _ids[c] = _ids[parent];
+                        c = parent;
+                    }
+                    _logits[c] = l;
+                    _ids[c] = id;
+                }
+                else if (Worse(_logits[0], _ids[0], l, id))
+                {
+                    int c = 0;
+                    while (true)
+                    {
+                        int left = 2 * c + 1;
+                        if (left >= k) break;
+                        int child = left + 1 < k && Worse(_logits[left + 1], _ids[left + 1], _logits[left], _ids[left]) ? left + 1 : left;
+                        if (!Worse(_logits[child], _ids[child], l, id)) break;
+                        _logits[c] = _logits[child];
+                        _ids[c] = _ids[child];
+                        c = child;
+                    }
+                    _logits[c] = l;
+                    _ids[c] = id;
+                }
+            }
+            Count = n;
+            Sorted = false;
             Sort();
-            Truncate(k);
         }
+
+        /// <summary>True when (la, ia) ranks below (lb, ib): a lower logit, or an equal logit and a higher id.</summary>
+        private static bool Worse(float la, int ia, float lb, int ib) => la < lb || (la == lb && ia > ib);
 
         /// <summary>Computes probabilities from logits (sorted first).</summary>
         public void Softmax()

@@ -118,3 +118,30 @@ namespace NpcSdk.Tests.Sampling
         }
     }
 }
+
+namespace NpcSdk.Tests.Sampling
+{
+    public sealed class TopKSelectionTests
+    {
+        [Fact]
+        public void Heap_Selection_Equals_A_Full_Sort_Including_Ties()
+        {
+            var rng = new System.Random(11);
+            foreach (int n in new[] { 50, 4096, 30000 })
+                foreach (int k in new[] { 1, 5, 40 })
+                {
+                    // Few distinct values, so ties are everywhere.
+                    var logits = Enumerable.Range(0, n).Select(_ => (float)rng.Next(0, 64) / 8f).ToArray();
+                    var fast = new TokenCandidates();
+                    fast.Reset(logits);
+                    fast.KeepTop(k);
+                    var slow = new TokenCandidates();
+                    slow.Reset(logits);
+                    slow.Sort();
+                    slow.Truncate(k);
+                    Assert.Equal(slow.Ids.ToArray(), fast.Ids.ToArray());
+                    Assert.Equal(slow.Logits.ToArray(), fast.Logits.ToArray());
+                }
+        }
+    }
+}
