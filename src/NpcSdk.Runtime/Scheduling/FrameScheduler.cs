@@ -113,25 +113,34 @@ namespace NpcSdk.Scheduling
             int slices = 0;
             while (true)
             {
-                GenerationHandle? job = PickJob();
-                if (job == null) break;
-                double remaining = budgetMs - ElapsedMs(start);
-                var cost = CostFor(job.Session.Model);
-                if (!Plan(job, cost, remaining * _options.SafetyFactor, out int layers, out int tokens))
+                var jobs = RankJobs();
+                if (jobs.Count == 0) break;
+                double remaining = (budgetMs - ElapsedMs(start)) * _options.SafetyFactor;
+                double full = budgetMs * _options.SafetyFactor;
+                // The best-ranked job whose next slice fits what is left; lower-ranked work fills the gaps.
+                GenerationHandle? chosen = null;
+                int layers = 0, tokens = 0;
+                foreach (var job in jobs)
+                {
+                    if (Plan(job, CostFor(job.Session.Model), remaining, full, out layers, out tokens)) { chosen = job; break; }
+                }
+                if (chosen == null)
                 {
                     // Nothing fits. A slice larger than the whole budget (one layer of a big model) still has to run
                     // some time, or that request would starve: run the smallest one when nothing else ran this tick.
-                    if (!forceProgress || slices > 0 || !Plan(job, cost, double.MaxValue, out _, out _)) break;
+                    if (!forceProgress || slices > 0) break;
+                    chosen = jobs[0];
+                    if (!Plan(chosen, CostFor(chosen.Session.Model), double.MaxValue, double.MaxValue, out _, out tokens)) break;
                     layers = 1;
-                    tokens = 1;
                 }
-                RunSlice(job, cost, layers, tokens);
+                RunSlice(chosen, CostFor(chosen.Session.Model), layers, tokens);
                 slices++;
             }
             return slices;
         }
 
-        private GenerationHandle? PickJob()
+        /// <summary>Unfinished jobs, best first: priority plus aging, submission order on ties.</summary>
+        private List<GenerationHandle> RankJobs()
         {
             lock (_gate)
             {
@@ -142,19 +151,24 @@ namespace NpcSdk.Scheduling
                     _waitingSince.Remove(j);
                     return true;
                 });
-                GenerationHandle? best = null;
-                double bestScore = double.NegativeInfinity;
-                foreach (var j in _jobs)
-                {
-                    double score = j.Priority + _options.AgingPerTick * (_tick - _waitingSince[j]);
-                    if (score > bestScore) { best = j; bestScore = score; }
-                }
-                return best;
+                var ranked = new List<GenerationHandle>(_jobs);
+                var score = new Dictionary<GenerationHandle, double>();
+                foreach (var j in ranked) score[j] = j.Priority + _options.AgingPerTick * (_tick - _waitingSince[j]);
+                var order = new Dictionary<GenerationHandle, int>();
+                for (int i = 0; i < ranked.Count; i++) order[ranked[i]] = i;
+                ranked.Sort((a, b) => score[a] != score[b] ? score[b].CompareTo(score[a]) : order[a].CompareTo(order[b]));
+                return ranked;
             }
         }
 
+        private GenerationHandle? PickJob()
+        {
+            var ranked = RankJobs();
+            return ranked.Count > 0 ? ranked[0] : null;
+        }
+
         /// <summary>Chooses the slice for <paramref name="job"/> that fits <paramref name="budgetMs"/>: layers to run and, for a new step, prompt tokens.</summary>
-        private bool Plan(GenerationHandle job, SliceCostModel cost, double budgetMs, out int layers, out int tokens)
+        private bool Plan(GenerationHandle job, SliceCostModel cost, double budgetMs, double fullBudgetMs, out int layers, out int tokens)
         {
             var s = job.Session;
             layers = 0;
@@ -176,8 +190,10 @@ namespace NpcSdk.Scheduling
             }
             else
             {
+                // Prompt chunks are sized for a whole tick (at least two layers of one fit), not for what is left of
+                // this one: small batches reload every weight per token and make prefill several times slower.
                 t = Math.Min(Math.Min(s.PendingCount, s.MaxBatch), Math.Max(1, _options.MaxPrefillChunk));
-                while (t > 1 && cost.LayerMs(t) > budgetMs) t /= 2;
+                while (t > 1 && 2 * cost.LayerMs(t) > fullBudgetMs) t /= 2;
                 remainingLayers = s.LayerCount;
                 producesLogits = t == s.PendingCount;
             }
@@ -201,6 +217,16 @@ namespace NpcSdk.Scheduling
             double predicted = cost.LayerMs(stepTokens) * layers + (s.StepProducesLogits ? cost.LogitsMs : 0);
             job.Advance(layers, tokens);
             double ms = ElapsedMs(t0);
+            if (Debug)
+            {
+                lock (_gate)
+                {
+                    string kind = stepTokens > 1 ? "prefill" : "decode";
+                    _debugMs[kind] = (_debugMs.TryGetValue(kind, out var v) ? v : 0) + ms;
+                    _debugCount[kind] = (_debugCount.TryGetValue(kind, out var c) ? c : 0) + layers;
+                    if (stepTokens > 1 && newStep) _debugCount["prefill-tokens"] = (_debugCount.TryGetValue("prefill-tokens", out var pt) ? pt : 0) + stepTokens;
+                }
+            }
             if (Debug && ms > predicted + 0.5) Console.Error.WriteLine($"slow slice: {ms:F2} ms vs predicted {predicted:F2} (T={stepTokens}, layers={layers}, newStep={newStep}, logits={s.LastLogitsMs:F2}, sample={job.LastSampleMs:F2}, gen0={GC.CollectionCount(0)})");
             double logitsMs = s.LastLogitsMs + job.LastSampleMs;
             if (s.LastLogitsMs > 0 || job.LastSampleMs > 0) cost.ObserveLogits(logitsMs);
@@ -253,9 +279,17 @@ namespace NpcSdk.Scheduling
             }
         }
 
+        private readonly Dictionary<string, double> _debugMs = new Dictionary<string, double>();
+        private readonly Dictionary<string, int> _debugCount = new Dictionary<string, int>();
+
         /// <summary>Cancels every request and stops the worker thread.</summary>
         public void Dispose()
         {
+            if (Debug)
+            {
+                foreach (var kv in _debugMs) Console.Error.WriteLine($"sched: {kv.Key} {kv.Value:F0} ms over {(_debugCount.TryGetValue(kv.Key, out var n) ? n : 0)} layer-steps");
+                if (_debugCount.TryGetValue("prefill-tokens", out var pt)) Console.Error.WriteLine($"sched: prefill tokens {pt}");
+            }
             lock (_gate)
                 foreach (var j in _jobs) j.Cancel();
             _stopping = true;

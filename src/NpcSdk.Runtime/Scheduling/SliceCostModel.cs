@@ -11,7 +11,7 @@ namespace NpcSdk.Scheduling
     {
         private const double Alpha = 0.15;
         private Estimate _decodeLayer;      // ms per layer, 1 token
-        private Estimate _prefillLayerToken; // ms per layer per token, batches > 1
+        private Estimate _prefillLayerToken; // ms per layer per token beyond the first, batches > 1
         private Estimate _logits;           // ms for the output projection and sampling
 
         public SliceCostModel(double decodeLayerGuessMs, double logitsGuessMs)
@@ -21,7 +21,8 @@ namespace NpcSdk.Scheduling
             _logits = new Estimate(logitsGuessMs);
         }
 
-        public double LayerMs(int tokens) => tokens <= 1 ? _decodeLayer.Predict : Math.Max(_decodeLayer.Predict, tokens * _prefillLayerToken.Predict);
+        /// <summary>One layer over a batch: the cost of one token (weights streamed once) plus a marginal cost per extra token.</summary>
+        public double LayerMs(int tokens) => _decodeLayer.Predict + Math.Max(0, tokens - 1) * _prefillLayerToken.Predict;
 
         public double LogitsMs => _logits.Predict;
 
@@ -29,7 +30,7 @@ namespace NpcSdk.Scheduling
         {
             if (layers <= 0) return;
             if (tokens <= 1) _decodeLayer.Add(ms / layers);
-            else _prefillLayerToken.Add(ms / layers / tokens);
+            else _prefillLayerToken.Add(Math.Max(0, ms / layers - _decodeLayer.Mean) / (tokens - 1));
         }
 
         public void ObserveLogits(double ms) => _logits.Add(ms);
@@ -47,6 +48,8 @@ namespace NpcSdk.Scheduling
             }
 
             public double Predict => _mean + 3 * _dev;
+
+            public double Mean => _mean;
 
             public void Add(double x)
             {
