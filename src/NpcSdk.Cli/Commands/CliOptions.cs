@@ -37,7 +37,9 @@ namespace NpcSdk.Cli.Commands
                 return body();
             }
             catch (Exception e) when (e is GgufFormatException || e is ModelNotSupportedException || e is FileNotFoundException
-                                      || e is ContextFullException || e is DecoderFallbackException || e is ArgumentException)
+                                      || e is ContextFullException || e is DecoderFallbackException || e is ArgumentException
+                                      || e is Tokenization.TokenizerNotSupportedException || e is Saves.SaveCorruptException
+                                      || e is Quantization.QuantizationException || e is DirectoryNotFoundException || e is UnauthorizedAccessException)
             {
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 1;
