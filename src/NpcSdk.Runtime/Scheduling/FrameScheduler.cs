@@ -153,7 +153,7 @@ namespace NpcSdk.Scheduling
                 });
                 var ranked = new List<GenerationHandle>(_jobs);
                 var score = new Dictionary<GenerationHandle, double>();
-                foreach (var j in ranked) score[j] = j.Priority + _options.AgingPerTick * (_tick - _waitingSince[j]);
+                foreach (var j in ranked) score[j] = j.Priority + Math.Min(_options.MaxAgingBonus, _options.AgingPerTick * (_tick - _waitingSince[j]));
                 var order = new Dictionary<GenerationHandle, int>();
                 for (int i = 0; i < ranked.Count; i++) order[ranked[i]] = i;
                 ranked.Sort((a, b) => score[a] != score[b] ? score[b].CompareTo(score[a]) : order[a].CompareTo(order[b]));

@@ -24,6 +24,13 @@ namespace NpcSdk.Scheduling
         /// <summary>Priority points a waiting request gains per tick without a slice, so low-priority work still progresses.</summary>
         public double AgingPerTick { get; set; } = 0.1;
 
+        /// <summary>
+        /// Most priority points waiting can add. Below the gap between the player's NPC and ambient ones, a waiting
+        /// ambient request never outranks the player's, so the player's first token comes first; ambient work still runs
+        /// in the time the player's request leaves unused and whenever it waits (reading, idle).
+        /// </summary>
+        public double MaxAgingBonus { get; set; } = 5.0;
+
         /// <summary>Most prompt tokens evaluated in one slice.</summary>
         public int MaxPrefillChunk { get; set; } = 32;
 
