@@ -25,11 +25,11 @@ namespace NpcSdk.Scheduling
         public double AgingPerTick { get; set; } = 0.1;
 
         /// <summary>
-        /// Most priority points waiting can add. Below the gap between the player's NPC and ambient ones, a waiting
-        /// ambient request never outranks the player's, so the player's first token comes first; ambient work still runs
-        /// in the time the player's request leaves unused and whenever it waits (reading, idle).
+        /// Most priority points waiting can add (default: no limit, so every request eventually runs). Set it below the
+        /// gap between the player's NPC and ambient ones and a waiting ambient request never outranks the player's; ambient
+        /// work then runs only in time the player's request leaves unused or while it waits, and can starve.
         /// </summary>
-        public double MaxAgingBonus { get; set; } = 5.0;
+        public double MaxAgingBonus { get; set; } = double.PositiveInfinity;
 
         /// <summary>Most prompt tokens evaluated in one slice.</summary>
         public int MaxPrefillChunk { get; set; } = 32;
