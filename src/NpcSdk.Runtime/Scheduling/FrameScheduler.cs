@@ -117,13 +117,11 @@ namespace NpcSdk.Scheduling
                 if (jobs.Count == 0) break;
                 double remaining = (budgetMs - ElapsedMs(start)) * _options.SafetyFactor;
                 double full = budgetMs * _options.SafetyFactor;
-                // The best-ranked job whose next slice fits what is left; lower-ranked work fills the gaps.
+                // Only the best-ranked job runs: letting lower-ranked work fill what is left would let ambient chatter
+                // reach its first token before the player's NPC whose next slice did not fit this tick.
                 GenerationHandle? chosen = null;
                 int layers = 0, tokens = 0;
-                foreach (var job in jobs)
-                {
-                    if (Plan(job, CostFor(job.Session.Model), remaining, full, out layers, out tokens)) { chosen = job; break; }
-                }
+                if (Plan(jobs[0], CostFor(jobs[0].Session.Model), remaining, full, out layers, out tokens)) chosen = jobs[0];
                 if (chosen == null)
                 {
                     // Nothing fits. A slice larger than the whole budget (one layer of a big model) still has to run
