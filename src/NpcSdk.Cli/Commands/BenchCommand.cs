@@ -27,7 +27,7 @@ namespace NpcSdk.Cli.Commands
             var pp = new Option<int>("--n-prompt", "-p") { Description = "Prompt tokens (0 = skip)", DefaultValueFactory = _ => 128 };
             var tg = new Option<int>("--n-gen", "-n") { Description = "Generated tokens (0 = skip)", DefaultValueFactory = _ => 64 };
             var reps = new Option<int>("--repetitions", "-r") { Description = "Runs per test", DefaultValueFactory = _ => 3 };
-            var backend = new Option<string>("--backend") { Description = "Kernels: auto, managed or native", DefaultValueFactory = _ => "auto" };
+            var backend = new Option<string>("--backend") { Description = "Kernels, comma-separated: managed, native, auto", DefaultValueFactory = _ => "managed" };
             var json = CliOptions.Json();
             var cmd = new Command("bench", "Measure prefill and decode speed") { model, synthetic, type, threads, pp, tg, reps, backend, json };
             cmd.SetAction(r => CliOptions.Guard(() => Run(r.GetValue(model), r.GetValue(synthetic), r.GetValue(type)!, r.GetValue(threads)!,
@@ -66,16 +66,18 @@ namespace NpcSdk.Cli.Commands
                 }
                 var bandwidth = threadCounts.Distinct().ToDictionary(t => t, t => MemoryBandwidth.MeasureGBps(t));
                 var rows = new List<Row>();
+                var backends = backend.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(b => CliOptions.ParseBackend(b.Trim())).ToArray();
+                foreach (var kb in backends)
                 foreach (int t in threadCounts)
                 {
-                    using var m = Model.Load(modelPath!, new ModelOptions { Threads = t });
+                    using var m = Model.Load(modelPath!, new ModelOptions { Threads = t, Backend = kb });
                     string typeName = synthetic != null ? mix : DominantType(m);
                     long bytesPerToken = WeightBytesPerToken(m);
                     var (ppMean, ppSd) = pp > 0 ? Measure(reps, () => Prefill(m, pp)) : (0, 0);
                     var (tgMean, tgSd) = tg > 0 ? Measure(reps, () => Decode(m, tg)) : (0, 0);
                     rows.Add(new Row
                     {
-                        Model = label, Type = typeName, Threads = t, Backend = "managed",
+                        Model = label, Type = typeName, Threads = t, Backend = m.BackendDescription,
                         PpMean = ppMean, PpSd = ppSd, TgMean = tgMean, TgSd = tgSd,
                         CeilingFraction = tgMean * bytesPerToken / (bandwidth[t] * 1e9),
                     });

@@ -23,6 +23,16 @@ namespace NpcSdk.Cli.Commands
             DefaultValueFactory = _ => new ModelOptions().Threads,
         };
 
+        public static Option<string> Backend() => new Option<string>("--backend") { Description = "Kernels: managed (llama.cpp's arithmetic to the bit), native or auto", DefaultValueFactory = _ => "managed" };
+
+        public static KernelBackend ParseBackend(string value) => value.ToLowerInvariant() switch
+        {
+            "managed" => KernelBackend.Managed,
+            "native" => KernelBackend.Native,
+            "auto" => KernelBackend.Auto,
+            _ => throw new ArgumentException($"--backend must be managed, native or auto, not '{value}'"),
+        };
+
         /// <summary>Reads the exact UTF-8 bytes of a file (no trimming).</summary>
         public static string ReadTextFile(string path)
         {

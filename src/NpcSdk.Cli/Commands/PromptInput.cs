@@ -19,6 +19,7 @@ namespace NpcSdk.Cli.Commands
         public readonly Option<int> Threads = CliOptions.Threads();
         public readonly Option<string> KvType = new Option<string>("--kv-type") { Description = "KV cache type: f16 or f32", DefaultValueFactory = _ => "f16" };
         public readonly Option<int> Context = new Option<int>("--ctx", "-c") { Description = "Context length (0 = model's, capped at 4096)" };
+        public readonly Option<string> Backend = CliOptions.Backend();
 
         public void AddTo(Command cmd)
         {
@@ -29,6 +30,7 @@ namespace NpcSdk.Cli.Commands
             cmd.Options.Add(Threads);
             cmd.Options.Add(KvType);
             cmd.Options.Add(Context);
+            cmd.Options.Add(Backend);
         }
 
         public string ReadPrompt(ParseResult r)
@@ -37,7 +39,12 @@ namespace NpcSdk.Cli.Commands
             return r.GetValue(Prompt) ?? throw new ArgumentException("give --prompt TEXT or --file FILE");
         }
 
-        public Model LoadModel(ParseResult r) => Models.Model.Load(r.GetValue(Model)!, new ModelOptions { Threads = r.GetValue(Threads) });
+        public Model LoadModel(ParseResult r)
+        {
+            var model = Models.Model.Load(r.GetValue(Model)!, new ModelOptions { Threads = r.GetValue(Threads), Backend = CliOptions.ParseBackend(r.GetValue(Backend)!) });
+            Console.Error.WriteLine($"[backend: {model.BackendDescription}, {model.Threads} thread(s)]");
+            return model;
+        }
 
         public SessionOptions SessionOptions(ParseResult r)
         {

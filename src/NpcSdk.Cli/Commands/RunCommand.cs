@@ -77,7 +77,7 @@ namespace NpcSdk.Cli.Commands
                     stdout.Write(stream.Flush());
                     stdout.WriteLine();
                     stdout.Flush();
-                    Console.Error.WriteLine($"[{promptIds.Length} prompt tokens: {prefillTokS:F1} tok/s; {ids.Count} generated: {decodeTokS:F1} tok/s; {model.Threads} threads, managed kernels]");
+                    Console.Error.WriteLine($"[{promptIds.Length} prompt tokens: {prefillTokS:F1} tok/s; {ids.Count} generated: {decodeTokS:F1} tok/s; {model.Threads} threads, {model.BackendDescription}]");
                 }
                 return 0;
             }));

@@ -33,6 +33,7 @@ namespace NpcSdk.Models
         private readonly WorkerPool _pool;
         private readonly MatMulWork _matmul = new MatMulWork();
         private readonly FloatGemmWork _gemm = new FloatGemmWork();
+        private readonly NativeMatMulWork _native = new NativeMatMulWork();
         private readonly Attention _attention;
 
         private readonly float[] _x, _xb, _q, _k, _v, _att, _gate, _up, _cos, _sin, _normed, _logits, _widened;
@@ -186,6 +187,12 @@ namespace NpcSdk.Models
         /// </summary>
         private void Project(WeightMatrix w, float[] input, int inStride, int rows, float[] output, int outStride, int minChunk, int firstRow)
         {
+            if (_model.UseNativeKernels)
+            {
+                _native.Set(w, _actRows.Quantize(input, inStride, rows, w), output, outStride, rows);
+                _pool.Run(w.Rows, _native, minChunk);
+                return;
+            }
             var kernel = MatMulKernels.Select(w.Type, w.Rows, w.Cols, _evalLength);
             if (kernel == MatMulKernel.TinyBlas)
             {
@@ -288,6 +295,8 @@ namespace NpcSdk.Models
 
             public ReadOnlySpan<byte> Row(int r) => _buffer.AsSpan(r * RowBytes, RowBytes);
 
+            public ReadOnlySpan<byte> Rows(int count) => _buffer.AsSpan(0, count * RowBytes);
+
             private static int RoundUp(int x, int m) => (x + m - 1) / m * m;
         }
 
@@ -309,6 +318,24 @@ namespace NpcSdk.Models
         }
 
         /// <summary>output[t, r] = W[r] · act[t] for a range of weight rows; rows are walked in small blocks so each stays in cache across the batch.</summary>
+        /// <summary>The native plugin's matrix product over a range of weight rows, every activation row at once.</summary>
+        private sealed class NativeMatMulWork : IRangeWork
+        {
+            private WeightMatrix _w = null!;
+            private ActivationRows _act = null!;
+            private float[] _out = null!;
+            private int _outStride, _batch;
+
+            public void Set(WeightMatrix w, ActivationRows act, float[] output, int outStride, int batch)
+            {
+                _w = w; _act = act; _out = output; _outStride = outStride; _batch = batch;
+            }
+
+            public void Execute(int start, int end) =>
+                NpcSdk.Native.NativeKernels.MatMul(_w.Type, _w.RowSpan(0, end), _w.Cols, _act.Rows(_batch), _batch,
+                    _out.AsSpan(start), _outStride, start, end);
+        }
+
         private sealed class MatMulWork : IRangeWork
         {
             private const int RowBlock = 16;

@@ -8,9 +8,23 @@ using NpcSdk.Tokenization;
 
 namespace NpcSdk.Models
 {
+    /// <summary>Which kernels run the matrix products.</summary>
+    public enum KernelBackend
+    {
+        /// <summary>The managed kernels: llama.cpp's arithmetic to the bit (the default).</summary>
+        Managed,
+        /// <summary>The native plugin (runtime-native); fails to load when it is missing.</summary>
+        Native,
+        /// <summary>The native plugin when it is present and this CPU runs it, else the managed kernels.</summary>
+        Auto,
+    }
+
     /// <summary>Options for loading a model.</summary>
     public sealed class ModelOptions
     {
+        /// <summary>Kernels for the matrix products (default: managed).</summary>
+        public KernelBackend Backend { get; set; } = KernelBackend.Managed;
+
         /// <summary>Compute threads (the caller's included). Default: cores − 1, at least 1, so the game keeps a core.</summary>
         public int Threads { get; set; } = WorkerPool.DefaultThreadCount;
     }
@@ -33,6 +47,9 @@ namespace NpcSdk.Models
             _pool = new WorkerPool(threads);
         }
 
+        /// <summary>The kernels in use, e.g. "managed" or "native avx2" (for a log line).</summary>
+        public string BackendDescription => Transformer.UseNativeKernels ? NpcSdk.Native.NativeKernels.Description : "managed";
+
         /// <summary>Maps a GGUF model and prepares it to run.</summary>
         /// <exception cref="GgufFormatException">The file is malformed.</exception>
         /// <exception cref="ModelNotSupportedException">The architecture or a feature is not supported.</exception>
@@ -40,10 +57,15 @@ namespace NpcSdk.Models
         {
             options ??= new ModelOptions();
             if (options.Threads < 1) throw new ArgumentOutOfRangeException(nameof(options), options.Threads, "Threads must be at least 1");
+            bool native = options.Backend == KernelBackend.Native || (options.Backend == KernelBackend.Auto && NpcSdk.Native.NativeKernels.IsAvailable);
+            if (native && !NpcSdk.Native.NativeKernels.IsAvailable)
+                throw new ModelNotSupportedException($"the native backend was requested but is not available: {NpcSdk.Native.NativeKernels.Description}");
             var file = GgufFile.Open(path);
             try
             {
-                return new Model(file, options.Threads);
+                var model = new Model(file, options.Threads);
+                model.Transformer.UseNativeKernels = native;
+                return model;
             }
             catch
             {

@@ -13,6 +13,9 @@ namespace NpcSdk.Models
         }
 
         public ModelConfig Config { get; }
+
+        /// <summary>Matrix products go to the native plugin instead of the managed kernels.</summary>
+        public bool UseNativeKernels { get; set; }
         public ModelWeights Weights { get; }
     }
 }
