@@ -102,15 +102,7 @@ namespace NpcSdk.Agents.Tests
 
     internal static class TestData
     {
-        public static string RepoRoot
-        {
-            get
-            {
-                var dir = new DirectoryInfo(AppContext.BaseDirectory);
-                while (dir != null && !File.Exists(Path.Combine(dir.FullName, "NpcSdk.sln"))) dir = dir.Parent;
-                return dir?.FullName ?? throw new DirectoryNotFoundException("NpcSdk.sln not found");
-            }
-        }
+        public static string RepoRoot => NpcSdk.Tests.Shared.RepoPaths.Root;
 
         public static string Root => Path.Combine(RepoRoot, "tests", "data");
 

@@ -9,15 +9,7 @@ namespace NpcSdk.Cli.Tests
     {
         public sealed record Result(int ExitCode, string StdOut, string StdErr);
 
-        public static string RepoRoot
-        {
-            get
-            {
-                var dir = new DirectoryInfo(AppContext.BaseDirectory);
-                while (dir != null && !File.Exists(Path.Combine(dir.FullName, "NpcSdk.sln"))) dir = dir.Parent;
-                return dir?.FullName ?? throw new DirectoryNotFoundException("NpcSdk.sln not found");
-            }
-        }
+        public static string RepoRoot => NpcSdk.Tests.Shared.RepoPaths.Root;
 
         public static string Data(params string[] parts) => Path.Combine(AppContext.BaseDirectory, "data", Path.Combine(parts));
 

@@ -8,15 +8,7 @@ namespace NpcSdk.Extensions.AI.Tests
     /// <summary>The repository's models/ folder and the blacksmith prompt of models/README.md.</summary>
     internal static class TestModels
     {
-        public static string RepoRoot
-        {
-            get
-            {
-                var dir = new DirectoryInfo(AppContext.BaseDirectory);
-                while (dir != null && !File.Exists(Path.Combine(dir.FullName, "NpcSdk.sln"))) dir = dir.Parent;
-                return dir?.FullName ?? throw new DirectoryNotFoundException("NpcSdk.sln not found above " + AppContext.BaseDirectory);
-            }
-        }
+        public static string RepoRoot => NpcSdk.Tests.Shared.RepoPaths.Root;
 
         public static string NpcModel => Path.Combine(RepoRoot, "models", "npc-q8_0.gguf");
 

@@ -8,15 +8,7 @@ namespace NpcSdk.Tests
     {
         public static string Data(params string[] parts) => Path.Combine(Path.Combine(AppContext.BaseDirectory, "data"), Path.Combine(parts));
 
-        public static string RepoRoot
-        {
-            get
-            {
-                var dir = new DirectoryInfo(AppContext.BaseDirectory);
-                while (dir != null && !File.Exists(Path.Combine(dir.FullName, "NpcSdk.sln"))) dir = dir.Parent;
-                return dir?.FullName ?? throw new DirectoryNotFoundException("NpcSdk.sln not found above " + AppContext.BaseDirectory);
-            }
-        }
+        public static string RepoRoot => NpcSdk.Tests.Shared.RepoPaths.Root;
 
         /// <summary>A model by file name: models/ for the bundled one, tests/data/models or tests/data/fixtures otherwise.</summary>
         public static string Model(string fileName)

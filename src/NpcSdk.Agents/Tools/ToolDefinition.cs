@@ -101,12 +101,14 @@ namespace NpcSdk.Agents.Tools
         public string MemoryText(ToolCall call)
         {
             if (string.IsNullOrEmpty(MemoryTemplate))
-                return $"You used {Name}({string.Join(", ", call.Arguments.Select(a => a.Value.ValueKind == JsonValueKind.String ? a.Value.GetString() : a.Value.GetRawText()))}).";
+                return $"You used {Name}({string.Join(", ", call.Arguments.Select(a => Plain(a.Value)))}).";
             string text = MemoryTemplate;
-            foreach (var a in call.Arguments)
-                text = text.Replace("{" + a.Key + "}", a.Value.ValueKind == JsonValueKind.String ? a.Value.GetString() : a.Value.GetRawText());
+            foreach (var a in call.Arguments) text = text.Replace("{" + a.Key + "}", Plain(a.Value));
             return text;
         }
+
+        /// <summary>An argument as prose: strings without quotes, anything else as its JSON.</summary>
+        private static string Plain(JsonElement value) => value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText();
 
         /// <summary>The line the model reads.</summary>
         public string Description { get; }
