@@ -28,9 +28,10 @@ namespace NpcSdk.Cli.Commands
             var tg = new Option<int>("--n-gen", "-n") { Description = "Generated tokens (0 = skip)", DefaultValueFactory = _ => 64 };
             var reps = new Option<int>("--repetitions", "-r") { Description = "Runs per test", DefaultValueFactory = _ => 3 };
             var backend = new Option<string>("--backend") { Description = "Kernels, comma-separated: managed, native, auto", DefaultValueFactory = _ => "managed" };
+            var keep = new Option<string?>("--keep") { Description = "Write the synthetic model to this path and keep it (default: a temp file, deleted)" };
             var json = CliOptions.Json();
-            var cmd = new Command("bench", "Measure prefill and decode speed") { model, synthetic, type, threads, pp, tg, reps, backend, json };
-            cmd.SetAction(r => CliOptions.Guard(() => Run(r.GetValue(model), r.GetValue(synthetic), r.GetValue(type)!, r.GetValue(threads)!,
+            var cmd = new Command("bench", "Measure prefill and decode speed") { model, synthetic, type, keep, threads, pp, tg, reps, backend, json };
+            cmd.SetAction(r => CliOptions.Guard(() => Run(r.GetValue(model), r.GetValue(synthetic), r.GetValue(type)!, r.GetValue(keep), r.GetValue(threads)!,
                 r.GetValue(pp), r.GetValue(tg), Math.Max(1, r.GetValue(reps)), r.GetValue(backend)!, r.GetValue(json))));
             return cmd;
         }
@@ -42,9 +43,10 @@ namespace NpcSdk.Cli.Commands
             public double PpMean, PpSd, TgMean, TgSd, CeilingFraction;
         }
 
-        private static int Run(string? modelPath, string? synthetic, string mix, string threadList, int pp, int tg, int reps, string backend, bool json)
+        private static int Run(string? modelPath, string? synthetic, string mix, string? keep, string threadList, int pp, int tg, int reps, string backend, bool json)
         {
             if ((modelPath == null) == (synthetic == null)) throw new ArgumentException("give either --model PATH or --synthetic SHAPE");
+            if (keep != null && synthetic == null) throw new ArgumentException("--keep needs --synthetic");
             int[] threadCounts = threadList.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s.Trim(), System.Globalization.CultureInfo.InvariantCulture)).ToArray();
             if (threadCounts.Length == 0 || threadCounts.Any(t => t < 1)) throw new ArgumentException("--threads needs counts of at least 1");
             string? temp = null;
@@ -54,10 +56,10 @@ namespace NpcSdk.Cli.Commands
                 if (synthetic != null)
                 {
                     var shape = SyntheticShape.Find(synthetic);
-                    temp = Path.Combine(Path.GetTempPath(), $"npcsdk-synthetic-{shape.Name}-{mix}-{Environment.ProcessId}.gguf");
-                    if (!json) Console.Error.WriteLine($"writing a random-weight {shape.Name} {mix} model to {temp} ...");
-                    SyntheticModel.Write(temp, shape, mix);
-                    modelPath = temp;
+                    modelPath = keep ?? Path.Combine(Path.GetTempPath(), $"npcsdk-synthetic-{shape.Name}-{mix}-{Environment.ProcessId}.gguf");
+                    if (keep == null) temp = modelPath;
+                    if (!json) Console.Error.WriteLine($"writing a random-weight {shape.Name} {mix} model to {modelPath} ...");
+                    SyntheticModel.Write(modelPath, shape, mix);
                     label = shape.Name;
                 }
                 else
