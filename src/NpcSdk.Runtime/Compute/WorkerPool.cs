@@ -14,17 +14,24 @@ namespace NpcSdk.Compute
     /// (a never-parking spinner steals the game's cores). Items are handed out in chunks; which thread computes an item
     /// never changes its result, so output is identical for any thread count.
     /// </summary>
+    /// <remarks>
+    /// A job ends when its items are done, not when every helper has checked in: a helper that is parked or descheduled
+    /// (the game's own threads compete for the same cores) costs nothing, because the threads that are running take its
+    /// share. Chunks are claimed with one compare-and-swap on <see cref="_state"/>, which packs the job's generation
+    /// (high 32 bits; odd = no job open) with the next unclaimed item (low 32 bits), so a helper that wakes late can never
+    /// claim items of a job that has ended.
+    /// </remarks>
     internal sealed class WorkerPool : IDisposable
     {
         private const int SpinIterations = 20000;
         private readonly Thread[] _threads;
         private readonly object _gate = new object();
+        private readonly object _runGate = new object();
         private IRangeWork? _work;
         private int _count;
         private int _chunk;
-        private int _next;
-        private int _pending;
-        private long _generation;
+        private long _state = 1L << 32;
+        private int _done;
         private volatile bool _disposed;
         private Exception? _failure;
 
@@ -62,60 +69,64 @@ namespace NpcSdk.Compute
             lock (_runGate) RunLocked(count, work, minChunk);
         }
 
-        private readonly object _runGate = new object();
-
         private void RunLocked(int count, IRangeWork work, int minChunk)
         {
-            int chunk = Math.Max(minChunk, (count + ThreadCount * 4 - 1) / (ThreadCount * 4));
+            // The job is closed (odd generation) here, so no helper reads these fields while they change.
             _work = work;
             _count = count;
-            _chunk = chunk;
+            _chunk = Math.Max(minChunk, (count + ThreadCount * 4 - 1) / (ThreadCount * 4));
             _failure = null;
-            Volatile.Write(ref _next, 0);
-            Volatile.Write(ref _pending, _threads.Length);
-            lock (_gate)
-            {
-                Interlocked.Increment(ref _generation);
-                Monitor.PulseAll(_gate);
-            }
-            try
-            {
-                Drain();
-            }
-            catch (Exception e)
-            {
-                _failure = e;
-                Volatile.Write(ref _next, int.MaxValue / 2);
-            }
+            Volatile.Write(ref _done, 0);
+            long generation = (Volatile.Read(ref _state) >> 32) + 1;
+            Interlocked.Exchange(ref _state, generation << 32);
+            lock (_gate) Monitor.PulseAll(_gate);
+            Drain(generation);
             // Never SpinWait.SpinOnce here: it escalates to Sleep(1), a whole millisecond lost per matrix.
             int spins = 0;
-            while (Volatile.Read(ref _pending) != 0)
+            while (Volatile.Read(ref _done) < count)
             {
                 if (++spins % 64 == 0) Thread.Yield();
                 else Thread.SpinWait(10);
             }
+            Interlocked.Exchange(ref _state, (generation + 1) << 32);
             _work = null;
             if (_failure != null) throw new AggregateException("a worker thread failed", _failure);
         }
 
-        private void Drain()
+        /// <summary>Claims and runs chunks of job <paramref name="generation"/> until none is left or the job has ended.</summary>
+        private void Drain(long generation)
         {
-            var work = _work!;
             while (true)
             {
-                int start = Interlocked.Add(ref _next, _chunk) - _chunk;
-                if (start >= _count) return;
-                work.Execute(start, Math.Min(_count, start + _chunk));
+                long state = Volatile.Read(ref _state);
+                if (state >> 32 != generation) return;
+                // Read before the claim: if the claim succeeds the job was still open, so these are its fields.
+                var work = _work;
+                int count = _count;
+                int start = (int)state;
+                if (work == null || start >= count) return;
+                int end = Math.Min(count, start + _chunk);
+                if (Interlocked.CompareExchange(ref _state, state + (end - start), state) != state) continue;
+                try
+                {
+                    work.Execute(start, end);
+                }
+                catch (Exception e)
+                {
+                    _failure = e;
+                }
+                Interlocked.Add(ref _done, end - start);
             }
         }
 
         private void WorkerLoop()
         {
-            long seen = 0;
+            long seen = 1;
             while (true)
             {
                 int spins = 0;
-                while (Interlocked.Read(ref _generation) == seen && !_disposed)
+                long generation;
+                while (!IsNewJob(generation = Volatile.Read(ref _state) >> 32, seen) && !_disposed)
                 {
                     if (++spins < SpinIterations)
                     {
@@ -124,23 +135,16 @@ namespace NpcSdk.Compute
                     }
                     lock (_gate)
                     {
-                        while (Interlocked.Read(ref _generation) == seen && !_disposed) Monitor.Wait(_gate);
+                        while (!IsNewJob(Volatile.Read(ref _state) >> 32, seen) && !_disposed) Monitor.Wait(_gate);
                     }
                 }
                 if (_disposed) return;
-                seen = Interlocked.Read(ref _generation);
-                try
-                {
-                    Drain();
-                }
-                catch (Exception e)
-                {
-                    _failure = e;
-                    Volatile.Write(ref _next, int.MaxValue / 2);
-                }
-                Interlocked.Decrement(ref _pending);
+                seen = generation;
+                Drain(generation);
             }
         }
+
+        private static bool IsNewJob(long generation, long seen) => (generation & 1) == 0 && generation != seen;
 
         public void Dispose()
         {
