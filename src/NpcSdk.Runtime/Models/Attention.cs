@@ -27,9 +27,21 @@ namespace NpcSdk.Models
     /// </list>
     /// Every output element is computed by one item with a fixed sequence of operations, so results do not depend on
     /// how items are spread over threads.
+    /// <para>An F16 cache is widened to float once per position, kv head and run on each thread (<see cref="Widened"/>)
+    /// rather than once per query head and token that reads it; widening is exact, so the arithmetic is unchanged.</para>
     /// </remarks>
-    internal sealed class Attention : IRangeWork
+    internal sealed unsafe class Attention : IRangeWork
     {
+        /// <summary>One thread's float copies of the keys and values of each kv head, valid for one run (<see cref="Set"/>).</summary>
+        private sealed class Widened
+        {
+            public Attention? Owner;
+            public long Run;
+            public float[][] Keys = Array.Empty<float[]>(), Values = Array.Empty<float[]>();
+            public int[] KeysFilled = Array.Empty<int>(), ValuesFilled = Array.Empty<int>();
+        }
+
+        [ThreadStatic] private static Widened? t_widened;
         [ThreadStatic] private static float[]? t_scores;
         [ThreadStatic] private static float[]? t_partials;
         [ThreadStatic] private static float[]? t_row;
@@ -41,6 +53,7 @@ namespace NpcSdk.Models
         private KvCache _cache = null!;
         private int _layer, _startPos, _batch;
         private bool _batched;
+        private long _run;
         private float[] _q = null!, _out = null!;
 
         public Attention(ModelConfig c)
@@ -56,6 +69,7 @@ namespace NpcSdk.Models
         public void Set(KvCache cache, int layer, float[] q, float[] output, int startPos, int batch, bool batched)
         {
             _cache = cache; _layer = layer; _q = q; _out = output; _startPos = startPos; _batch = batch; _batched = batched;
+            _run++;
         }
 
         public void Execute(int start, int end)
@@ -76,11 +90,12 @@ namespace NpcSdk.Models
             var row = Scratch(ref t_row, hd);
             var queryWide = Scratch(ref t_queryWide, hd);
             var queryBytes = ScratchBytes(ref t_query, (int)TensorTypeInfo.RowBytes(queryType, hd));
+            var wide = float16 ? WidenedForThisRun() : null;
             for (int item = start; item < end; item++)
             {
                 int t = item / _c.HeadCount, h = item % _c.HeadCount;
                 int len = _startPos + t + 1;
-                int kvOffset = h / group * hd;
+                int kvHead = h / group, kvOffset = kvHead * hd;
                 var q = _q.AsSpan(t * _c.QueryDim + h * hd, hd);
                 ReadOnlySpan<byte> qBytes;
                 if (queryType == TensorType.F32)
@@ -99,11 +114,24 @@ namespace NpcSdk.Models
                 // 8-wide group they share with visible ones (whole masked groups add exact zeros).
                 int rowLength = RoundUp(len, 8);
                 var scores = Scratch(ref t_scores, rowLength).AsSpan(0, rowLength);
-                for (int j = 0; j < len; j++)
+                if (gemmQk && wide != null)
                 {
-                    var key = _cache.KeyBytes(_layer, j, kvOffset, hd);
-                    float dot = gemmQk ? FloatGemm.Dot(TensorType.F16, key, queryWide, hd) : VecDot.Dot(kvType, key, qBytes, hd);
-                    scores[j] = dot * _scale;
+                    // tinyBLAS widens each F16 key to float before its FMAs: the same as a float dot of the widened key.
+                    var keys = Fill(wide.Keys, wide.KeysFilled, kvHead, len, hd, keys: true);
+                    fixed (float* k = keys)
+                    fixed (float* qw = queryWide)
+                    {
+                        for (int j = 0; j < len; j++) scores[j] = FloatGemm.Dot(TensorType.F32, (byte*)(k + j * hd), qw, hd) * _scale;
+                    }
+                }
+                else
+                {
+                    for (int j = 0; j < len; j++)
+                    {
+                        var key = _cache.KeyBytes(_layer, j, kvOffset, hd);
+                        float dot = gemmQk ? FloatGemm.Dot(TensorType.F16, key, queryWide, hd) : VecDot.Dot(kvType, key, qBytes, hd);
+                        scores[j] = dot * _scale;
+                    }
                 }
 
                 scores.Slice(len).Fill(float.NegativeInfinity);
@@ -112,16 +140,69 @@ namespace NpcSdk.Models
                 // P·V: value row j goes into partial sum (j mod classes). n_kv is a multiple of 32, so ggml_vec_dot has
                 // no scalar leftovers; masked positions only add zeros.
                 partials.AsSpan(0, classes * hd).Clear();
-                for (int j = 0; j < len; j++)
+                if (wide != null)
                 {
-                    float p = float16 ? Half16.ToFloat(Half16.FromFloat(scores[j])) : scores[j];
-                    MultiplyAddRow(partials.AsSpan((j % classes) * hd, hd), ValueRow(j, kvOffset, hd, kvType, row), p);
+                    var values = Fill(wide.Values, wide.ValuesFilled, kvHead, len, hd, keys: false);
+                    for (int j = 0; j < len; j++)
+                    {
+                        float p = Half16.ToFloat(Half16.FromFloat(scores[j]));
+                        MultiplyAddRow(partials.AsSpan((j % classes) * hd, hd), values.AsSpan(j * hd, hd), p);
+                    }
+                }
+                else
+                {
+                    for (int j = 0; j < len; j++)
+                    {
+                        float p = float16 ? Half16.ToFloat(Half16.FromFloat(scores[j])) : scores[j];
+                        MultiplyAddRow(partials.AsSpan((j % classes) * hd, hd), ValueRow(j, kvOffset, hd, kvType, row), p);
+                    }
                 }
 
                 var o = _out.AsSpan(t * _c.QueryDim + h * hd, hd);
                 if (gemmPv) ReduceEightClasses(partials, hd, o);
                 else ReduceThirtyTwoClasses(partials, hd, o);
             }
+        }
+
+        /// <summary>This thread's widened copies, emptied when they belong to another run or another layer's attention.</summary>
+        private Widened WidenedForThisRun()
+        {
+            var w = t_widened ??= new Widened();
+            int heads = _c.KvHeadCount;
+            if (w.KeysFilled.Length < heads)
+            {
+                w.Keys = new float[heads][];
+                w.Values = new float[heads][];
+                w.KeysFilled = new int[heads];
+                w.ValuesFilled = new int[heads];
+            }
+            if (!ReferenceEquals(w.Owner, this) || w.Run != _run)
+            {
+                w.Owner = this;
+                w.Run = _run;
+                Array.Clear(w.KeysFilled, 0, w.KeysFilled.Length);
+                Array.Clear(w.ValuesFilled, 0, w.ValuesFilled.Length);
+            }
+            return w;
+        }
+
+        /// <summary>Positions [0, <paramref name="len"/>) of one kv head as floats, widening those not yet widened in this run.</summary>
+        private float[] Fill(float[][] store, int[] filled, int kvHead, int len, int hd, bool keys)
+        {
+            var buffer = store[kvHead];
+            if (buffer == null || buffer.Length < len * hd)
+            {
+                var grown = new float[Math.Max(len, Math.Min(_c.ContextLength, Math.Max(2 * len, 64))) * hd];
+                if (buffer != null) Array.Copy(buffer, grown, filled[kvHead] * hd);
+                store[kvHead] = buffer = grown;
+            }
+            for (int j = filled[kvHead]; j < len; j++)
+            {
+                var bytes = keys ? _cache.KeyBytes(_layer, j, kvHead * hd, hd) : _cache.ValueBytes(_layer, j, kvHead * hd, hd);
+                Dequantizer.DequantizeRow(TensorType.F16, bytes, buffer.AsSpan(j * hd, hd));
+            }
+            if (len > filled[kvHead]) filled[kvHead] = len;
+            return buffer;
         }
 
         private ReadOnlySpan<float> ValueRow(int pos, int offset, int hd, TensorType type, float[] scratch)
