@@ -338,7 +338,8 @@ namespace NpcSdk.Models
 
         private sealed class MatMulWork : IRangeWork
         {
-            private const int RowBlock = 16;
+            /// <summary>Bytes of weights a row block aims for: it is reused from L1/L2 by every activation row of the batch.</summary>
+            private const int RowBlockBytes = 16384;
             private WeightMatrix _w = null!;
             private MatMulKernel _kernel;
             private ActivationRows _act = null!;
@@ -353,9 +354,11 @@ namespace NpcSdk.Models
 
             public void Execute(int start, int end)
             {
-                for (int r0 = start; r0 < end; r0 += RowBlock)
+                // At least 16 rows, more when rows are short, so a call does enough work to hide its overhead.
+                int rowBlock = Math.Max(16, (int)(RowBlockBytes / TensorTypeInfo.RowBytes(_w.Type, _w.Cols)) & ~3);
+                for (int r0 = start; r0 < end; r0 += rowBlock)
                 {
-                    int n = Math.Min(RowBlock, end - r0);
+                    int n = Math.Min(rowBlock, end - r0);
                     var rows = _w.RowSpan(r0, n);
                     for (int t = 0; t < _batch; t++)
                         MatVec.ComputeWith(MatMulKernels.ForRow(_kernel, _firstRow + t, _stepBatch), _w.Type, rows, _w.Cols, _act.Row(t), _out.AsSpan(t * _outStride + r0, n), 0, n, rowsTogether: _batch >= 2);
