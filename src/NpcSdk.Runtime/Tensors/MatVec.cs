@@ -79,6 +79,33 @@ internal static unsafe class MatVec
         }
     }
 
+    /// <summary>
+    /// Several activation rows at once where a tiled kernel with the same per-element arithmetic exists (Q8_0 with
+    /// <see cref="MatMulKernel.VecDot"/> on AVX2): <c>output[t * outputStride + r] = Dot(row r, activation t)</c> for
+    /// r in [0, rows), t in [0, tokens); activation rows are contiguous. Returns false (and computes nothing) otherwise.
+    /// </summary>
+    public static bool TryComputeTiled(MatMulKernel kernel, TensorType t, ReadOnlySpan<byte> weights, int rows, int cols,
+        ReadOnlySpan<byte> activations, int tokens, Span<float> output, int outputStride)
+    {
+#if NET
+        if (kernel != MatMulKernel.VecDot || t != TensorType.Q8_0 || !VecDotAvx2.IsSupported || tokens < 2) return false;
+        long rowBytes = TensorTypeInfo.RowBytes(t, cols);
+        long activationBytes = TensorTypeInfo.RowBytes(TensorType.Q8_0, cols);
+        if (weights.Length < rows * rowBytes) throw new ArgumentException($"{rows} rows need {rows * rowBytes} bytes, got {weights.Length}.", nameof(weights));
+        if (activations.Length < tokens * activationBytes) throw new ArgumentException($"{tokens} activation rows need {tokens * activationBytes} bytes, got {activations.Length}.", nameof(activations));
+        if (output.Length < (long)(tokens - 1) * outputStride + rows) throw new ArgumentException("the output is too short", nameof(output));
+        fixed (byte* w = weights)
+        fixed (byte* a = activations)
+        fixed (float* o = output)
+        {
+            VecDotAvx2.Q8_0Tiled(w, rowBytes, rows, a, activationBytes, tokens, cols / 32, o, outputStride);
+        }
+        return true;
+#else
+        return false;
+#endif
+    }
+
     /// <summary>tinyBLAS arithmetic per row (see <see cref="FloatGemm"/>); the activation is widened to float once.</summary>
     private static void TinyBlasRows(TensorType t, ReadOnlySpan<byte> weights, int cols, ReadOnlySpan<byte> activation,
         Span<float> output, int rowStart, int rowEnd, long rowBytes)

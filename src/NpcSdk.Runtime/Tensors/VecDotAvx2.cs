@@ -291,6 +291,63 @@ internal static unsafe class VecDotAvx2
         output[3] = GgmlMath.Hsum(acc3);
     }
 
+    /// <summary>
+    /// <see cref="Q8_0"/> of every weight row against every activation row: <c>output[t * outputStride + r]</c> for
+    /// <paramref name="rows"/> rows and <paramref name="tokens"/> activation rows (<paramref name="activationStride"/>
+    /// bytes apart). Tiles of 2 rows x 4 activations share their loads and the rows' absolute values; each output keeps
+    /// its own accumulator with <see cref="Q8_0"/>'s arithmetic, so the result is bit-identical.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Q8_0Tiled(byte* x, long rowBytes, int rows, byte* y, long activationStride, int tokens, int blocks, float* output, int outputStride)
+    {
+        int t = 0;
+        for (; t + 4 <= tokens; t += 4)
+        {
+            byte* y0 = y + t * activationStride;
+            int r = 0;
+            for (; r + 2 <= rows; r += 2)
+                Q8_0x2x4(x + r * rowBytes, rowBytes, y0, activationStride, blocks, output + t * outputStride + r, outputStride);
+            for (; r < rows; r++)
+                for (int k = 0; k < 4; k++) output[(t + k) * outputStride + r] = Q8_0(x + r * rowBytes, y0 + k * activationStride, blocks);
+        }
+        for (; t < tokens; t++)
+        {
+            byte* yt = y + t * activationStride;
+            int r = 0;
+            for (; r + 4 <= rows; r += 4) Q8_0x4(x + r * rowBytes, rowBytes, yt, blocks, output + t * outputStride + r);
+            for (; r < rows; r++) output[t * outputStride + r] = Q8_0(x + r * rowBytes, yt, blocks);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Q8_0Step(Vector256<sbyte> absX, Vector256<sbyte> x, byte* y, float dx, Vector256<float> acc)
+    {
+        Vector256<int> s = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(absX.AsByte(), Avx2.Sign(Avx.LoadVector256((sbyte*)(y + 2)), x)), Vector256.Create((short)1));
+        return Fma.MultiplyAdd(Vector256.Create(dx * H(y)), Avx.ConvertToVector256Single(s), acc);
+    }
+
+    private static void Q8_0x2x4(byte* x0, long rowBytes, byte* y0, long yStride, int blocks, float* output, int outputStride)
+    {
+        Vector256<float> a00 = Vector256<float>.Zero, a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        byte* x1 = x0 + rowBytes;
+        byte* y1 = y0 + yStride, y2 = y0 + 2 * yStride, y3 = y0 + 3 * yStride;
+        for (int b = 0; b < blocks; b++, x0 += 34, x1 += 34, y0 += 34, y1 += 34, y2 += 34, y3 += 34)
+        {
+            Vector256<sbyte> q0 = Avx.LoadVector256((sbyte*)(x0 + 2)), q1 = Avx.LoadVector256((sbyte*)(x1 + 2));
+            Vector256<sbyte> abs0 = Avx2.Sign(q0, q0), abs1 = Avx2.Sign(q1, q1);
+            float d0 = H(x0), d1 = H(x1);
+            a00 = Q8_0Step(abs0, q0, y0, d0, a00); a10 = Q8_0Step(abs1, q1, y0, d1, a10);
+            a01 = Q8_0Step(abs0, q0, y1, d0, a01); a11 = Q8_0Step(abs1, q1, y1, d1, a11);
+            a02 = Q8_0Step(abs0, q0, y2, d0, a02); a12 = Q8_0Step(abs1, q1, y2, d1, a12);
+            a03 = Q8_0Step(abs0, q0, y3, d0, a03); a13 = Q8_0Step(abs1, q1, y3, d1, a13);
+        }
+
+        output[0] = GgmlMath.Hsum(a00); output[1] = GgmlMath.Hsum(a10);
+        output[outputStride] = GgmlMath.Hsum(a01); output[outputStride + 1] = GgmlMath.Hsum(a11);
+        output[2 * outputStride] = GgmlMath.Hsum(a02); output[2 * outputStride + 1] = GgmlMath.Hsum(a12);
+        output[3 * outputStride] = GgmlMath.Hsum(a03); output[3 * outputStride + 1] = GgmlMath.Hsum(a13);
+    }
+
     /// <summary>ggml_vec_dot_q4_0_q8_0 (AVX2): one 8-lane accumulator, one FMA per block, <c>hsum_float_8</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q4_0(byte* x, byte* y, int blocks)

@@ -1,0 +1,51 @@
+using System;
+using NpcSdk.Tensors;
+using Xunit;
+
+namespace NpcSdk.Runtime.Tests.Tensors;
+
+public class TiledMatMulTests
+{
+    /// <summary>The 2x4-tiled Q8_0 kernel must give each output exactly what ggml_vec_dot_q8_0_q8_0 gives it alone.</summary>
+    [Fact]
+    public void Tiled_Q8_0_Equals_One_VecDot_Per_Output_Bit_For_Bit()
+    {
+        var rng = new Random(7);
+        foreach (int cols in new[] { 32, 96, 384 })
+        for (int rows = 1; rows <= 9; rows++)
+        for (int tokens = 1; tokens <= 9; tokens++)
+        {
+            var weights = Quantized(rng, rows, cols);
+            var activations = Quantized(rng, tokens, cols);
+            long rowBytes = TensorTypeInfo.RowBytes(TensorType.Q8_0, cols);
+            int stride = rows + 3;
+            var tiled = new float[tokens * stride];
+            if (!MatVec.TryComputeTiled(MatMulKernel.VecDot, TensorType.Q8_0, weights, rows, cols, activations, tokens, tiled, stride))
+            {
+                Assert.True(tokens < 2 || !System.Runtime.Intrinsics.X86.Avx2.IsSupported, "no tiled kernel on an AVX2 machine");
+                continue;
+            }
+            for (int t = 0; t < tokens; t++)
+            {
+                var expected = new float[rows];
+                MatVec.ComputeWith(MatMulKernel.VecDot, TensorType.Q8_0, weights, cols, activations.AsSpan((int)(t * rowBytes), (int)rowBytes), expected, 0, rows);
+                for (int r = 0; r < rows; r++)
+                    Assert.True(BitConverter.SingleToInt32Bits(expected[r]) == BitConverter.SingleToInt32Bits(tiled[t * stride + r]),
+                        $"cols {cols}, {rows}x{tokens}: row {r}, token {t}: {tiled[t * stride + r]:R} vs {expected[r]:R}");
+            }
+        }
+    }
+
+    private static byte[] Quantized(Random rng, int rows, int cols)
+    {
+        long rowBytes = TensorTypeInfo.RowBytes(TensorType.Q8_0, cols);
+        var bytes = new byte[rows * rowBytes];
+        var row = new float[cols];
+        for (int r = 0; r < rows; r++)
+        {
+            for (int i = 0; i < cols; i++) row[i] = (float)(rng.NextDouble() * 2 - 1) * (1 + r);
+            Quantizer.QuantizeRow(TensorType.Q8_0, row, bytes.AsSpan((int)(r * rowBytes), (int)rowBytes));
+        }
+        return bytes;
+    }
+}
