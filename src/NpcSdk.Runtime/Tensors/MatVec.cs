@@ -71,6 +71,14 @@ internal static unsafe class MatVec
                     VecDotAvx2.Q8_0x4(row, rowBytes, a, cols / 32, o + r);
                 }
             }
+
+            if ((kernel == MatMulKernel.Repacked || kernel == MatMulKernel.RepackedGemm) && t == TensorType.Q4_0 && VecDotAvx2.IsSupported)
+            {
+                for (; r + 8 <= rowEnd - rowStart; r += 8, row += 8 * rowBytes)
+                {
+                    VecDotAvx2.Q4_0Repacked8(row, rowBytes, a, cols / 32, o + r);
+                }
+            }
 #endif
             for (; r < rowEnd - rowStart; r++, row += rowBytes)
             {

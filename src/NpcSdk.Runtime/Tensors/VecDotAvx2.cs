@@ -734,6 +734,35 @@ internal static unsafe class VecDotAvx2
     }
 
     /// <summary>
+    /// <see cref="Repacked"/> for Q4_0 on eight rows at once (<paramref name="rowBytes"/> apart), as ggml's
+    /// <c>ggml_gemv_q4_0_8x8_q8_0</c> runs them: lane i of one float accumulator is row i, and per block it gets
+    /// <c>fma(exact integer dot, d_x * d_y, acc)</c>, the same operations <see cref="Repacked"/> does per row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Q4_0Repacked8(byte* x, long rowBytes, byte* y, int blocks, float* output)
+    {
+        Vector256<sbyte> eight = Vector256.Create((sbyte)8);
+        Vector256<float> acc = Vector256<float>.Zero;
+        byte* x1 = x + rowBytes, x2 = x1 + rowBytes, x3 = x2 + rowBytes, x4 = x3 + rowBytes, x5 = x4 + rowBytes, x6 = x5 + rowBytes, x7 = x6 + rowBytes;
+        for (int b = 0; b < blocks; b++, y += 34)
+        {
+            long o = b * 18L;
+            Vector256<sbyte> qy = Avx.LoadVector256((sbyte*)(y + 2));
+            Vector256<int> h01 = Avx2.HorizontalAdd(MulSumI8(Nibbles(x + o + 2).AsSByte() - eight, qy), MulSumI8(Nibbles(x1 + o + 2).AsSByte() - eight, qy));
+            Vector256<int> h23 = Avx2.HorizontalAdd(MulSumI8(Nibbles(x2 + o + 2).AsSByte() - eight, qy), MulSumI8(Nibbles(x3 + o + 2).AsSByte() - eight, qy));
+            Vector256<int> h45 = Avx2.HorizontalAdd(MulSumI8(Nibbles(x4 + o + 2).AsSByte() - eight, qy), MulSumI8(Nibbles(x5 + o + 2).AsSByte() - eight, qy));
+            Vector256<int> h67 = Avx2.HorizontalAdd(MulSumI8(Nibbles(x6 + o + 2).AsSByte() - eight, qy), MulSumI8(Nibbles(x7 + o + 2).AsSByte() - eight, qy));
+            Vector256<int> h0123 = Avx2.HorizontalAdd(h01, h23), h4567 = Avx2.HorizontalAdd(h45, h67);
+            // Lanes [r0..r3 of elements 0-3 | r4..r7 of elements 0-3] + [same, elements 4-7]: row i's exact sum in lane i.
+            Vector256<int> sums = Avx2.Permute2x128(h0123, h4567, 0x20) + Avx2.Permute2x128(h0123, h4567, 0x31);
+            Vector256<float> d = Vector256.Create(H(x + o), H(x1 + o), H(x2 + o), H(x3 + o), H(x4 + o), H(x5 + o), H(x6 + o), H(x7 + o)) * Vector256.Create(H(y));
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sums), d, acc);
+        }
+
+        Avx.Store(output, acc);
+    }
+
+    /// <summary>
     /// One output element of ggml_gemm_q4_K_8x8_q8_K (Q4_0: identical to <see cref="Repacked"/>): the scale and min
     /// terms are accumulated per 64 elements (two sub-blocks), each an FMA of its exact integer total.
     /// </summary>

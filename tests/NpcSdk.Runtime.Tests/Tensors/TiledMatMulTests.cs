@@ -36,15 +36,38 @@ public class TiledMatMulTests
         }
     }
 
-    private static byte[] Quantized(Random rng, int rows, int cols)
+    /// <summary>Eight repacked Q4_0 rows at once (ggml_gemv_q4_0_8x8_q8_0's lanes) must equal the one-row emulation.</summary>
+    [Fact]
+    public void Repacked_Q4_0_Eight_Rows_Equal_One_Row_At_A_Time_Bit_For_Bit()
     {
-        long rowBytes = TensorTypeInfo.RowBytes(TensorType.Q8_0, cols);
+        var rng = new Random(11);
+        foreach (int cols in new[] { 32, 384 })
+        foreach (int rows in new[] { 8, 13, 24 })
+        {
+            var weights = Quantized(rng, rows, cols, TensorType.Q4_0);
+            var activation = Quantized(rng, 1, cols, TensorType.Q8_0);
+            long rowBytes = TensorTypeInfo.RowBytes(TensorType.Q4_0, cols);
+            var together = new float[rows];
+            MatVec.ComputeWith(MatMulKernel.Repacked, TensorType.Q4_0, weights, cols, activation, together, 0, rows);
+            for (int r = 0; r < rows; r++)
+            {
+                var alone = new float[1];
+                MatVec.ComputeWith(MatMulKernel.Repacked, TensorType.Q4_0, weights, cols, activation, alone, r, r + 1);
+                Assert.True(BitConverter.SingleToInt32Bits(alone[0]) == BitConverter.SingleToInt32Bits(together[r]),
+                    $"cols {cols}, rows {rows}: row {r}: {together[r]:R} vs {alone[0]:R}");
+            }
+        }
+    }
+
+    private static byte[] Quantized(Random rng, int rows, int cols, TensorType type = TensorType.Q8_0)
+    {
+        long rowBytes = TensorTypeInfo.RowBytes(type, cols);
         var bytes = new byte[rows * rowBytes];
         var row = new float[cols];
         for (int r = 0; r < rows; r++)
         {
             for (int i = 0; i < cols; i++) row[i] = (float)(rng.NextDouble() * 2 - 1) * (1 + r);
-            Quantizer.QuantizeRow(TensorType.Q8_0, row, bytes.AsSpan((int)(r * rowBytes), (int)rowBytes));
+            Quantizer.QuantizeRow(type, row, bytes.AsSpan((int)(r * rowBytes), (int)rowBytes));
         }
         return bytes;
     }
