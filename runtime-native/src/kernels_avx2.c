@@ -6,8 +6,14 @@
  * Every function carries __attribute__((target("avx2,fma,f16c"))), so the library builds with the default flags
  * (no -march) and still loads on older CPUs; npc_dispatch.c only installs this table after cpuid says yes.
  *
- * Matrix products: each kernel takes up to 4 activation rows; a weight block is loaded and unpacked once and
- * multiplied with all of them (the int8 work per weight byte is amortized like llamafile's tinyBLAS tiles).
+ * Bit-exact with llama.cpp: every output element goes through the same float operations, in the same order, as in
+ * the ggml-cpu kernel llama.cpp runs for it (ggml_vec_dot_*, llamafile's tinyBLAS, the CPU_REPACK gemv/gemm; the
+ * managed NpcSdk.Tensors kernels are the specification): the same accumulator lanes, FMA where ggml fuses (GCC
+ * contracts some of ggml's scalar `a += b * c`), the same horizontal sums. Integer sums are exact, so their order is
+ * free. Tiling is free too as long as each element keeps its own chain.
+ *
+ * Matrix products: each kernel takes up to 4 activation rows and a few weight rows at a time; a weight block is
+ * loaded and unpacked once for all activations, and the independent chains of a tile hide the FMA latency.
  */
 #include "npc_internal.h"
 
@@ -341,7 +347,9 @@ LEGACY_ROWS(rows_q5_1, block_q5_1, Q5_1_STEP, 1, 4)
 LEGACY_ROWS(rows_q8_0, block_q8_0, Q8_0_STEP, 0, 4)
 LEGACY_ROWS(rows_q8_1, block_q8_1, Q8_1_STEP, 0, 4)
 
-/* ---- K-quants (256-element super-blocks, Q8_K activations) ---- */
+/* ---- K-quants (256-element super-blocks, Q8_K activations) ----
+ * ggml_vec_dot_*_q8_K (AVX2): the super-block's int32 sums in ggml's 8 lanes (which 16- or 32-element groups land in
+ * which lane matters once they are converted to float), one FMA per super-block with d_x * d_y, hsum_float_8. */
 
 INLINE AVX2 void rows_q8_K_n(int n, const void* w, const void* act, int64_t as, float* out, int64_t os, const int na)
 {
@@ -364,6 +372,7 @@ INLINE AVX2 void rows_q8_K_n(int n, const void* w, const void* act, int64_t as, 
 }
 INSTANTIATE(rows_q8_K)
 
+/* Q2_K: the mins term (lanes of 16-element group pairs) is FMA'd into the same accumulator before the scales term. */
 INLINE AVX2 void rows_q2_K_n(int n, const void* w, const void* act, int64_t as, float* out, int64_t os, const int na)
 {
     const block_q2_K* x = (const block_q2_K*)w;
@@ -660,6 +669,7 @@ INLINE AVX2 void rows_q4_K_gemm_t(int n, const uint8_t* w, int64_t ws, const voi
 }
 TILED(rows_q4_K_gemm, 4, 2, 1, 1)
 
+/* Q6_K: lane l of the -32 correction holds 16-element groups 2l and 2l+1, as ggml's q8sclsub. */
 INLINE AVX2 void rows_q6_K_n(int n, const void* w, const void* act, int64_t as, float* out, int64_t os, const int na)
 {
     const block_q6_K* x = (const block_q6_K*)w;
