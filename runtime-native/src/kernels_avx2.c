@@ -161,59 +161,66 @@ INLINE AVX2 __m256 load_bf16(const uint16_t* p)
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i*)p)), 16));
 }
 
-/* GGML_F32x8_REDUCE: (a0+a2)+(a1+a3) lane-wise, the two 128-bit halves added, then two hadds: (t0+t1)+(t2+t3). */
+/*
+ * GGML_F32x8_REDUCE: (a0+a2)+(a1+a3) lane-wise, the two 128-bit halves added, then ggml's two hadds, which give
+ * (t0+t1)+(t2+t3); here with shuffles (cheaper than hadd, same sums: float addition is commutative).
+ */
 INLINE AVX2 float reduce4(__m256 a0, __m256 a1, __m256 a2, __m256 a3)
 {
     __m256 x = _mm256_add_ps(_mm256_add_ps(a0, a2), _mm256_add_ps(a1, a3));
     __m128 t = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
-    t = _mm_hadd_ps(t, t);
-    return _mm_cvtss_f32(_mm_hadd_ps(t, t));
+    t = _mm_add_ps(t, _mm_shuffle_ps(t, t, _MM_SHUFFLE(2, 3, 0, 1))); /* t0+t1, t1+t0, t2+t3, t3+t2 */
+    return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehl_ps(t, t)));
 }
 
 /*
  * ggml_vec_dot_f32 / ggml_vec_dot_f16 / ggml_vec_dot_bf16 (AVX2) of one weight row with floats: four 8-lane FMA
  * accumulators over 32-element steps. F32: GGML_F32x8_REDUCE, leftovers added one product at a time in float. F16:
  * the same reduction into a double, leftovers in double. BF16: hsum_float_8((c1+c3)+(c2+c4)) into a double,
- * leftovers in double. (The products of the leftovers are rounded to float first, as ggml's are.)
+ * leftovers in double. (The products of the leftovers are rounded to float first, as ggml's are.) Activations
+ * go in pairs, sharing the weight loads (eight accumulators).
  */
 #define VEC_DOT_FLOAT(name, T, LOAD, SCALAR, IS_BF16, SUM_T)                                                     \
-    INLINE AVX2 float name(const T* x, const float* y, int n)                                                    \
+    INLINE AVX2 void name##_t(int n, const T* x, const void* act, int64_t as, float* out, int64_t os, const int na) \
     {                                                                                                            \
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                                              \
+        __m256 a[2][4];                                                                                          \
+        _Pragma("GCC unroll 2") for (int k = 0; k < na; k++)                                                     \
+            _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) a[k][j] = _mm256_setzero_ps();                  \
         int i = 0;                                                                                               \
         for (; i + 32 <= n; i += 32) {                                                                           \
-            a0 = _mm256_fmadd_ps(LOAD(x + i), _mm256_loadu_ps(y + i), a0);                                       \
-            a1 = _mm256_fmadd_ps(LOAD(x + i + 8), _mm256_loadu_ps(y + i + 8), a1);                               \
-            a2 = _mm256_fmadd_ps(LOAD(x + i + 16), _mm256_loadu_ps(y + i + 16), a2);                             \
-            a3 = _mm256_fmadd_ps(LOAD(x + i + 24), _mm256_loadu_ps(y + i + 24), a3);                             \
+            _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) {                                                \
+                const __m256 xj = LOAD(x + i + 8 * j);                                                           \
+                _Pragma("GCC unroll 2") for (int k = 0; k < na; k++)                                             \
+                    a[k][j] = _mm256_fmadd_ps(xj, _mm256_loadu_ps((const float*)ACT(k) + i + 8 * j), a[k][j]);  \
+            }                                                                                                    \
         }                                                                                                        \
-        SUM_T sum = IS_BF16 ? hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a2), _mm256_add_ps(a1, a3)))               \
-                            : reduce4(a0, a1, a2, a3);                                                           \
-        for (; i < n; i++) {                                                                                     \
-            float p = SCALAR(x[i]) * y[i];                                                                       \
-            sum += p;                                                                                            \
+        _Pragma("GCC unroll 2") for (int k = 0; k < na; k++) {                                                   \
+            const float* y = (const float*)ACT(k);                                                               \
+            SUM_T sum = IS_BF16 ? hsum_ps(_mm256_add_ps(_mm256_add_ps(a[k][0], a[k][2]), _mm256_add_ps(a[k][1], a[k][3]))) \
+                                : reduce4(a[k][0], a[k][1], a[k][2], a[k][3]);                                   \
+            for (int j = i; j < n; j++) {                                                                        \
+                float p = SCALAR(x[j]) * y[j];                                                                   \
+                sum += p;                                                                                        \
+            }                                                                                                    \
+            out[k * os] = (float)sum;                                                                            \
         }                                                                                                        \
-        return (float)sum;                                                                                       \
+    }                                                                                                            \
+    static AVX2 void name(int n, const void* w, int64_t ws, int nrows, const void* act, int64_t as, int na,      \
+                          float* out, int64_t os)                                                                \
+    {                                                                                                            \
+        for (int k = 0; k < na; k += 2) {                                                                        \
+            for (int r = 0; r < nrows; r++) {                                                                    \
+                const T* x = (const T*)((const uint8_t*)w + r * ws);                                             \
+                if (na - k >= 2) name##_t(n, x, ACT(k), as, out + k * os + r, os, 2);                            \
+                else name##_t(n, x, ACT(k), as, out + k * os + r, os, 1);                                        \
+            }                                                                                                    \
+        }                                                                                                        \
     }
 
 #define ID_F32(v) (v)
-VEC_DOT_FLOAT(dot_f32, float, _mm256_loadu_ps, ID_F32, 0, float)
-VEC_DOT_FLOAT(dot_f16, uint16_t, load_f16, h16, 0, double)
-VEC_DOT_FLOAT(dot_bf16, uint16_t, load_bf16, npc_bf16_to_fp32, 1, double)
-
-/* vec_dot has one accumulator chain set per output element: each (row, activation) pair in turn. */
-#define FLOAT_ROWS(name, T, DOT)                                                                                 \
-    static AVX2 void name(int n, const void* w, int64_t ws, int nrows, const void* act, int64_t as, int na,     \
-                          float* out, int64_t os)                                                                \
-    {                                                                                                            \
-        for (int r = 0; r < nrows; r++)                                                                          \
-            for (int k = 0; k < na; k++)                                                                         \
-                out[k * os + r] = DOT((const T*)((const uint8_t*)w + r * ws), (const float*)ACT(k), n);          \
-    }
-
-FLOAT_ROWS(rows_f32, float, dot_f32)
-FLOAT_ROWS(rows_f16, uint16_t, dot_f16)
-FLOAT_ROWS(rows_bf16, uint16_t, dot_bf16)
+VEC_DOT_FLOAT(rows_f32, float, _mm256_loadu_ps, ID_F32, 0, float)
+VEC_DOT_FLOAT(rows_f16, uint16_t, load_f16, h16, 0, double)
+VEC_DOT_FLOAT(rows_bf16, uint16_t, load_bf16, npc_bf16_to_fp32, 1, double)
 
 /*
  * llamafile's tinyBLAS (tinyBLAS::gemm on AVX2), which ggml tries first for float weights and 2+ activation rows:

@@ -261,12 +261,14 @@ int npc_matmul_kernel(int kernel, int n_gemm, int weight_type, const void* w, in
     const npc_kernels* k = npc_active();
     const uint8_t* a = (const uint8_t*)act;
     int64_t a_stride = act_stride_bytes;
-    float* widened = NULL;
+    void* scratch = NULL;
 
     if (weight_type == NPC_TYPE_F16 || weight_type == NPC_TYPE_BF16) {
-        /* Widen the 16-bit activations to float once (exact), not once per weight row. */
-        widened = (float*)malloc((size_t)cols * (size_t)n_act * sizeof(float));
-        if (!widened) return NPC_ERR_MEMORY;
+        /* Widen the 16-bit activations to float once (exact), not once per weight row; 64-byte aligned, so the
+         * kernels' 32-byte loads never straddle a cache line (malloc's 16 bytes cost up to a quarter of the speed). */
+        scratch = malloc((size_t)cols * (size_t)n_act * sizeof(float) + 63);
+        if (!scratch) return NPC_ERR_MEMORY;
+        float* widened = (float*)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
         for (int i = 0; i < n_act; i++) k->widen[weight_type](a + i * act_stride_bytes, widened + (int64_t)i * cols, cols);
         a = (const uint8_t*)widened;
         a_stride = (int64_t)cols * (int64_t)sizeof(float);
@@ -285,7 +287,7 @@ int npc_matmul_kernel(int kernel, int n_gemm, int weight_type, const void* w, in
         run_rows(k->rows[weight_type], cols, wb, row_stride_bytes, row_begin, row_end, a, a_stride, 0, n_act, out, out_stride);
         break;
     }
-    free(widened);
+    free(scratch);
     return NPC_OK;
 }
 
