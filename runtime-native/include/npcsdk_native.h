@@ -3,8 +3,8 @@
  *
  * Quantized matrix-vector and matrix-matrix products over ggml block formats (as stored in GGUF files), the
  * activation quantizers that feed them, and a few float helpers of a transformer step. The C# runtime
- * (NpcSdk.Native.NativeKernels) loads this library at run time; when it is missing the managed kernels run and
- * give the same results within float rounding.
+ * (NpcSdk.Native.NativeKernels) loads this library at run time; when it is missing the managed kernels run (the
+ * AVX2 path's npc_matmul_kernel gives their results bit for bit).
  *
  * Paths: x86-64 AVX2+FMA+F16C, ARM64 NEON, plain C. The best path the CPU supports is picked on first use
  * (cpuid on x86-64; NEON is always present on ARM64); the environment variable NPCSDK_NATIVE_PATH=scalar|avx2|neon
