@@ -3,13 +3,14 @@
  *
  * Quantized matrix-vector and matrix-matrix products over ggml block formats (as stored in GGUF files), the
  * activation quantizers that feed them, and a few float helpers of a transformer step. The C# runtime
- * (NpcSdk.Native.NativeKernels) loads this library at run time; when it is missing the managed kernels run and
- * give the same results within float rounding.
+ * (NpcSdk.Native.NativeKernels) loads this library at run time; when it is missing the managed kernels run (the
+ * AVX2 path's npc_matmul_kernel gives their results bit for bit).
  *
  * Paths: x86-64 AVX2+FMA+F16C, ARM64 NEON, plain C. The best path the CPU supports is picked on first use
  * (cpuid on x86-64; NEON is always present on ARM64); the environment variable NPCSDK_NATIVE_PATH=scalar|avx2|neon
  * or npc_set_path() overrides it. All paths compute the same exact int32 sums per block; results differ only in
- * the order of float additions.
+ * the order of float additions. The AVX2 path of npc_matmul_kernel reproduces ggml-cpu's (AVX2 build) order of
+ * every float operation, so its results are bit-identical to llama.cpp's and the managed kernels'.
  *
  * Conventions
  *  - Types are ggml's ggml_type ids (NpcSdk.Tensors.TensorType), see enum npc_type.
@@ -47,7 +48,7 @@ extern "C" {
 #endif
 
 /** Version of this header's ABI; bumped on every incompatible change. */
-#define NPC_ABI_VERSION 1
+#define NPC_ABI_VERSION 2
 
 /** Element formats: ggml's ggml_type ids. */
 enum npc_type {
@@ -128,6 +129,24 @@ NPC_API int npc_vec_dot_type(int type);
 NPC_API int npc_matmul(int weight_type, const void* w, int64_t row_stride_bytes, int rows, int cols,
                        const void* act, int64_t act_stride_bytes, int n_act,
                        float* out, int64_t out_stride, int row_begin, int row_end);
+
+/** Accumulation orders of npc_matmul_kernel: which ggml-cpu kernel each output element is computed like. */
+enum npc_kernel {
+    NPC_KERNEL_VEC_DOT = 0,  /* ggml_vec_dot_<type>, every type (what npc_matmul computes) */
+    NPC_KERNEL_TINYBLAS = 1, /* llamafile's tinyBLAS sgemm: F32/F16/BF16 weights, cols a multiple of 8 */
+    NPC_KERNEL_REPACKED = 2  /* CPU_REPACK 8x8 kernels of Q4_0/Q4_K weights: ggml_gemm_* / ggml_gemv_* */
+};
+
+/**
+ * npc_matmul with the arithmetic of ggml-cpu's `kernel` (enum npc_kernel). NPC_KERNEL_REPACKED computes activation
+ * rows [0, n_gemm) like ggml_gemm_*_8x8 and the rest like ggml_gemv_*_8x8 (n_gemm is ignored by the other
+ * kernels). Only the AVX2 path reproduces these orders bit for bit; the scalar and NEON paths compute every kernel
+ * with their own npc_matmul order. NPC_ERR_TYPE if `kernel` does not apply to `weight_type`, NPC_ERR_ARGUMENT if
+ * n_gemm is outside [0, n_act] or tinyBLAS gets cols not a multiple of 8.
+ */
+NPC_API int npc_matmul_kernel(int kernel, int n_gemm, int weight_type, const void* w, int64_t row_stride_bytes, int rows,
+                              int cols, const void* act, int64_t act_stride_bytes, int n_act,
+                              float* out, int64_t out_stride, int row_begin, int row_end);
 
 /** npc_matmul with one activation row and contiguous weight rows: out[r - row_begin] = dot(row r, act). */
 NPC_API int npc_matvec(int weight_type, const void* w, int rows, int cols, const void* act,

@@ -6,8 +6,14 @@
  * Every function carries __attribute__((target("avx2,fma,f16c"))), so the library builds with the default flags
  * (no -march) and still loads on older CPUs; npc_dispatch.c only installs this table after cpuid says yes.
  *
- * Matrix products: each kernel takes up to 4 activation rows; a weight block is loaded and unpacked once and
- * multiplied with all of them (the int8 work per weight byte is amortized like llamafile's tinyBLAS tiles).
+ * Bit-exact with llama.cpp: every output element goes through the same float operations, in the same order, as in
+ * the ggml-cpu kernel llama.cpp runs for it (ggml_vec_dot_*, llamafile's tinyBLAS, the CPU_REPACK gemv/gemm; the
+ * managed NpcSdk.Tensors kernels are the specification): the same accumulator lanes, FMA where ggml fuses (GCC
+ * contracts some of ggml's scalar `a += b * c`), the same horizontal sums. Integer sums are exact, so their order is
+ * free. Tiling is free too as long as each element keeps its own chain.
+ *
+ * Matrix products: each kernel takes up to 4 activation rows and a few weight rows at a time; a weight block is
+ * loaded and unpacked once for all activations, and the independent chains of a tile hide the FMA latency.
  */
 #include "npc_internal.h"
 
@@ -36,6 +42,26 @@ INLINE AVX2 float hsum_ps128(__m128 s)
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+}
+
+INLINE AVX2 int hsum_epi32_128(__m128i s)
+{
+    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/** The totals of four 8-lane int32 vectors, total i in lane i (integer sums: exact in any order). */
+INLINE AVX2 __m128i hsum4_epi32(__m256i v0, __m256i v1, __m256i v2, __m256i v3)
+{
+    __m256i c = _mm256_hadd_epi32(_mm256_hadd_epi32(v0, v1), _mm256_hadd_epi32(v2, v3));
+    return _mm_add_epi32(_mm256_castsi256_si128(c), _mm256_extracti128_si256(c, 1));
+}
+
+/** The totals of four 4-lane int32 vectors, total i in lane i. */
+INLINE AVX2 __m128i hsum4_epi32_128(__m128i v0, __m128i v1, __m128i v2, __m128i v3)
+{
+    return _mm_hadd_epi32(_mm_hadd_epi32(v0, v1), _mm_hadd_epi32(v2, v3));
 }
 
 INLINE AVX2 int hsum_epi32(__m256i v)
@@ -103,6 +129,29 @@ INLINE AVX2 __m256i dup128(__m128i v) { return _mm256_inserti128_si256(_mm256_ca
         }                                                                                                     \
     }
 
+/* Each tile kernel name##_t(..., nr, na) takes `nr` weight rows x `na` activations with compile-time counts; the row
+ * kernel runs tiles of NRk rows for k activations, then the leftover rows one at a time. */
+#define TILE_CASE(name, NR, NA)                                                                                  \
+    case NA:                                                                                                     \
+        for (; r + NR <= nrows; r += NR) name##_t(n, wr + r * ws, ws, act, as, out + r, os, NR, NA);             \
+        for (; r < nrows; r++) name##_t(n, wr + r * ws, ws, act, as, out + r, os, 1, NA);                        \
+        break;
+
+#define TILED(name, NR1, NR2, NR3, NR4)                                                                          \
+    static AVX2 void name(int n, const void* w, int64_t ws, int nrows, const void* act, int64_t as, int na,     \
+                          float* out, int64_t os)                                                                \
+    {                                                                                                            \
+        const uint8_t* wr = (const uint8_t*)w;                                                                   \
+        int r = 0;                                                                                               \
+        switch (na) {                                                                                            \
+            TILE_CASE(name, NR1, 1)                                                                              \
+            TILE_CASE(name, NR2, 2)                                                                              \
+            TILE_CASE(name, NR3, 3)                                                                              \
+        default:                                                                                                 \
+            TILE_CASE(name, NR4, 4)                                                                              \
+        }                                                                                                        \
+    }
+
 /* ---- Float weights (activations are floats; F16/BF16 ones were widened by the driver) ---- */
 
 INLINE AVX2 __m256 load_f16(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)p)); }
@@ -112,54 +161,96 @@ INLINE AVX2 __m256 load_bf16(const uint16_t* p)
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i*)p)), 16));
 }
 
-#define FLOAT_ROWS(name, T, LOAD, SCALAR)                                                                          \
-    INLINE AVX2 void name##_n(int n, const void* w, const void* act, int64_t as, float* out, int64_t os,         \
-                              const int na)                                                                      \
+/*
+ * GGML_F32x8_REDUCE: (a0+a2)+(a1+a3) lane-wise, the two 128-bit halves added, then ggml's two hadds, which give
+ * (t0+t1)+(t2+t3); here with shuffles (cheaper than hadd, same sums: float addition is commutative).
+ */
+INLINE AVX2 float reduce4(__m256 a0, __m256 a1, __m256 a2, __m256 a3)
+{
+    __m256 x = _mm256_add_ps(_mm256_add_ps(a0, a2), _mm256_add_ps(a1, a3));
+    __m128 t = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
+    t = _mm_add_ps(t, _mm_shuffle_ps(t, t, _MM_SHUFFLE(2, 3, 0, 1))); /* t0+t1, t1+t0, t2+t3, t3+t2 */
+    return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehl_ps(t, t)));
+}
+
+/*
+ * ggml_vec_dot_f32 / ggml_vec_dot_f16 / ggml_vec_dot_bf16 (AVX2) of one weight row with floats: four 8-lane FMA
+ * accumulators over 32-element steps. F32: GGML_F32x8_REDUCE, leftovers added one product at a time in float. F16:
+ * the same reduction into a double, leftovers in double. BF16: hsum_float_8((c1+c3)+(c2+c4)) into a double,
+ * leftovers in double. (The products of the leftovers are rounded to float first, as ggml's are.) Activations
+ * go in pairs, sharing the weight loads (eight accumulators).
+ */
+#define VEC_DOT_FLOAT(name, T, LOAD, SCALAR, IS_BF16, SUM_T)                                                     \
+    INLINE AVX2 void name##_t(int n, const T* x, const void* act, int64_t as, float* out, int64_t os, const int na) \
     {                                                                                                            \
-        const T* x = (const T*)w;                                                                                \
+        __m256 a[2][4];                                                                                          \
+        _Pragma("GCC unroll 2") for (int k = 0; k < na; k++)                                                     \
+            _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) a[k][j] = _mm256_setzero_ps();                  \
         int i = 0;                                                                                               \
-        if (na == 1) {                                                                                           \
-            const float* y = (const float*)act;                                                                  \
-            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                                          \
-            for (; i + 32 <= n; i += 32) {                                                                       \
-                a0 = _mm256_fmadd_ps(LOAD(x + i), _mm256_loadu_ps(y + i), a0);                                   \
-                a1 = _mm256_fmadd_ps(LOAD(x + i + 8), _mm256_loadu_ps(y + i + 8), a1);                           \
-                a2 = _mm256_fmadd_ps(LOAD(x + i + 16), _mm256_loadu_ps(y + i + 16), a2);                         \
-                a3 = _mm256_fmadd_ps(LOAD(x + i + 24), _mm256_loadu_ps(y + i + 24), a3);                         \
-            }                                                                                                    \
-            for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(LOAD(x + i), _mm256_loadu_ps(y + i), a0);            \
-            float sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));                    \
-            for (; i < n; i++) sum += SCALAR(x[i]) * y[i];                                                       \
-            out[0] = sum;                                                                                        \
-            return;                                                                                              \
-        }                                                                                                        \
-        __m256 acc0[4], acc1[4];                                                                                 \
-        _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) acc0[k] = acc1[k] = _mm256_setzero_ps();                                     \
-        for (; i + 16 <= n; i += 16) {                                                                           \
-            __m256 x0 = LOAD(x + i), x1 = LOAD(x + i + 8);                                                       \
-            _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {                                                                       \
-                const float* y = (const float*)ACT(k);                                                           \
-                acc0[k] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(y + i), acc0[k]);                                  \
-                acc1[k] = _mm256_fmadd_ps(x1, _mm256_loadu_ps(y + i + 8), acc1[k]);                              \
+        for (; i + 32 <= n; i += 32) {                                                                           \
+            _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) {                                                \
+                const __m256 xj = LOAD(x + i + 8 * j);                                                           \
+                _Pragma("GCC unroll 2") for (int k = 0; k < na; k++)                                             \
+                    a[k][j] = _mm256_fmadd_ps(xj, _mm256_loadu_ps((const float*)ACT(k) + i + 8 * j), a[k][j]);  \
             }                                                                                                    \
         }                                                                                                        \
-        for (; i + 8 <= n; i += 8) {                                                                             \
-            __m256 x0 = LOAD(x + i);                                                                             \
-            _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) acc0[k] = _mm256_fmadd_ps(x0, _mm256_loadu_ps((const float*)ACT(k) + i), acc0[k]); \
-        }                                                                                                        \
-        _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {                                                                           \
+        _Pragma("GCC unroll 2") for (int k = 0; k < na; k++) {                                                   \
             const float* y = (const float*)ACT(k);                                                               \
-            float sum = hsum_ps(_mm256_add_ps(acc0[k], acc1[k]));                                                \
-            for (int j = i; j < n; j++) sum += SCALAR(x[j]) * y[j];                                              \
-            out[k * os] = sum;                                                                                   \
+            SUM_T sum = IS_BF16 ? hsum_ps(_mm256_add_ps(_mm256_add_ps(a[k][0], a[k][2]), _mm256_add_ps(a[k][1], a[k][3]))) \
+                                : reduce4(a[k][0], a[k][1], a[k][2], a[k][3]);                                   \
+            for (int j = i; j < n; j++) {                                                                        \
+                float p = SCALAR(x[j]) * y[j];                                                                   \
+                sum += p;                                                                                        \
+            }                                                                                                    \
+            out[k * os] = (float)sum;                                                                            \
         }                                                                                                        \
     }                                                                                                            \
-    INSTANTIATE(name)
+    static AVX2 void name(int n, const void* w, int64_t ws, int nrows, const void* act, int64_t as, int na,      \
+                          float* out, int64_t os)                                                                \
+    {                                                                                                            \
+        for (int k = 0; k < na; k += 2) {                                                                        \
+            for (int r = 0; r < nrows; r++) {                                                                    \
+                const T* x = (const T*)((const uint8_t*)w + r * ws);                                             \
+                if (na - k >= 2) name##_t(n, x, ACT(k), as, out + k * os + r, os, 2);                            \
+                else name##_t(n, x, ACT(k), as, out + k * os + r, os, 1);                                        \
+            }                                                                                                    \
+        }                                                                                                        \
+    }
 
 #define ID_F32(v) (v)
-FLOAT_ROWS(rows_f32, float, _mm256_loadu_ps, ID_F32)
-FLOAT_ROWS(rows_f16, uint16_t, load_f16, h16)
-FLOAT_ROWS(rows_bf16, uint16_t, load_bf16, npc_bf16_to_fp32)
+VEC_DOT_FLOAT(rows_f32, float, _mm256_loadu_ps, ID_F32, 0, float)
+VEC_DOT_FLOAT(rows_f16, uint16_t, load_f16, h16, 0, double)
+VEC_DOT_FLOAT(rows_bf16, uint16_t, load_bf16, npc_bf16_to_fp32, 1, double)
+
+/*
+ * llamafile's tinyBLAS (tinyBLAS::gemm on AVX2), which ggml tries first for float weights and 2+ activation rows:
+ * every output element is one 8-lane FMA accumulator over the whole row, 8 elements a step, then hsum (the same
+ * lane pairing as hsum_float_8). A tile of `nr` weight rows x `na` activations (at most 12 accumulators, tinyBLAS'
+ * register tile) shares the loads; the tiling does not change any element's arithmetic.
+ */
+#define TINYBLAS_ROWS(name, T, LOAD)                                                                             \
+    INLINE AVX2 void name##_t(int n, const uint8_t* w, int64_t ws, const void* act, int64_t as, float* out,      \
+                              int64_t os, const int nr, const int na)                                            \
+    {                                                                                                            \
+        __m256 acc[4][4];                                                                                        \
+        _Pragma("GCC unroll 4") for (int i = 0; i < nr; i++)                                                     \
+            _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) acc[i][k] = _mm256_setzero_ps();               \
+        for (int l = 0; l < n; l += 8) {                                                                         \
+            __m256 x[4];                                                                                         \
+            _Pragma("GCC unroll 4") for (int i = 0; i < nr; i++) x[i] = LOAD((const T*)(w + i * ws) + l);       \
+            _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {                                               \
+                const __m256 b = _mm256_loadu_ps((const float*)ACT(k) + l);                                      \
+                _Pragma("GCC unroll 4") for (int i = 0; i < nr; i++) acc[i][k] = _mm256_fmadd_ps(x[i], b, acc[i][k]); \
+            }                                                                                                    \
+        }                                                                                                        \
+        _Pragma("GCC unroll 4") for (int i = 0; i < nr; i++)                                                     \
+            _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) out[k * os + i] = hsum_ps(acc[i][k]);          \
+    }                                                                                                            \
+    TILED(name, 4, 4, 4, 3)
+
+TINYBLAS_ROWS(tinyblas_f32, float, _mm256_loadu_ps)
+TINYBLAS_ROWS(tinyblas_f16, uint16_t, load_f16)
+TINYBLAS_ROWS(tinyblas_bf16, uint16_t, load_bf16)
 
 static AVX2 void widen_f16(const void* src, float* dst, int64_t n)
 {
@@ -180,38 +271,47 @@ static AVX2 void widen_bf16(const void* src, float* dst, int64_t n)
 /* ---- 32-element blocks ---- */
 
 /*
- * A block step: the weight block's quants as 32 bytes, shared by all activations; for each activation k, the
- * int32 dot in 8 lanes times the product of the two scales, accumulated in acc[k] (plus a scalar min term for
- * Q4_1/Q5_1 in summs[k]). Two accumulator sets alternate between even and odd blocks to hide FMA latency.
+ * ggml_vec_dot_{q4_0,q5_0,q8_0}_q8_0 and ggml_vec_dot_{q4_1,q5_1}_q8_1 (AVX2): per output element one 8-lane
+ * accumulator, acc = fma(d_x * d_y, int32 lanes of the block, acc) block after block, then hsum_float_8; Q4_1/Q5_1
+ * also accumulate the min term m_x * s_y in a scalar (GCC contracts `summs += m * s` into an FMA) added at the end.
+ * A tile of `nr` weight rows x `na` activations runs nr * na independent chains, which hides the FMA latency, and
+ * unpacks each weight block once for all activations.
  */
-#define LEGACY_ROWS(name, XBLOCK, YBLOCK, STEP)                                                                     \
-    INLINE AVX2 void name##_n(int n, const void* w, const void* act, int64_t as, float* out, int64_t os,          \
-                              const int na)                                                                       \
+#define LEGACY_ROWS(name, XBLOCK, STEP, HAS_MIN, NR1)                                                             \
+    INLINE AVX2 void name##_t(int n, const uint8_t* w, int64_t ws, const void* act, int64_t as, float* out,       \
+                              int64_t os, const int nr, const int na)                                             \
     {                                                                                                             \
-        const XBLOCK* x = (const XBLOCK*)w;                                                                       \
-        const int nb = n / NPC_QK;                                                                                \
-        __m256 acc0[4], acc1[4];                                                                                  \
-        float summs[4] = { 0, 0, 0, 0 };                                                                          \
-        _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) acc0[k] = acc1[k] = _mm256_setzero_ps();                                      \
-        int b = 0;                                                                                                \
-        for (; b + 1 < nb; b += 2) {                                                                              \
-            STEP(x + b, b, acc0);                                                                                 \
-            STEP(x + b + 1, b + 1, acc1);                                                                         \
+        __m256 acc[4][4];                                                                                         \
+        float summs[4][4];                                                                                        \
+        _Pragma("GCC unroll 4") for (int i = 0; i < nr; i++)                                                      \
+            _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {                                                \
+                acc[i][k] = _mm256_setzero_ps();                                                                  \
+                summs[i][k] = 0.0f;                                                                               \
+            }                                                                                                     \
+        for (int b = 0; b < n / NPC_QK; b++) {                                                                    \
+            _Pragma("GCC unroll 4") for (int i = 0; i < nr; i++) STEP((const XBLOCK*)(w + i * ws) + b, b, acc[i], summs[i]); \
         }                                                                                                         \
-        if (b < nb) STEP(x + b, b, acc0);                                                                         \
-        _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) out[k * os] = hsum_ps(_mm256_add_ps(acc0[k], acc1[k])) + summs[k];           \
+        _Pragma("GCC unroll 4") for (int i = 0; i < nr; i++)                                                      \
+            _Pragma("GCC unroll 4") for (int k = 0; k < na; k++)                                                  \
+                out[k * os + i] = HAS_MIN ? hsum_ps(acc[i][k]) + summs[i][k] : hsum_ps(acc[i][k]);                \
     }                                                                                                             \
-    INSTANTIATE(name)
+    TILED(name, NR1, 2, 1, 1)
 
 #define Y(T, k, b) ((const T*)ACT(k) + (b))
 
-/* Signed weights: |qx| and the sign moved onto the activations. */
-#define SIGNED_STEP(YBLOCK, qx_expr, dx_expr, xb, b, acc)                                                         \
+/** Scalar fused multiply-add (vfmadd231ss), the contraction GCC applies to ggml's scalar `s += a * b`. */
+INLINE AVX2 float fma1(float a, float b, float c)
+{
+    return _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(a), _mm_set_ss(b), _mm_set_ss(c)));
+}
+
+/* Signed weights: |qx| and the sign moved onto the activations (ggml's mul_sum_i8_pairs_float). */
+#define SIGNED_STEP(YBLOCK, qx_expr, xb, b, acc, summs)                                                           \
     do {                                                                                                          \
         const __m256i qx = (qx_expr);                                                                             \
         const __m256i ax = _mm256_sign_epi8(qx, qx);                                                              \
-        const float dx = (dx_expr);                                                                               \
-        _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {                                                                            \
+        const float dx = h16((xb)->d);                                                                            \
+        _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {                                                    \
             const YBLOCK* y = Y(YBLOCK, k, b);                                                                    \
             __m256i s = mul_sum_us8(ax, _mm256_sign_epi8(loadu(y->qs), qx));                                      \
             acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(dx * h16(y->d)), _mm256_cvtepi32_ps(s), acc[k]);             \
@@ -219,39 +319,44 @@ static AVX2 void widen_bf16(const void* src, float* dst, int64_t n)
     } while (0)
 
 /* Unsigned weights (Q4_1/Q5_1) with a min: value = d*q + m, the m term via the Q8_1 block sum s. */
-#define UNSIGNED_STEP(qx_expr, xb, b, acc)                                                                        \
+#define UNSIGNED_STEP(qx_expr, xb, b, acc, summs)                                                                 \
     do {                                                                                                          \
         const __m256i qx = (qx_expr);                                                                             \
         const float dx = h16((xb)->d), mx = h16((xb)->m);                                                         \
-        _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {                                                                            \
+        _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {                                                    \
             const block_q8_1* y = Y(block_q8_1, k, b);                                                            \
-            summs[k] += mx * h16(y->s);                                                                           \
+            summs[k] = fma1(mx, h16(y->s), summs[k]);                                                             \
             __m256i s = mul_sum_us8(qx, loadu(y->qs));                                                            \
             acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(dx * h16(y->d)), _mm256_cvtepi32_ps(s), acc[k]);             \
         }                                                                                                         \
     } while (0)
 
-#define Q4_0_STEP(xb, b, acc) \
-    SIGNED_STEP(block_q8_0, _mm256_sub_epi8(nibbles((xb)->qs), _mm256_set1_epi8(8)), h16((xb)->d), xb, b, acc)
-#define Q5_0_STEP(xb, b, acc)                                                                                     \
-    SIGNED_STEP(block_q8_0,                                                                                       \
-                _mm256_or_si256(nibbles((xb)->qs),                                                                \
-                                _mm256_andnot_si256(bytes_from_bits((xb)->qh), _mm256_set1_epi8((char)0xF0))),    \
-                h16((xb)->d), xb, b, acc)
-#define Q8_0_STEP(xb, b, acc) SIGNED_STEP(block_q8_0, loadu((xb)->qs), h16((xb)->d), xb, b, acc)
-#define Q8_1_STEP(xb, b, acc) SIGNED_STEP(block_q8_1, loadu((xb)->qs), h16((xb)->d), xb, b, acc)
-#define Q4_1_STEP(xb, b, acc) UNSIGNED_STEP(nibbles((xb)->qs), xb, b, acc)
-#define Q5_1_STEP(xb, b, acc) \
-    UNSIGNED_STEP(_mm256_or_si256(nibbles((xb)->qs), _mm256_and_si256(bytes_from_bits((xb)->qh), _mm256_set1_epi8(0x10))), xb, b, acc)
+/* Q4_0 and Q5_0 quants as signed bytes (Q5_0: a cleared fifth bit means value - 16, i.e. 0xF0 OR'ed in). */
+INLINE AVX2 __m256i q4_0_quants(const block_q4_0* xb) { return _mm256_sub_epi8(nibbles(xb->qs), _mm256_set1_epi8(8)); }
 
-LEGACY_ROWS(rows_q4_0, block_q4_0, block_q8_0, Q4_0_STEP)
-LEGACY_ROWS(rows_q4_1, block_q4_1, block_q8_1, Q4_1_STEP)
-LEGACY_ROWS(rows_q5_0, block_q5_0, block_q8_0, Q5_0_STEP)
-LEGACY_ROWS(rows_q5_1, block_q5_1, block_q8_1, Q5_1_STEP)
-LEGACY_ROWS(rows_q8_0, block_q8_0, block_q8_0, Q8_0_STEP)
-LEGACY_ROWS(rows_q8_1, block_q8_1, block_q8_1, Q8_1_STEP)
+INLINE AVX2 __m256i q5_0_quants(const block_q5_0* xb)
+{
+    return _mm256_or_si256(nibbles(xb->qs), _mm256_andnot_si256(bytes_from_bits(xb->qh), _mm256_set1_epi8((char)0xF0)));
+}
 
-/* ---- K-quants (256-element super-blocks, Q8_K activations) ---- */
+#define Q4_0_STEP(xb, b, acc, summs) SIGNED_STEP(block_q8_0, q4_0_quants(xb), xb, b, acc, summs)
+#define Q5_0_STEP(xb, b, acc, summs) SIGNED_STEP(block_q8_0, q5_0_quants(xb), xb, b, acc, summs)
+#define Q8_0_STEP(xb, b, acc, summs) SIGNED_STEP(block_q8_0, loadu((xb)->qs), xb, b, acc, summs)
+#define Q8_1_STEP(xb, b, acc, summs) SIGNED_STEP(block_q8_1, loadu((xb)->qs), xb, b, acc, summs)
+#define Q4_1_STEP(xb, b, acc, summs) UNSIGNED_STEP(nibbles((xb)->qs), xb, b, acc, summs)
+#define Q5_1_STEP(xb, b, acc, summs) \
+    UNSIGNED_STEP(_mm256_or_si256(nibbles((xb)->qs), _mm256_and_si256(bytes_from_bits((xb)->qh), _mm256_set1_epi8(0x10))), xb, b, acc, summs)
+
+LEGACY_ROWS(rows_q4_0, block_q4_0, Q4_0_STEP, 0, 4)
+LEGACY_ROWS(rows_q4_1, block_q4_1, Q4_1_STEP, 1, 4)
+LEGACY_ROWS(rows_q5_0, block_q5_0, Q5_0_STEP, 0, 4)
+LEGACY_ROWS(rows_q5_1, block_q5_1, Q5_1_STEP, 1, 4)
+LEGACY_ROWS(rows_q8_0, block_q8_0, Q8_0_STEP, 0, 4)
+LEGACY_ROWS(rows_q8_1, block_q8_1, Q8_1_STEP, 0, 4)
+
+/* ---- K-quants (256-element super-blocks, Q8_K activations) ----
+ * ggml_vec_dot_*_q8_K (AVX2): the super-block's int32 sums in ggml's 8 lanes (which 16- or 32-element groups land in
+ * which lane matters once they are converted to float), one FMA per super-block with d_x * d_y, hsum_float_8. */
 
 INLINE AVX2 void rows_q8_K_n(int n, const void* w, const void* act, int64_t as, float* out, int64_t os, const int na)
 {
@@ -274,6 +379,7 @@ INLINE AVX2 void rows_q8_K_n(int n, const void* w, const void* act, int64_t as, 
 }
 INSTANTIATE(rows_q8_K)
 
+/* Q2_K: the mins term (lanes of 16-element group pairs) is FMA'd into the same accumulator before the scales term. */
 INLINE AVX2 void rows_q2_K_n(int n, const void* w, const void* act, int64_t as, float* out, int64_t os, const int na)
 {
     const block_q2_K* x = (const block_q2_K*)w;
@@ -372,7 +478,11 @@ INLINE AVX2 __m128i unpack_scales_k4(const uint8_t* q)
     return _mm_setr_epi32((int)s0, (int)s1, (int)m0, (int)m1);
 }
 
-/* Q4_K and Q5_K share everything but the fifth bit. */
+/*
+ * ggml_vec_dot_q4_K_q8_K / ggml_vec_dot_q5_K_q8_K (AVX2), which share everything but the fifth bit and the mins:
+ * one FMA per super-block into 8 lanes, hsum_float_8, plus the mins term, which Q4_K accumulates in 4 lanes reduced
+ * as (m0+m2)+(m1+m3) and Q5_K as a scalar FMA of the block's integer total.
+ */
 #define K4_ROWS(name, BLOCK, HAS_QH)                                                                               \
     INLINE AVX2 void name##_n(int n, const void* w, const void* act, int64_t as, float* out, int64_t os,         \
                               const int na)                                                                      \
@@ -382,9 +492,11 @@ INLINE AVX2 __m128i unpack_scales_k4(const uint8_t* q)
         const __m256i bit4 = _mm256_set1_epi8(0x10);                                                             \
         __m256 acc[4];                                                                                           \
         __m128 accm[4];                                                                                          \
-        _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) {                                                                            \
+        float summs[4];                                                                                          \
+        _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) {                                                    \
             acc[k] = _mm256_setzero_ps();                                                                        \
             accm[k] = _mm_setzero_ps();                                                                          \
+            summs[k] = 0.0f;                                                                                     \
         }                                                                                                        \
         for (int b = 0; b < n / NPC_QK_K; b++) {                                                                 \
             const float d = h16(x[b].d), dmin = h16(x[b].dmin);                                                  \
@@ -397,7 +509,10 @@ INLINE AVX2 __m128i unpack_scales_k4(const uint8_t* q)
                 const __m128i q8sums = _mm_hadd_epi16(_mm_loadu_si128((const __m128i*)y->bsums),                 \
                                                       _mm_loadu_si128((const __m128i*)(y->bsums + 8)));          \
                 const __m128i prod = _mm_madd_epi16(mins, q8sums);                                               \
-                accm[k] = _mm_fmadd_ps(_mm_set1_ps(-y->d * dmin), _mm_cvtepi32_ps(prod), accm[k]);               \
+                if (HAS_QH)                                                                                      \
+                    summs[k] = fma1(-y->d * dmin, (float)hsum_epi32_128(prod), summs[k]);                        \
+                else                                                                                             \
+                    accm[k] = _mm_fmadd_ps(_mm_set1_ps(-y->d * dmin), _mm_cvtepi32_ps(prod), accm[k]);           \
                 sumi[k] = _mm256_setzero_si256();                                                                \
             }                                                                                                    \
             const uint8_t* q4 = x[b].qs;                                                                         \
@@ -423,7 +538,8 @@ INLINE AVX2 __m128i unpack_scales_k4(const uint8_t* q)
             _Pragma("GCC unroll 4") for (int k = 0; k < na; k++)                                                                         \
                 acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(d * Y(block_q8_K, k, b)->d), _mm256_cvtepi32_ps(sumi[k]), acc[k]); \
         }                                                                                                        \
-        _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) out[k * os] = hsum_ps(acc[k]) + hsum_ps128(accm[k]);                        \
+        _Pragma("GCC unroll 4") for (int k = 0; k < na; k++)                                                     \
+            out[k * os] = hsum_ps(acc[k]) + (HAS_QH ? summs[k] : hsum_ps128(accm[k]));                           \
     }                                                                                                            \
     INSTANTIATE(name)
 
@@ -431,6 +547,136 @@ INLINE AVX2 __m128i unpack_scales_k4(const uint8_t* q)
 K4_ROWS(rows_q4_K, block_q4_K, 0)
 K4_ROWS(rows_q5_K, block_q5_K, 1)
 
+/*
+ * The CPU_REPACK kernels ggml uses on AVX2 for Q4_0 and Q4_K weights with a multiple of 8 rows (ggml_gemv_* for
+ * single tokens and a batch's last rows, ggml_gemm_* for the rest, in groups of 4). Their float vectors hold 8 weight
+ * rows, so each output element is one lane: a scalar chain acc = fma(integer total, d_x * d_y, acc), with no
+ * horizontal float sum. Only the chain matters, not ggml's interleaved layout, so the weights are read in place and
+ * the lanes here are the (weight row, activation) pairs of a tile, 4 per 128-bit vector. Pairs past nr * na are
+ * zero padding.
+ */
+
+/** Lane p of 4 from per-pair scalars (pairs past `count` are 0). */
+INLINE AVX2 __m128 pairs_ps(const float* v, const int count)
+{
+    return _mm_setr_ps(v[0], count > 1 ? v[1] : 0.0f, count > 2 ? v[2] : 0.0f, count > 3 ? v[3] : 0.0f);
+}
+
+/** Stores lane p = i * na + k of `v` to out[k * os + i]. */
+INLINE AVX2 void store_pairs(__m128 v, float* out, int64_t os, const int nr, const int na)
+{
+    float lanes[4];
+    _mm_storeu_ps(lanes, v);
+    _Pragma("GCC unroll 4") for (int i = 0; i < nr; i++)
+        _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) out[k * os + i] = lanes[i * na + k];
+}
+
+/* ggml_gemv_q4_0_8x8_q8_0 and ggml_gemm_q4_0_8x8_q8_0 (the same chain): one FMA per 32-element block. */
+INLINE AVX2 void rows_q4_0_repacked_t(int n, const uint8_t* w, int64_t ws, const void* act, int64_t as, float* out,
+                                      int64_t os, const int nr, const int na)
+{
+    __m128 acc = _mm_setzero_ps();
+    for (int b = 0; b < n / NPC_QK; b++) {
+        __m256i v[4];
+        float dxy[4];
+        _Pragma("GCC unroll 4") for (int p = 0; p < 4; p++) v[p] = _mm256_setzero_si256();
+        _Pragma("GCC unroll 4") for (int i = 0; i < nr; i++) {
+            const block_q4_0* xb = (const block_q4_0*)(w + i * ws) + b;
+            const __m256i qx = q4_0_quants(xb);
+            const __m256i ax = _mm256_sign_epi8(qx, qx);
+            const float dx = h16(xb->d);
+            _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {
+                const block_q8_0* y = Y(block_q8_0, k, b);
+                v[i * na + k] = mul_sum_us8(ax, _mm256_sign_epi8(loadu(y->qs), qx));
+                dxy[i * na + k] = dx * h16(y->d);
+            }
+        }
+        acc = _mm_fmadd_ps(_mm_cvtepi32_ps(hsum4_epi32(v[0], v[1], v[2], v[3])), pairs_ps(dxy, nr * na), acc);
+    }
+    store_pairs(acc, out, os, nr, na);
+}
+TILED(rows_q4_0_repacked, 4, 2, 1, 1)
+
+/*
+ * ggml_gemv_q4_K_8x8_q8_K: per super-block acc = fma(total, d_x * d_y, acc) and acc_min = fma(mins total,
+ * dmin_x * d_y, acc_min); the result is acc - acc_min. ggml_gemm_q4_K_8x8_q8_K (`gemm`): the same per 64 elements
+ * (two sub-blocks), four steps of each chain per super-block.
+ */
+INLINE AVX2 void q4_K_repacked(int n, const uint8_t* w, int64_t ws, const void* act, int64_t as, float* out,
+                               int64_t os, const int nr, const int na, const int gemm)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    __m128 acc = _mm_setzero_ps(), accm = _mm_setzero_ps();
+    for (int b = 0; b < n / NPC_QK_K; b++) {
+        __m256i scales[4];
+        __m128i mins[4]; /* per pair: lane j = sum of mins x activation sums over the 64 elements j */
+        float dxy[4], mxy[4];
+        _Pragma("GCC unroll 4") for (int p = 0; p < 4; p++) mins[p] = _mm_setzero_si128();
+        _Pragma("GCC unroll 4") for (int i = 0; i < nr; i++) {
+            const block_q4_K* x = (const block_q4_K*)(w + i * ws) + b;
+            const float d = h16(x->d), dmin = h16(x->dmin);
+            const __m256i mins_and_scales = _mm256_cvtepu8_epi16(unpack_scales_k4(x->scales));
+            const __m128i m8 = _mm256_extracti128_si256(mins_and_scales, 1);
+            scales[i] = dup128(_mm256_castsi256_si128(mins_and_scales));
+            _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {
+                const block_q8_K* y = Y(block_q8_K, k, b);
+                const __m128i q8sums = _mm_hadd_epi16(_mm_loadu_si128((const __m128i*)y->bsums),
+                                                      _mm_loadu_si128((const __m128i*)(y->bsums + 8)));
+                mins[i * na + k] = _mm_madd_epi16(m8, q8sums);
+                dxy[i * na + k] = d * y->d;
+                mxy[i * na + k] = dmin * y->d;
+            }
+        }
+        const __m128 vd = pairs_ps(dxy, nr * na), vm = pairs_ps(mxy, nr * na);
+        __m128i total = _mm_setzero_si128();
+        _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) {
+            __m256i v[4];
+            _Pragma("GCC unroll 4") for (int p = 0; p < 4; p++) v[p] = _mm256_setzero_si256();
+            _Pragma("GCC unroll 4") for (int i = 0; i < nr; i++) {
+                const __m256i bits = loadu(((const block_q4_K*)(w + i * ws) + b)->qs + 32 * j);
+                const __m256i lo = _mm256_and_si256(bits, m4), hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+                const __m256i sl = bcast16(scales[i], 2 * j), sh = bcast16(scales[i], 2 * j + 1);
+                _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {
+                    const int8_t* q8 = Y(block_q8_K, k, b)->qs + 64 * j;
+                    v[i * na + k] = _mm256_add_epi32(_mm256_madd_epi16(sl, _mm256_maddubs_epi16(lo, loadu(q8))),
+                                                     _mm256_madd_epi16(sh, _mm256_maddubs_epi16(hi, loadu(q8 + 32))));
+                }
+            }
+            const __m128i tj = hsum4_epi32(v[0], v[1], v[2], v[3]);
+            if (gemm) {
+                /* lane p of the mins of group j: a 4x4 transpose of the pairs' mins */
+                const __m128i t01 = j < 2 ? _mm_unpacklo_epi32(mins[0], mins[1]) : _mm_unpackhi_epi32(mins[0], mins[1]);
+                const __m128i t23 = j < 2 ? _mm_unpacklo_epi32(mins[2], mins[3]) : _mm_unpackhi_epi32(mins[2], mins[3]);
+                const __m128i mj = (j & 1) == 0 ? _mm_unpacklo_epi64(t01, t23) : _mm_unpackhi_epi64(t01, t23);
+                acc = _mm_fmadd_ps(_mm_cvtepi32_ps(tj), vd, acc);
+                accm = _mm_fmadd_ps(_mm_cvtepi32_ps(mj), vm, accm);
+            } else {
+                total = _mm_add_epi32(total, tj);
+            }
+        }
+        if (!gemm) {
+            acc = _mm_fmadd_ps(_mm_cvtepi32_ps(total), vd, acc);
+            accm = _mm_fmadd_ps(_mm_cvtepi32_ps(hsum4_epi32_128(mins[0], mins[1], mins[2], mins[3])), vm, accm);
+        }
+    }
+    store_pairs(_mm_sub_ps(acc, accm), out, os, nr, na);
+}
+
+INLINE AVX2 void rows_q4_K_gemv_t(int n, const uint8_t* w, int64_t ws, const void* act, int64_t as, float* out,
+                                  int64_t os, const int nr, const int na)
+{
+    q4_K_repacked(n, w, ws, act, as, out, os, nr, na, 0);
+}
+TILED(rows_q4_K_gemv, 4, 2, 1, 1)
+
+INLINE AVX2 void rows_q4_K_gemm_t(int n, const uint8_t* w, int64_t ws, const void* act, int64_t as, float* out,
+                                  int64_t os, const int nr, const int na)
+{
+    q4_K_repacked(n, w, ws, act, as, out, os, nr, na, 1);
+}
+TILED(rows_q4_K_gemm, 4, 2, 1, 1)
+
+/* Q6_K: lane l of the -32 correction holds 16-element groups 2l and 2l+1, as ggml's q8sclsub. */
 INLINE AVX2 void rows_q6_K_n(int n, const void* w, const void* act, int64_t as, float* out, int64_t os, const int na)
 {
     const block_q6_K* x = (const block_q6_K*)w;
@@ -608,6 +854,13 @@ void npc_kernels_avx2(npc_kernels* k)
     k->rows[NPC_TYPE_Q4_K] = rows_q4_K;
     k->rows[NPC_TYPE_Q5_K] = rows_q5_K;
     k->rows[NPC_TYPE_Q6_K] = rows_q6_K;
+    k->tinyblas[NPC_TYPE_F32] = tinyblas_f32;
+    k->tinyblas[NPC_TYPE_F16] = tinyblas_f16;
+    k->tinyblas[NPC_TYPE_BF16] = tinyblas_bf16;
+    k->gemv[NPC_TYPE_Q4_0] = rows_q4_0_repacked;
+    k->gemm[NPC_TYPE_Q4_0] = rows_q4_0_repacked;
+    k->gemv[NPC_TYPE_Q4_K] = rows_q4_K_gemv;
+    k->gemm[NPC_TYPE_Q4_K] = rows_q4_K_gemm;
     k->quant[NPC_TYPE_F16] = quant_f16;
     k->quant[NPC_TYPE_BF16] = quant_bf16;
     k->quant[NPC_TYPE_Q8_0] = quant_q8_0;

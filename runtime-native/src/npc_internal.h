@@ -146,7 +146,10 @@ typedef void (*npc_widen_fn)(const void* src, float* dst, int64_t n);
 
 typedef struct npc_kernels {
     int path;
-    npc_rows_fn rows[31];   /* by weight type id; NULL = use the scalar kernel */
+    npc_rows_fn rows[31];     /* by weight type id, ggml_vec_dot's order; NULL = use the scalar kernel */
+    npc_rows_fn tinyblas[31]; /* F32/F16/BF16 in tinyBLAS' order; NULL = this path's rows[] */
+    npc_rows_fn gemv[31];     /* Q4_0/Q4_K in ggml_gemv_*_8x8's order; NULL = this path's rows[] */
+    npc_rows_fn gemm[31];     /* Q4_0/Q4_K in ggml_gemm_*_8x8's order; NULL = this path's rows[] */
     npc_quant_fn quant[31]; /* by activation type id; NULL = use the scalar quantizer */
     npc_widen_fn widen[31]; /* F16 / BF16 to float (exact), by type id */
 } npc_kernels;

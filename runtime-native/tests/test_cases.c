@@ -206,6 +206,20 @@ static void arguments(void)
     check(npc_row_bytes(NPC_TYPE_Q4_K, 512) == 288 && npc_row_bytes(NPC_TYPE_Q4_K, 500) < 0, "row bytes");
     check(npc_vec_dot_type(NPC_TYPE_Q5_1) == NPC_TYPE_Q8_1 && npc_vec_dot_type(NPC_TYPE_Q3_K) == NPC_TYPE_Q8_K &&
           npc_vec_dot_type(NPC_TYPE_BF16) == NPC_TYPE_BF16, "vec_dot types");
+    float f[8] = { 0 };
+    check(npc_matmul_kernel(NPC_KERNEL_TINYBLAS, 0, NPC_TYPE_Q8_0, w, 34, 4, 32, a, 34, 1, out, 4, 0, 4) == NPC_ERR_TYPE,
+          "tinyBLAS takes float weights only");
+    check(npc_matmul_kernel(NPC_KERNEL_REPACKED, 0, NPC_TYPE_Q8_0, w, 34, 4, 32, a, 34, 1, out, 4, 0, 4) == NPC_ERR_TYPE,
+          "repacked takes Q4_0/Q4_K only");
+    check(npc_matmul_kernel(3, 0, NPC_TYPE_Q8_0, w, 34, 4, 32, a, 34, 1, out, 4, 0, 4) == NPC_ERR_TYPE, "unknown kernel");
+    check(npc_matmul_kernel(NPC_KERNEL_TINYBLAS, 0, NPC_TYPE_F32, f, 12, 2, 3, f, 12, 1, out, 2, 0, 2) == NPC_ERR_ARGUMENT,
+          "tinyBLAS needs cols in multiples of 8");
+    check(npc_matmul_kernel(NPC_KERNEL_REPACKED, 2, NPC_TYPE_Q4_0, w, 18, 4, 32, a, 34, 1, out, 4, 0, 4) == NPC_ERR_ARGUMENT,
+          "more gemm rows than activations");
+    check(npc_matmul_kernel(NPC_KERNEL_REPACKED, -1, NPC_TYPE_Q4_0, w, 18, 4, 32, a, 34, 1, out, 4, 0, 4) == NPC_ERR_ARGUMENT,
+          "negative gemm rows");
+    check(npc_matmul_kernel(NPC_KERNEL_REPACKED, 1, NPC_TYPE_Q4_0, w, 18, 4, 32, a, 34, 1, out, 4, 0, 4) == NPC_OK,
+          "repacked gemm row");
     check(npc_set_path(7) == NPC_ERR_UNSUPPORTED, "unknown path");
     check(npc_abi_version() == NPC_ABI_VERSION, "abi version");
 }

@@ -2,7 +2,8 @@
  * Random-data tests of every kernel on every path this CPU can run:
  *  - the plain-C path against a double-precision reference over dequantized weights and activations (layouts);
  *  - every SIMD path against the plain-C path (same int sums; float order may differ) for matrix-vector and
- *    matrix-matrix products, over row ranges, activation counts 1..9 and strides;
+ *    matrix-matrix products, over row ranges, activation counts 1..9 and strides, with every ggml kernel order that
+ *    applies (vec_dot; tinyBLAS for float rows of whole groups of 8; repacked gemm/gemv splits for Q4_0/Q4_K);
  *  - every SIMD activation quantizer against the plain-C one, byte for byte.
  */
 #include <math.h>
@@ -51,6 +52,8 @@ static void reference(int type, const void* w, int64_t row_bytes, int rows, int 
     free(af);
 }
 
+typedef struct { int kernel, gemm_rows; } kernel_config;
+
 static void test_matmul_type(rng_t* rng, int type, int cols)
 {
     const int rows = 21, n_act = 9;
@@ -87,13 +90,25 @@ static void test_matmul_type(rng_t* rng, int type, int cols)
         npc_set_path(path);
         /* matrix-matrix over every activation count 1..9 and a few row ranges, with a padded output stride */
         const int ranges[][2] = { { 0, rows }, { 3, 4 }, { 5, 19 }, { 20, 21 }, { 7, 7 } };
+        const int is_float = npc_block_size(type) == 1;
+        const int repacked = type == NPC_TYPE_Q4_0 || type == NPC_TYPE_Q4_K;
         for (int n = 1; n <= n_act; n++) {
+            /* (kernel, gemm rows): vec_dot, then the kernels that apply to this type */
+            kernel_config configs[3] = { { NPC_KERNEL_VEC_DOT, 0 } };
+            int n_configs = 1;
+            if (is_float && cols % 8 == 0) configs[n_configs++] = (kernel_config){ NPC_KERNEL_TINYBLAS, 0 };
+            if (repacked) {
+                configs[n_configs++] = (kernel_config){ NPC_KERNEL_REPACKED, n - n % 4 };
+                configs[n_configs++] = (kernel_config){ NPC_KERNEL_REPACKED, n / 2 };
+            }
+            for (int c = 0; c < n_configs; c++)
             for (size_t rr = 0; rr < sizeof(ranges) / sizeof(ranges[0]); rr++) {
                 int r0 = ranges[rr][0], r1 = ranges[rr][1];
                 int64_t os = rows + 3;
                 for (int i = 0; i < os * n_act; i++) out[i] = 12345.0f;
-                int st = npc_matmul(type, w, row_bytes, rows, cols, act, act_bytes, n, out, os, r0, r1);
-                check(st == NPC_OK, "%s %s: matmul status %d", npc_path_name(path), type_name(type), st);
+                int st = npc_matmul_kernel(configs[c].kernel, configs[c].gemm_rows, type, w, row_bytes, rows, cols, act, act_bytes, n,
+                                           out, os, r0, r1);
+                check(st == NPC_OK, "%s %s kernel %d: matmul status %d", npc_path_name(path), type_name(type), configs[c].kernel, st);
                 double worst_p = 0;
                 int untouched = 1;
                 for (int i = 0; i < n_act; i++) {
@@ -108,8 +123,8 @@ static void test_matmul_type(rng_t* rng, int type, int cols)
                         }
                     }
                 }
-                check(worst_p < 1e-5, "%s %s cols=%d n_act=%d rows [%d,%d): vs scalar, error %.3g", npc_path_name(path),
-                      type_name(type), cols, n, r0, r1, worst_p);
+                check(worst_p < 1e-5, "%s %s kernel %d cols=%d n_act=%d rows [%d,%d): vs scalar, error %.3g",
+                      npc_path_name(path), type_name(type), configs[c].kernel, cols, n, r0, r1, worst_p);
                 check(untouched, "%s %s n_act=%d rows [%d,%d): wrote outside the output", npc_path_name(path),
                       type_name(type), n, r0, r1);
             }

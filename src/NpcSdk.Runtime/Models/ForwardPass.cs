@@ -187,13 +187,15 @@ namespace NpcSdk.Models
         /// </summary>
         private void Project(WeightMatrix w, float[] input, int inStride, int rows, float[] output, int outStride, int minChunk, int firstRow)
         {
+            var kernel = MatMulKernels.Select(w.Type, w.Rows, w.Cols, _evalLength);
             if (_model.UseNativeKernels)
             {
-                _native.Set(w, _actRows.Quantize(input, inStride, rows, w), output, outStride, rows);
+                // The same kernels row for row (the native ones widen F16/BF16 activations for tinyBLAS themselves).
+                int gemmRows = kernel == MatMulKernel.Repacked ? Math.Max(0, Math.Min(rows, _evalLength - _evalLength % 4 - (_evalOffset + firstRow))) : 0;
+                _native.Set(w, kernel, gemmRows, _actRows.Quantize(input, inStride, rows, w), output, outStride, rows);
                 _pool.Run(w.Rows, _native, minChunk);
                 return;
             }
-            var kernel = MatMulKernels.Select(w.Type, w.Rows, w.Cols, _evalLength);
             if (kernel == MatMulKernel.TinyBlas)
             {
                 float[] act = input;
@@ -317,25 +319,26 @@ namespace NpcSdk.Models
                     _out.AsSpan(start), _outStride);
         }
 
-        /// <summary>output[t, r] = W[r] · act[t] for a range of weight rows; rows are walked in small blocks so each stays in cache across the batch.</summary>
-        /// <summary>The native plugin's matrix product over a range of weight rows, every activation row at once.</summary>
+        /// <summary>The native plugin's matrix product over a range of weight rows, every activation row at once, with the managed kernel choice.</summary>
         private sealed class NativeMatMulWork : IRangeWork
         {
             private WeightMatrix _w = null!;
+            private MatMulKernel _kernel;
             private ActivationRows _act = null!;
             private float[] _out = null!;
-            private int _outStride, _batch;
+            private int _gemmRows, _outStride, _batch;
 
-            public void Set(WeightMatrix w, ActivationRows act, float[] output, int outStride, int batch)
+            public void Set(WeightMatrix w, MatMulKernel kernel, int gemmRows, ActivationRows act, float[] output, int outStride, int batch)
             {
-                _w = w; _act = act; _out = output; _outStride = outStride; _batch = batch;
+                _w = w; _kernel = kernel; _gemmRows = gemmRows; _act = act; _out = output; _outStride = outStride; _batch = batch;
             }
 
             public void Execute(int start, int end) =>
-                NpcSdk.Native.NativeKernels.MatMul(_w.Type, _w.RowSpan(0, end), _w.Cols, _act.Rows(_batch), _batch,
+                NpcSdk.Native.NativeKernels.MatMul(_kernel, _gemmRows, _w.Type, _w.RowSpan(0, end), _w.Cols, _act.Rows(_batch), _batch,
                     _out.AsSpan(start), _outStride, start, end);
         }
 
+        /// <summary>output[t, r] = W[r] · act[t] for a range of weight rows; rows are walked in small blocks so each stays in cache across the batch.</summary>
         private sealed class MatMulWork : IRangeWork
         {
             /// <summary>Bytes of weights a row block aims for: it is reused from L1/L2 by every activation row of the batch.</summary>

@@ -7,8 +7,10 @@ namespace NpcSdk.Native;
 /// <summary>
 /// The native kernels (runtime-native, <c>libnpcsdk_native</c>) behind the same API as the managed ones:
 /// <see cref="MatVec"/> mirrors <see cref="Tensors.MatVec.Compute"/>, <see cref="QuantizeRow"/> mirrors
-/// <see cref="Quantizer.QuantizeRow"/> (same bytes), and <see cref="MatMul"/> multiplies several activation rows at once
-/// (prefill), reusing each weight block for up to 4 of them. One native call per matrix or row range, never per row.
+/// <see cref="Quantizer.QuantizeRow"/> (same bytes), and <see cref="MatMul(MatMulKernel, int, TensorType, ReadOnlySpan{byte}, int, ReadOnlySpan{byte}, int, Span{float}, int, int, int)"/>
+/// multiplies several activation rows at once (prefill), reusing each weight block for up to 4 of them, with the
+/// arithmetic of the llama.cpp kernel the managed code picks: on AVX2 the results are bit-identical to the managed
+/// kernels'. One native call per matrix or row range, never per row.
 /// When the library is missing <see cref="IsAvailable"/> is false and the managed kernels are the ones to run; calling
 /// a kernel then throws <see cref="InvalidOperationException"/>.
 /// </summary>
@@ -52,11 +54,22 @@ internal static unsafe class NativeKernels
 
     /// <summary>
     /// Several activation rows at once: <c>output[i * outputStride + (r - rowStart)] = Dot(row r, activation row i)</c>
-    /// for i in [0, activationCount), r in [rowStart, rowEnd). The activation rows are contiguous, each
-    /// <c>RowBytes(VecDotType(t), cols)</c> bytes.
+    /// for i in [0, activationCount), r in [rowStart, rowEnd), each element as ggml's vec_dot computes it. The activation
+    /// rows are contiguous, each <c>RowBytes(VecDotType(t), cols)</c> bytes.
     /// </summary>
     public static void MatMul(TensorType t, ReadOnlySpan<byte> weights, int cols, ReadOnlySpan<byte> activations,
-        int activationCount, Span<float> output, int outputStride, int rowStart, int rowEnd)
+        int activationCount, Span<float> output, int outputStride, int rowStart, int rowEnd) =>
+        MatMul(MatMulKernel.VecDot, 0, t, weights, cols, activations, activationCount, output, outputStride, rowStart, rowEnd);
+
+    /// <summary>
+    /// As <see cref="MatMul(TensorType, ReadOnlySpan{byte}, int, ReadOnlySpan{byte}, int, Span{float}, int, int, int)"/>,
+    /// each element with the arithmetic of llama.cpp's <paramref name="kernel"/> (<see cref="MatMulKernels.Select"/>):
+    /// with <see cref="MatMulKernel.Repacked"/>, activation rows before <paramref name="gemmRows"/> take
+    /// <see cref="MatMulKernel.RepackedGemm"/> (<see cref="MatMulKernels.ForRow"/>). Bit-identical to the managed
+    /// kernels on the library's AVX2 path; the other paths differ in float rounding.
+    /// </summary>
+    public static void MatMul(MatMulKernel kernel, int gemmRows, TensorType t, ReadOnlySpan<byte> weights, int cols,
+        ReadOnlySpan<byte> activations, int activationCount, Span<float> output, int outputStride, int rowStart, int rowEnd)
     {
         EnsureAvailable();
         long rowBytes = TensorTypeInfo.RowBytes(t, cols);
@@ -81,6 +94,11 @@ internal static unsafe class NativeKernels
             throw new ArgumentException($"{activationCount} activation rows need {activationBytes * activationCount} bytes, got {activations.Length}.", nameof(activations));
         }
 
+        if (kernel == MatMulKernel.RepackedGemm || gemmRows < 0 || gemmRows > activationCount || (gemmRows > 0 && kernel != MatMulKernel.Repacked))
+        {
+            throw new ArgumentOutOfRangeException(nameof(gemmRows), $"{gemmRows} gemm rows of {activationCount} with the {kernel} kernel.");
+        }
+
         int count = rowEnd - rowStart;
         if (activationCount > 1 && outputStride < count)
         {
@@ -102,7 +120,7 @@ internal static unsafe class NativeKernels
         fixed (byte* a = &MemoryMarshal.GetReference(activations))
         fixed (float* o = &MemoryMarshal.GetReference(output))
         {
-            Check(NativeLibraryBinding.MatMul((int)t, w, rowBytes, rows, cols, a, activationBytes, activationCount, o, outputStride, rowStart, rowEnd), t);
+            Check(NativeLibraryBinding.MatMul(NativeKernel(kernel), gemmRows, (int)t, w, rowBytes, rows, cols, a, activationBytes, activationCount, o, outputStride, rowStart, rowEnd), t);
         }
     }
 
@@ -280,6 +298,14 @@ internal static unsafe class NativeKernels
 
         return false;
     }
+
+    /// <summary>The header's enum npc_kernel.</summary>
+    private static int NativeKernel(MatMulKernel kernel) => kernel switch
+    {
+        MatMulKernel.VecDot => 0,
+        MatMulKernel.TinyBlas => 1,
+        _ => 2,
+    };
 
     private static void EnsureAvailable()
     {

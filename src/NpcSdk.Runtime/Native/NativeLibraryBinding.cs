@@ -21,7 +21,7 @@ internal static unsafe class NativeLibraryBinding
     public const string LibraryName = "npcsdk_native";
 
     /// <summary>NPC_ABI_VERSION of the header these bindings were written against.</summary>
-    public const int AbiVersion = 1;
+    public const int AbiVersion = 2;
 
     /// <summary>Set to a full path to load that file instead of searching.</summary>
     public const string LibraryPathVariable = "NPCSDK_NATIVE_LIBRARY";
@@ -35,7 +35,7 @@ internal static unsafe class NativeLibraryBinding
     private static delegate* unmanaged[Cdecl]<int, nint> s_pathName;
     private static delegate* unmanaged[Cdecl]<int, int> s_setPath;
     private static delegate* unmanaged[Cdecl]<int, int> s_pathSupported;
-    private static delegate* unmanaged[Cdecl]<int, void*, long, int, int, void*, long, int, float*, long, int, int, int> s_matmul;
+    private static delegate* unmanaged[Cdecl]<int, int, int, void*, long, int, int, void*, long, int, float*, long, int, int, int> s_matmul;
     private static delegate* unmanaged[Cdecl]<int, float*, long, void*, long, long, int, int> s_quantizeRows;
     private static delegate* unmanaged[Cdecl]<int, void*, float*, long, int> s_dequantizeRow;
     private static delegate* unmanaged[Cdecl]<float*, float*, float*, int, float, int> s_rmsNorm;
@@ -51,9 +51,9 @@ internal static unsafe class NativeLibraryBinding
 
     public static int PathSupported(int path) => s_pathSupported(path);
 
-    public static int MatMul(int type, void* w, long rowStride, int rows, int cols, void* act, long actStride, int nAct,
-        float* output, long outStride, int rowBegin, int rowEnd) =>
-        s_matmul(type, w, rowStride, rows, cols, act, actStride, nAct, output, outStride, rowBegin, rowEnd);
+    public static int MatMul(int kernel, int gemmRows, int type, void* w, long rowStride, int rows, int cols, void* act, long actStride,
+        int nAct, float* output, long outStride, int rowBegin, int rowEnd) =>
+        s_matmul(kernel, gemmRows, type, w, rowStride, rows, cols, act, actStride, nAct, output, outStride, rowBegin, rowEnd);
 
     public static int QuantizeRows(int type, float* src, long srcStride, void* dst, long dstStride, long n, int count) =>
         s_quantizeRows(type, src, srcStride, dst, dstStride, n, count);
@@ -99,7 +99,7 @@ internal static unsafe class NativeLibraryBinding
             s_pathName = (delegate* unmanaged[Cdecl]<int, nint>)NativeLibrary.GetExport(handle, "npc_path_name");
             s_setPath = (delegate* unmanaged[Cdecl]<int, int>)NativeLibrary.GetExport(handle, "npc_set_path");
             s_pathSupported = (delegate* unmanaged[Cdecl]<int, int>)NativeLibrary.GetExport(handle, "npc_path_supported");
-            s_matmul = (delegate* unmanaged[Cdecl]<int, void*, long, int, int, void*, long, int, float*, long, int, int, int>)NativeLibrary.GetExport(handle, "npc_matmul");
+            s_matmul = (delegate* unmanaged[Cdecl]<int, int, int, void*, long, int, int, void*, long, int, float*, long, int, int, int>)NativeLibrary.GetExport(handle, "npc_matmul_kernel");
             s_quantizeRows = (delegate* unmanaged[Cdecl]<int, float*, long, void*, long, long, int, int>)NativeLibrary.GetExport(handle, "npc_quantize_rows");
             s_dequantizeRow = (delegate* unmanaged[Cdecl]<int, void*, float*, long, int>)NativeLibrary.GetExport(handle, "npc_dequantize_row");
             s_rmsNorm = (delegate* unmanaged[Cdecl]<float*, float*, float*, int, float, int>)NativeLibrary.GetExport(handle, "npc_rmsnorm");
@@ -163,9 +163,9 @@ internal static unsafe class NativeLibraryBinding
 
     public static int PathSupported(int path) => npc_path_supported(path);
 
-    public static int MatMul(int type, void* w, long rowStride, int rows, int cols, void* act, long actStride, int nAct,
-        float* output, long outStride, int rowBegin, int rowEnd) =>
-        npc_matmul(type, w, rowStride, rows, cols, act, actStride, nAct, output, outStride, rowBegin, rowEnd);
+    public static int MatMul(int kernel, int gemmRows, int type, void* w, long rowStride, int rows, int cols, void* act, long actStride,
+        int nAct, float* output, long outStride, int rowBegin, int rowEnd) =>
+        npc_matmul_kernel(kernel, gemmRows, type, w, rowStride, rows, cols, act, actStride, nAct, output, outStride, rowBegin, rowEnd);
 
     public static int QuantizeRows(int type, float* src, long srcStride, void* dst, long dstStride, long n, int count) =>
         npc_quantize_rows(type, src, srcStride, dst, dstStride, n, count);
@@ -242,8 +242,8 @@ internal static unsafe class NativeLibraryBinding
     private static extern long npc_row_bytes(int type, long n);
 
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
-    private static extern int npc_matmul(int type, void* w, long rowStride, int rows, int cols, void* act, long actStride,
-        int nAct, float* output, long outStride, int rowBegin, int rowEnd);
+    private static extern int npc_matmul_kernel(int kernel, int gemmRows, int type, void* w, long rowStride, int rows, int cols,
+        void* act, long actStride, int nAct, float* output, long outStride, int rowBegin, int rowEnd);
 
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
     private static extern int npc_quantize_rows(int type, float* src, long srcStride, void* dst, long dstStride, long n, int count);

@@ -12,7 +12,8 @@ namespace NpcSdk.Runtime.Tests.Native;
 
 /// <summary>
 /// The native kernels against the managed ones: matrix products on the fixture models' real weights of every format,
-/// on every path the CPU has (the library's plain-C path too), and activation quantizers byte for byte.
+/// on every path the CPU has (the library's plain-C path too), bit for bit on the AVX2 path with the kernel llama.cpp
+/// picks for each batch size, and activation quantizers byte for byte.
 /// </summary>
 [Collection(NativeCollection.Name)]
 public class NativeKernelsTests
@@ -120,6 +121,66 @@ public class NativeKernelsTests
                     var expected = new float[r1 - r0];
                     MatVec.Compute(t, weights, cols, acts.AsSpan(i * actBytes, actBytes), expected, r0, r1);
                     AssertClose(expected, output.AsSpan(i * stride, r1 - r0).ToArray(), r1 - r0, $"{t} {info.Name} activation {i} ({path})");
+                }
+            }
+        }
+
+        RestoreBestPath();
+    }
+
+    /// <summary>
+    /// On AVX2 every element equals the managed one bit for bit, for the kernel <see cref="MatMulKernels.Select"/>
+    /// picks at each batch size (vec_dot, tinyBLAS, the repacked gemv / gemm split) and for plain vec_dot, over shapes
+    /// with and without whole groups of 8 (repacked) or 4 (tinyBLAS) rows, leftover float elements, and row ranges
+    /// cut mid-tile the way the worker pool cuts them.
+    /// </summary>
+    [NativeTheory]
+    [MemberData(nameof(WeightTypes))]
+    public void MatMul_Is_Bit_Identical_To_The_Managed_Kernels_At_Every_Batch_Size(TensorType t)
+    {
+        if (!VecDotAvx2.IsSupported || !NativeKernels.TryUsePath("avx2"))
+        {
+            return; // only the AVX2 paths reproduce ggml's order; the others are checked within tolerance above
+        }
+
+        int block = TensorTypeInfo.BlockSize(t);
+        var shapes = new List<(int Rows, int Cols)> { (40, Math.Max(512, block)), (20, Math.Max(256, block)) };
+        if (block == 1)
+        {
+            shapes.Add((12, 72)); // tinyBLAS over 9 steps; vec_dot with 8 leftover elements
+            shapes.Add((7, 44));  // neither 4 rows nor 8 columns: vec_dot even in batches
+        }
+
+        TensorType partner = TensorTypeInfo.VecDotType(t);
+        int[] batchSizes = { 1, 2, 3, 4, 5, 8, 16, 17, 64 };
+        foreach ((int rows, int cols) in shapes)
+        {
+            byte[] weights = TestData.Quantize(t, TestData.Gaussian(rows * cols, seed: rows + cols, sigma: 0.5f));
+            int actBytes = (int)TensorTypeInfo.RowBytes(partner, cols);
+            foreach (int batch in batchSizes)
+            {
+                var acts = new byte[batch * actBytes];
+                for (int i = 0; i < batch; i++)
+                {
+                    Quantizer.QuantizeRow(partner, TestData.Gaussian(cols, seed: 1000 * batch + i), acts.AsSpan(i * actBytes, actBytes));
+                }
+
+                foreach (MatMulKernel kernel in new[] { MatMulKernels.Select(t, rows, cols, batch), MatMulKernel.VecDot })
+                {
+                    float[] expected = ManagedProduct(kernel, t, weights, rows, cols, acts, batch);
+                    int gemmRows = kernel == MatMulKernel.Repacked ? batch - batch % 4 : 0;
+                    var actual = new float[batch * rows];
+                    int split = rows / 3 + 1; // two calls, as two worker chunks
+                    NativeKernels.MatMul(kernel, gemmRows, t, weights, cols, acts, batch, actual, rows, 0, split);
+                    NativeKernels.MatMul(kernel, gemmRows, t, weights, cols, acts, batch, actual.AsSpan(split), rows, split, rows);
+                    AssertBitIdentical(expected, actual, $"{t} {rows}x{cols} batch {batch} {kernel}");
+
+                    // One activation row of the batch alone (ForwardPass.ComputeLogits): the kernel of its place in the batch.
+                    int last = batch - 1;
+                    var single = new float[rows];
+                    NativeKernels.MatMul(kernel, kernel == MatMulKernel.Repacked && last < gemmRows ? 1 : 0, t, weights, cols,
+                        acts.AsSpan(last * actBytes, actBytes), 1, single, rows, 0, rows);
+                    AssertBitIdentical(expected.AsSpan(last * rows, rows).ToArray(), single, $"{t} {rows}x{cols} batch {batch} {kernel}, row {last} alone");
                 }
             }
         }
@@ -236,6 +297,42 @@ public class NativeKernelsTests
             double tolerance = 1e-5 * Math.Max(Math.Abs(expected[i]), rms);
             Assert.True(Math.Abs(expected[i] - actual[i]) <= tolerance,
                 $"{what}, row {i}: native {actual[i]:R} vs managed {expected[i]:R} (tolerance {tolerance:G3})");
+        }
+    }
+
+    /// <summary>The managed product of <paramref name="batch"/> activation rows as ForwardPass computes it with <paramref name="kernel"/>.</summary>
+    private static float[] ManagedProduct(MatMulKernel kernel, TensorType t, byte[] weights, int rows, int cols, byte[] acts, int batch)
+    {
+        TensorType partner = TensorTypeInfo.VecDotType(t);
+        int actBytes = (int)TensorTypeInfo.RowBytes(partner, cols);
+        var output = new float[batch * rows];
+        if (kernel == MatMulKernel.TinyBlas)
+        {
+            var widened = new float[batch * cols];
+            for (int i = 0; i < batch; i++)
+            {
+                Dequantizer.DequantizeRow(partner, acts.AsSpan(i * actBytes, actBytes), widened.AsSpan(i * cols, cols));
+            }
+
+            FloatGemm.Compute(t, weights, rows, cols, widened, cols, batch, output, rows);
+            return output;
+        }
+
+        for (int i = 0; i < batch; i++)
+        {
+            MatVec.ComputeWith(MatMulKernels.ForRow(kernel, i, batch), t, weights, cols, acts.AsSpan(i * actBytes, actBytes),
+                output.AsSpan(i * rows, rows), 0, rows, rowsTogether: batch >= 2);
+        }
+
+        return output;
+    }
+
+    private static void AssertBitIdentical(float[] expected, float[] actual, string what)
+    {
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i]),
+                $"{what}, element {i}: native {actual[i]:R} vs managed {expected[i]:R}");
         }
     }
 
