@@ -15,6 +15,7 @@ namespace NpcSdk.Cli
                 TokenizeCommand.Create(),
                 EvalCommand.Create(),
                 RunCommand.Create(),
+                ChatCommand.Create(),
                 BenchCommand.Create(),
                 EmbedCommand.Create(),
                 ServeCommand.Create(),

@@ -13,10 +13,14 @@ namespace NpcSdk.Cli.Tests
 
         public static string Data(params string[] parts) => Path.Combine(AppContext.BaseDirectory, "data", Path.Combine(parts));
 
-        public static Result Run(params string[] args)
+        public static Result Run(params string[] args) => RunWithInput(null, args);
+
+        /// <summary>Runs it with <paramref name="stdin"/> as its standard input (null: none).</summary>
+        public static Result RunWithInput(string? stdin, params string[] args)
         {
             var psi = new ProcessStartInfo("dotnet")
             {
+                RedirectStandardInput = stdin != null,
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
                 UseShellExecute = false,
@@ -26,6 +30,11 @@ namespace NpcSdk.Cli.Tests
             psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "npcsdk.dll"));
             foreach (string a in args) psi.ArgumentList.Add(a);
             using var p = Process.Start(psi)!;
+            if (stdin != null)
+            {
+                p.StandardInput.Write(stdin);
+                p.StandardInput.Close();
+            }
             var stderr = p.StandardError.ReadToEndAsync();
             string stdout = p.StandardOutput.ReadToEnd();
             if (!p.WaitForExit(120_000))
