@@ -88,15 +88,18 @@ internal static unsafe class MatVec
     }
 
     /// <summary>
-    /// Several activation rows at once where a tiled kernel with the same per-element arithmetic exists (Q8_0 with
-    /// <see cref="MatMulKernel.VecDot"/> on AVX2): <c>output[t * outputStride + r] = Dot(row r, activation t)</c> for
+    /// Several activation rows at once where a tiled kernel with the same per-element arithmetic exists on AVX2 (Q8_0
+    /// with <see cref="MatMulKernel.VecDot"/>, repacked Q4_0): <c>output[t * outputStride + r] = Dot(row r, activation t)</c> for
     /// r in [0, rows), t in [0, tokens); activation rows are contiguous. Returns false (and computes nothing) otherwise.
     /// </summary>
     public static bool TryComputeTiled(MatMulKernel kernel, TensorType t, ReadOnlySpan<byte> weights, int rows, int cols,
         ReadOnlySpan<byte> activations, int tokens, Span<float> output, int outputStride)
     {
 #if NET
-        if (kernel != MatMulKernel.VecDot || t != TensorType.Q8_0 || !VecDotAvx2.IsSupported || tokens < 2) return false;
+        bool q8 = kernel == MatMulKernel.VecDot && t == TensorType.Q8_0;
+        // Repacked Q4_0: ggml's gemv and gemm give each output the same arithmetic, so one tiling serves both.
+        bool q4 = (kernel == MatMulKernel.Repacked || kernel == MatMulKernel.RepackedGemm) && t == TensorType.Q4_0;
+        if (!(q8 || q4) || !VecDotAvx2.IsSupported || tokens < 2) return false;
         long rowBytes = TensorTypeInfo.RowBytes(t, cols);
         long activationBytes = TensorTypeInfo.RowBytes(TensorType.Q8_0, cols);
         if (weights.Length < rows * rowBytes) throw new ArgumentException($"{rows} rows need {rows * rowBytes} bytes, got {weights.Length}.", nameof(weights));
@@ -106,13 +109,36 @@ internal static unsafe class MatVec
         fixed (byte* a = activations)
         fixed (float* o = output)
         {
-            VecDotAvx2.Q8_0Tiled(w, rowBytes, rows, a, activationBytes, tokens, cols / 32, o, outputStride);
+            if (q8) VecDotAvx2.Q8_0Tiled(w, rowBytes, rows, a, activationBytes, tokens, cols / 32, o, outputStride);
+            else Q4_0RepackedTiled(w, rowBytes, rows, a, activationBytes, tokens, cols, o, outputStride);
         }
         return true;
 #else
         return false;
 #endif
     }
+
+#if NET
+    private static void Q4_0RepackedTiled(byte* w, long rowBytes, int rows, byte* a, long activationBytes, int tokens, int cols, float* o, int outputStride)
+    {
+        int blocks = cols / 32;
+        int fullRows = rows - rows % 8;
+        int t = 0;
+        for (; t + 4 <= tokens; t += 4)
+        {
+            for (int r = 0; r < fullRows; r += 8)
+                VecDotAvx2.Q4_0Repacked8x4(w + r * rowBytes, rowBytes, a + t * activationBytes, activationBytes, blocks, o + t * outputStride + r, outputStride);
+        }
+        for (; t < tokens; t++)
+        {
+            for (int r = 0; r < fullRows; r += 8)
+                VecDotAvx2.Q4_0Repacked8(w + r * rowBytes, rowBytes, a + t * activationBytes, blocks, o + t * outputStride + r);
+        }
+        for (t = 0; t < tokens; t++)
+            for (int r = fullRows; r < rows; r++)
+                o[t * outputStride + r] = VecDotAvx2.Repacked(TensorType.Q4_0, w + r * rowBytes, a + t * activationBytes, cols);
+    }
+#endif
 
     /// <summary>tinyBLAS arithmetic per row (see <see cref="FloatGemm"/>); the activation is widened to float once.</summary>
     private static void TinyBlasRows(TensorType t, ReadOnlySpan<byte> weights, int cols, ReadOnlySpan<byte> activation,

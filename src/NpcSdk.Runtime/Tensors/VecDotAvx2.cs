@@ -763,6 +763,63 @@ internal static unsafe class VecDotAvx2
     }
 
     /// <summary>
+    /// <see cref="Q4_0Repacked8"/> for four activation rows (<paramref name="yStride"/> bytes apart) at once, as
+    /// <c>ggml_gemm_q4_0_8x8_q8_0</c> takes them: each row's nibbles are unpacked once for the four. Output
+    /// <c>output[k * outputStride + i]</c> for activation k and row i; per output the same operations as one row alone.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Q4_0Repacked8x4(byte* x, long rowBytes, byte* y, long yStride, int blocks, float* output, int outputStride)
+    {
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* xb = x + b * 18L;
+            byte* y0 = y + b * 34L, y1 = y0 + yStride, y2 = y1 + yStride, y3 = y2 + yStride;
+            Q4_0Pair(xb, rowBytes, y0, y1, y2, y3, out var p01a, out var p01b, out var p01c, out var p01d);
+            Q4_0Pair(xb + 2 * rowBytes, rowBytes, y0, y1, y2, y3, out var p23a, out var p23b, out var p23c, out var p23d);
+            Vector256<int> h0123a = Avx2.HorizontalAdd(p01a, p23a), h0123b = Avx2.HorizontalAdd(p01b, p23b);
+            Vector256<int> h0123c = Avx2.HorizontalAdd(p01c, p23c), h0123d = Avx2.HorizontalAdd(p01d, p23d);
+            Q4_0Pair(xb + 4 * rowBytes, rowBytes, y0, y1, y2, y3, out var p45a, out var p45b, out var p45c, out var p45d);
+            Q4_0Pair(xb + 6 * rowBytes, rowBytes, y0, y1, y2, y3, out var p67a, out var p67b, out var p67c, out var p67d);
+            Vector256<float> dx = Vector256.Create(H(xb), H(xb + rowBytes), H(xb + 2 * rowBytes), H(xb + 3 * rowBytes),
+                H(xb + 4 * rowBytes), H(xb + 5 * rowBytes), H(xb + 6 * rowBytes), H(xb + 7 * rowBytes));
+            acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(RowSums(h0123a, Avx2.HorizontalAdd(p45a, p67a))), dx * Vector256.Create(H(y0)), acc0);
+            acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(RowSums(h0123b, Avx2.HorizontalAdd(p45b, p67b))), dx * Vector256.Create(H(y1)), acc1);
+            acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(RowSums(h0123c, Avx2.HorizontalAdd(p45c, p67c))), dx * Vector256.Create(H(y2)), acc2);
+            acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(RowSums(h0123d, Avx2.HorizontalAdd(p45d, p67d))), dx * Vector256.Create(H(y3)), acc3);
+        }
+
+        Avx.Store(output, acc0);
+        Avx.Store(output + outputStride, acc1);
+        Avx.Store(output + 2 * outputStride, acc2);
+        Avx.Store(output + 3 * outputStride, acc3);
+    }
+
+    /// <summary>Two Q4_0 rows against four activations: per activation, the pairwise sums of both rows' int32 lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q4_0Pair(byte* x0, long rowBytes, byte* y0, byte* y1, byte* y2, byte* y3,
+        out Vector256<int> a, out Vector256<int> b, out Vector256<int> c, out Vector256<int> d)
+    {
+        Vector256<sbyte> eight = Vector256.Create((sbyte)8);
+        Vector256<sbyte> q0 = Nibbles(x0 + 2).AsSByte() - eight, q1 = Nibbles(x0 + rowBytes + 2).AsSByte() - eight;
+        Vector256<byte> abs0 = Avx2.Sign(q0, q0).AsByte(), abs1 = Avx2.Sign(q1, q1).AsByte();
+        Vector256<short> ones = Vector256.Create((short)1);
+        Vector256<sbyte> v = Avx.LoadVector256((sbyte*)(y0 + 2));
+        a = Avx2.HorizontalAdd(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(abs0, Avx2.Sign(v, q0)), ones), Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(abs1, Avx2.Sign(v, q1)), ones));
+        v = Avx.LoadVector256((sbyte*)(y1 + 2));
+        b = Avx2.HorizontalAdd(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(abs0, Avx2.Sign(v, q0)), ones), Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(abs1, Avx2.Sign(v, q1)), ones));
+        v = Avx.LoadVector256((sbyte*)(y2 + 2));
+        c = Avx2.HorizontalAdd(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(abs0, Avx2.Sign(v, q0)), ones), Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(abs1, Avx2.Sign(v, q1)), ones));
+        v = Avx.LoadVector256((sbyte*)(y3 + 2));
+        d = Avx2.HorizontalAdd(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(abs0, Avx2.Sign(v, q0)), ones), Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(abs1, Avx2.Sign(v, q1)), ones));
+    }
+
+    /// <summary>From hadd trees of rows 0-3 and 4-7, row i's exact total in lane i.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> RowSums(Vector256<int> h0123, Vector256<int> h4567) =>
+        Avx2.Permute2x128(h0123, h4567, 0x20) + Avx2.Permute2x128(h0123, h4567, 0x31);
+
+    /// <summary>
     /// One output element of ggml_gemm_q4_K_8x8_q8_K (Q4_0: identical to <see cref="Repacked"/>): the scale and min
     /// terms are accumulated per 64 elements (two sub-blocks), each an FMA of its exact integer total.
     /// </summary>

@@ -59,6 +59,32 @@ public class TiledMatMulTests
         }
     }
 
+    /// <summary>Repacked Q4_0 tiled over activations (ggml_gemm_q4_0_8x8) must equal each activation's own gemv.</summary>
+    [Fact]
+    public void Tiled_Repacked_Q4_0_Equals_One_Activation_At_A_Time_Bit_For_Bit()
+    {
+        var rng = new Random(13);
+        foreach (int cols in new[] { 32, 256 })
+        foreach (int rows in new[] { 8, 19 })
+        for (int tokens = 2; tokens <= 9; tokens++)
+        {
+            var weights = Quantized(rng, rows, cols, TensorType.Q4_0);
+            var activations = Quantized(rng, tokens, cols);
+            long activationBytes = TensorTypeInfo.RowBytes(TensorType.Q8_0, cols);
+            var tiled = new float[tokens * rows];
+            if (!MatVec.TryComputeTiled(MatMulKernel.Repacked, TensorType.Q4_0, weights, rows, cols, activations, tokens, tiled, rows)) return;
+            for (int t = 0; t < tokens; t++)
+            {
+                var expected = new float[rows];
+                for (int r = 0; r < rows; r++)
+                    MatVec.ComputeWith(MatMulKernel.Repacked, TensorType.Q4_0, weights, cols, activations.AsSpan((int)(t * activationBytes), (int)activationBytes), expected.AsSpan(r, 1), r, r + 1);
+                for (int r = 0; r < rows; r++)
+                    Assert.True(BitConverter.SingleToInt32Bits(expected[r]) == BitConverter.SingleToInt32Bits(tiled[t * rows + r]),
+                        $"cols {cols}, {rows}x{tokens}: row {r}, token {t}: {tiled[t * rows + r]:R} vs {expected[r]:R}");
+            }
+        }
+    }
+
     private static byte[] Quantized(Random rng, int rows, int cols, TensorType type = TensorType.Q8_0)
     {
         long rowBytes = TensorTypeInfo.RowBytes(type, cols);
