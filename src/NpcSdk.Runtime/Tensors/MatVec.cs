@@ -79,6 +79,14 @@ internal static unsafe class MatVec
                     VecDotAvx2.Q4_0Repacked8(row, rowBytes, a, cols / 32, o + r);
                 }
             }
+
+            if ((kernel == MatMulKernel.Repacked || kernel == MatMulKernel.RepackedGemm) && t == TensorType.Q4_K && VecDotAvx2.IsSupported)
+            {
+                for (; r + 8 <= rowEnd - rowStart; r += 8, row += 8 * rowBytes)
+                {
+                    VecDotAvx2.Q4_KRepacked8(row, rowBytes, a, cols / 256, kernel == MatMulKernel.RepackedGemm, o + r);
+                }
+            }
 #endif
             for (; r < rowEnd - rowStart; r++, row += rowBytes)
             {

@@ -820,6 +820,73 @@ internal static unsafe class VecDotAvx2
         Avx2.Permute2x128(h0123, h4567, 0x20) + Avx2.Permute2x128(h0123, h4567, 0x31);
 
     /// <summary>
+    /// Repacked Q4_K on eight rows at once (<paramref name="rowBytes"/> apart), lane i of each float accumulator being
+    /// row i as in ggml's 8x8 kernels: per super-block (<see cref="Repacked"/>, the gemv) or per 64 elements
+    /// (<paramref name="perSubBlockPair"/>, <see cref="RepackedGemm"/>) one FMA of the exact integer total into the
+    /// scale sum and one into the min sum, then their difference: the operations those functions do for one row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Q4_KRepacked8(byte* x, long rowBytes, byte* y, int blocks, bool perSubBlockPair, float* output)
+    {
+        Vector256<float> acc = Vector256<float>.Zero, accMin = Vector256<float>.Zero;
+        Vector256<byte> low4 = Vector256.Create((byte)0x0F);
+        Vector256<short>* scales = stackalloc Vector256<short>[8];
+        int* mins = stackalloc int[32];
+        Vector256<int>* lanes = stackalloc Vector256<int>[8];
+        for (int b = 0; b < blocks; b++, y += 292)
+        {
+            byte* xb = x + b * 144L;
+            float dy = *(float*)y;
+            Vector256<float> d = Vector256.Create(H(xb), H(xb + rowBytes), H(xb + 2 * rowBytes), H(xb + 3 * rowBytes),
+                H(xb + 4 * rowBytes), H(xb + 5 * rowBytes), H(xb + 6 * rowBytes), H(xb + 7 * rowBytes)) * Vector256.Create(dy);
+            Vector256<float> dmin = Vector256.Create(H(xb + 2), H(xb + rowBytes + 2), H(xb + 2 * rowBytes + 2), H(xb + 3 * rowBytes + 2),
+                H(xb + 4 * rowBytes + 2), H(xb + 5 * rowBytes + 2), H(xb + 6 * rowBytes + 2), H(xb + 7 * rowBytes + 2)) * Vector256.Create(dy);
+            if (!perSubBlockPair)
+            {
+                for (int i = 0; i < 8; i++)
+                {
+                    lanes[i] = Q4KBlock(xb + i * rowBytes, y, out Vector128<int> m);
+                    mins[i] = HsumInt(m);
+                }
+                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(SumEightRows(lanes)), d, acc);
+                accMin = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx.LoadVector256(mins)), dmin, accMin);
+                continue;
+            }
+
+            Vector128<short> q8Sums = Ssse3.HorizontalAdd(Sse2.LoadVector128((short*)(y + 260)), Sse2.LoadVector128((short*)(y + 276)));
+            for (int i = 0; i < 8; i++)
+            {
+                Vector256<short> scalesAndMins = Avx2.ConvertToVector256Int16(UnpackScalesK4(xb + i * rowBytes + 4));
+                Vector128<int> m = Sse2.MultiplyAddAdjacent(scalesAndMins.GetUpper(), q8Sums);
+                mins[i] = m.ToScalar(); mins[8 + i] = m.GetElement(1); mins[16 + i] = m.GetElement(2); mins[24 + i] = m.GetElement(3);
+                scales[i] = Vector256.Create(scalesAndMins.GetLower(), scalesAndMins.GetLower());
+            }
+            sbyte* q8 = (sbyte*)(y + 4);
+            for (int j = 0; j < 4; j++, q8 += 64)
+            {
+                Vector256<sbyte> yLo = Avx.LoadVector256(q8), yHi = Avx.LoadVector256(q8 + 32);
+                for (int i = 0; i < 8; i++)
+                {
+                    Vector256<byte> bits = Avx.LoadVector256(xb + i * rowBytes + 16 + 32 * j);
+                    Vector256<short> pLo = Avx2.MultiplyAddAdjacent(bits & low4, yLo);
+                    Vector256<short> pHi = Avx2.MultiplyAddAdjacent(Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & low4, yHi);
+                    lanes[i] = Avx2.MultiplyAddAdjacent(BroadcastLane(scales[i], 2 * j), pLo) + Avx2.MultiplyAddAdjacent(BroadcastLane(scales[i], 2 * j + 1), pHi);
+                }
+                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(SumEightRows(lanes)), d, acc);
+                accMin = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx.LoadVector256(mins + 8 * j)), dmin, accMin);
+            }
+        }
+
+        Avx.Store(output, acc - accMin);
+    }
+
+    /// <summary>Row i's exact total of the int32 lanes of <c>lanes[i]</c>, in lane i.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> SumEightRows(Vector256<int>* lanes) =>
+        RowSums(Avx2.HorizontalAdd(Avx2.HorizontalAdd(lanes[0], lanes[1]), Avx2.HorizontalAdd(lanes[2], lanes[3])),
+            Avx2.HorizontalAdd(Avx2.HorizontalAdd(lanes[4], lanes[5]), Avx2.HorizontalAdd(lanes[6], lanes[7])));
+
+    /// <summary>
     /// One output element of ggml_gemm_q4_K_8x8_q8_K (Q4_0: identical to <see cref="Repacked"/>): the scale and min
     /// terms are accumulated per 64 elements (two sub-blocks), each an FMA of its exact integer total.
     /// </summary>

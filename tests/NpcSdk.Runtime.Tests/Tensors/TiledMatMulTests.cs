@@ -36,23 +36,27 @@ public class TiledMatMulTests
         }
     }
 
-    /// <summary>Eight repacked Q4_0 rows at once (ggml_gemv_q4_0_8x8_q8_0's lanes) must equal the one-row emulation.</summary>
-    [Fact]
-    public void Repacked_Q4_0_Eight_Rows_Equal_One_Row_At_A_Time_Bit_For_Bit()
+    /// <summary>Eight repacked rows at once (the lanes of ggml's 8x8 kernels) must equal the one-row emulation.</summary>
+    [Theory]
+    [InlineData(TensorType.Q4_0, false)]
+    [InlineData(TensorType.Q4_0, true)]
+    [InlineData(TensorType.Q4_K, false)]
+    [InlineData(TensorType.Q4_K, true)]
+    public void Repacked_Eight_Rows_Equal_One_Row_At_A_Time_Bit_For_Bit(TensorType type, bool gemm)
     {
+        var kernel = gemm ? MatMulKernel.RepackedGemm : MatMulKernel.Repacked;
         var rng = new Random(11);
-        foreach (int cols in new[] { 32, 384 })
+        foreach (int cols in new[] { 256, 768 })
         foreach (int rows in new[] { 8, 13, 24 })
         {
-            var weights = Quantized(rng, rows, cols, TensorType.Q4_0);
-            var activation = Quantized(rng, 1, cols, TensorType.Q8_0);
-            long rowBytes = TensorTypeInfo.RowBytes(TensorType.Q4_0, cols);
+            var weights = Quantized(rng, rows, cols, type);
+            var activation = Quantized(rng, 1, cols, TensorTypeInfo.VecDotType(type));
             var together = new float[rows];
-            MatVec.ComputeWith(MatMulKernel.Repacked, TensorType.Q4_0, weights, cols, activation, together, 0, rows);
+            MatVec.ComputeWith(kernel, type, weights, cols, activation, together, 0, rows);
             for (int r = 0; r < rows; r++)
             {
                 var alone = new float[1];
-                MatVec.ComputeWith(MatMulKernel.Repacked, TensorType.Q4_0, weights, cols, activation, alone, r, r + 1);
+                MatVec.ComputeWith(kernel, type, weights, cols, activation, alone, r, r + 1);
                 Assert.True(BitConverter.SingleToInt32Bits(alone[0]) == BitConverter.SingleToInt32Bits(together[r]),
                     $"cols {cols}, rows {rows}: row {r}: {together[r]:R} vs {alone[0]:R}");
             }
