@@ -142,6 +142,7 @@ namespace NpcSdk.Generation
         {
             LastSampleMs = 0;
             _session.LastLogitsMs = 0;
+            _session.LastShiftMs = 0;
             if (IsFinished) return;
             if (CancelRequested)
             {

@@ -210,6 +210,9 @@ namespace NpcSdk.Generation
 
         internal int RemainingLayers => _stepCount > 0 ? LayerCount - _pass.NextLayer : 0;
 
+        /// <summary>Cached positions a context shift still has to move in the layer the current step runs next (see <see cref="KvCache.ShiftLeft"/>).</summary>
+        internal int NextLayerShiftRows => _stepCount > 0 && !_pass.LayersDone ? _cache.PendingShiftRows(_pass.NextLayer) : 0;
+
         /// <summary>True when finishing the current step computes logits (it consumes the last pending token).</summary>
         internal bool StepProducesLogits => _stepCount > 0 && (_stepCount == _pending.Count || _onLogits != null);
 
@@ -258,7 +261,17 @@ namespace NpcSdk.Generation
         /// <returns>True when the step finished.</returns>
         internal bool RunLayers(int maxLayers)
         {
-            for (int i = 0; i < maxLayers && !_pass.LayersDone; i++) _pass.RunNextLayer(_cache);
+            LastShiftMs = 0;
+            for (int i = 0; i < maxLayers && !_pass.LayersDone; i++)
+            {
+                if (_cache.PendingShiftRows(_pass.NextLayer) > 0)
+                {
+                    long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                    _cache.CompleteShift(_pass.NextLayer);
+                    LastShiftMs += (System.Diagnostics.Stopwatch.GetTimestamp() - t0) * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
+                }
+                _pass.RunNextLayer(_cache);
+            }
             if (!_pass.LayersDone) return false;
             FinishStep();
             return true;
@@ -368,6 +381,9 @@ namespace NpcSdk.Generation
 
         /// <summary>Time the last output projection took (for the scheduler's cost model); 0 when the last step had none.</summary>
         internal double LastLogitsMs { get; set; }
+
+        /// <summary>Time the last <see cref="RunLayers"/> spent moving keys for a context shift (for the scheduler's cost model).</summary>
+        internal double LastShiftMs { get; set; }
 
         internal List<int> PendingTokens => _pending;
 
