@@ -208,7 +208,8 @@ namespace NpcSdk.Generation
 
         internal int LayerCount => _model.Config.LayerCount;
 
-        internal int RemainingLayers => _stepCount > 0 ? LayerCount - _pass.NextLayer : 0;
+        /// <summary>True when every layer of the current step ran and only finishing it (logits, commit) is left.</summary>
+        internal bool StepLayersDone => _stepCount > 0 && _pass.LayersDone;
 
         /// <summary>Cached positions a context shift still has to move in the layer the current step runs next (see <see cref="KvCache.ShiftLeft"/>).</summary>
         internal int NextLayerShiftRows => _stepCount > 0 && !_pass.LayersDone ? _cache.PendingShiftRows(_pass.NextLayer) : 0;
@@ -257,9 +258,12 @@ namespace NpcSdk.Generation
             _stepCount = n;
         }
 
-        /// <summary>Runs up to <paramref name="maxLayers"/> layers of the current step; finishes the step (logits, commit) when the last layer ran.</summary>
+        /// <summary>
+        /// Runs up to <paramref name="maxLayers"/> layers of the current step; once every layer ran, finishes the step
+        /// (logits, commit) unless <paramref name="finish"/> is false (then a later call finishes it).
+        /// </summary>
         /// <returns>True when the step finished.</returns>
-        internal bool RunLayers(int maxLayers)
+        internal bool RunLayers(int maxLayers, bool finish = true)
         {
             LastShiftMs = 0;
             for (int i = 0; i < maxLayers && !_pass.LayersDone; i++)
@@ -272,7 +276,7 @@ namespace NpcSdk.Generation
                 }
                 _pass.RunNextLayer(_cache);
             }
-            if (!_pass.LayersDone) return false;
+            if (!_pass.LayersDone || !finish) return false;
             FinishStep();
             return true;
         }

@@ -10,9 +10,9 @@ namespace NpcSdk.Scheduling
 {
     /// <summary>
     /// Advances generation for many sessions within a per-frame time budget. Work runs in small units: starting a step
-    /// (a prompt chunk or one generated token), one layer of it, sampling. Before each unit a cost model measured online
-    /// predicts whether it still ends within the budget; higher priority goes first, and waiting requests age so they
-    /// still progress.
+    /// (a prompt chunk or one generated token), one layer of it, finishing it (logits, sampling). Before each unit a
+    /// cost model measured online predicts whether it still ends within the budget; higher priority goes first, and
+    /// waiting requests age so they still progress.
     /// Results never depend on the budget or slicing: the same seed, prompt and model give the same tokens.
     /// </summary>
     /// <example>
@@ -110,8 +110,8 @@ namespace NpcSdk.Scheduling
         private static double ElapsedMs(long since) => (Stopwatch.GetTimestamp() - since) * 1000.0 / Stopwatch.Frequency;
 
         /// <summary>
-        /// Runs units of work (a step's start, one layer, the sampling of a token) for the best-ranked job while the next
-        /// one is predicted to end within the budget. Only that job runs: letting lower-ranked work fill what is left
+        /// Runs units of work (a step's start, one layer, finishing a step with its logits and sampling) for the
+        /// best-ranked job while the next one is predicted to end within the budget. Only that job runs: letting lower-ranked work fill what is left
         /// would let ambient chatter reach its first token before the player's NPC whose next unit did not fit.
         /// A unit larger than the whole budget (one layer of a big model) still runs when nothing else ran this tick,
         /// or that request would starve.
@@ -162,7 +162,7 @@ namespace NpcSdk.Scheduling
         }
 
         /// <summary>
-        /// The next unit of <paramref name="job"/>: the layers to run (0 to start a step or to sample), the prompt tokens
+        /// The next unit of <paramref name="job"/>: the layers to run (0 to start or finish a step, or to sample), the prompt tokens
         /// of a new step, and the predicted time.
         /// </summary>
         private int Plan(GenerationHandle job, SliceCostModel cost, double budgetMs, out int tokens, out double predictedMs)
@@ -182,15 +182,20 @@ namespace NpcSdk.Scheduling
                 predictedMs = 0;
                 return 0;
             }
+            if (s.StepLayersDone)
+            {
+                // Finishing the step: the output projection (a big unit with a large vocabulary) and sampling.
+                predictedMs = s.StepProducesLogits ? cost.LogitsMs + cost.SampleMs : 0;
+                return 0;
+            }
             predictedMs = cost.LayerMs(s, s.StepTokenCount) + cost.ShiftMs(s.NextLayerShiftRows);
-            if (s.RemainingLayers == 1 && s.StepProducesLogits) predictedMs += cost.LogitsMs + cost.SampleMs;
             return 1;
         }
 
         /// <summary>
         /// Prompt tokens for a new step: the batch that gets the most token-layers done per tick of <paramref name="budgetMs"/>.
         /// Larger batches cost less per token, but a layer that fills only part of a tick wastes the rest, and a layer
-        /// predicted to take more than half a tick is a large unit to mispredict, so at least two must fit.
+        /// near a whole tick is a large unit to mispredict, so at least two must fit.
         /// </summary>
         private int ChunkSize(InferenceSession s, SliceCostModel cost, double budgetMs)
         {
@@ -218,14 +223,14 @@ namespace NpcSdk.Scheduling
             int shiftRows = layers > 0 ? s.NextLayerShiftRows : 0;
             int before = job.Tokens.Count;
             long t0 = Stopwatch.GetTimestamp();
-            job.Advance(layers, tokens);
+            job.Advance(layers, tokens, finishStep: layers == 0);
             double ms = ElapsedMs(t0);
             double layerMs = ms - s.LastLogitsMs - job.LastSampleMs - s.LastShiftMs;
             if (s.LastLogitsMs > 0) cost.ObserveLogits(s.LastLogitsMs);
             if (job.LastSampleMs > 0) cost.ObserveSample(job.LastSampleMs);
             if (s.LastShiftMs > 0) cost.ObserveShift(shiftRows, s.LastShiftMs);
             if (layers > 0) cost.ObserveLayer(s, stepTokens, Math.Max(0, layerMs));
-            if (Debug) DebugRecord(layers == 0 ? (tokens > 0 ? "begin" : "sample") : stepTokens > 1 ? "prefill-layer" : "decode-layer", ms, predicted, stepTokens);
+            if (Debug) DebugRecord(layers == 0 ? (tokens > 0 ? "begin" : "finish") : stepTokens > 1 ? "prefill-layer" : "decode-layer", ms, predicted, stepTokens);
             lock (_gate)
             {
                 _waitingSince[job] = _tick;
