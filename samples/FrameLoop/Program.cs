@@ -41,6 +41,8 @@ namespace NpcSdk.Samples.FrameLoop
             "What's the news in town today?",
         };
 
+        private const int PlayerPriority = 10;
+
         private static readonly string[] AmbientLines =
         {
             "Lovely weather today, isn't it?",
@@ -53,7 +55,23 @@ namespace NpcSdk.Samples.FrameLoop
         {
             var o = Options.Parse(args);
             if (o == null) return 2;
-            using var model = Model.Load(o.Model, new ModelOptions { Threads = o.Threads });
+            if (o.Synthetic == null) return Run(o, o.Model);
+            // A random-weight model of a known shape (e.g. one whose decode step is longer than the budget), deleted afterwards.
+            string path = Path.Combine(Path.GetTempPath(), $"frameloop-{o.Synthetic}-{o.Type}-{Environment.ProcessId}.gguf");
+            SyntheticModel.Write(path, SyntheticShape.Find(o.Synthetic), o.Type);
+            try
+            {
+                return Run(o, path);
+            }
+            finally
+            {
+                File.Delete(path);
+            }
+        }
+
+        private static int Run(Options o, string modelPath)
+        {
+            using var model = Model.Load(modelPath, new ModelOptions { Threads = o.Threads });
             double standalone = MeasureStandaloneDecode(model);
             var tok = model.Tokenizer;
 
@@ -66,6 +84,8 @@ namespace NpcSdk.Samples.FrameLoop
             {
                 Mode = o.Worker ? SchedulerMode.Worker : SchedulerMode.MainThread,
                 WorkerCpuShare = Math.Min(1.0, o.BudgetMs / (1000.0 / o.Fps)),
+                // Ambient NPCs never outrank the one the player talks to; they run while the player reads a reply.
+                MaxAgingBonus = PlayerPriority - 1,
             });
             var rng = new Random(1);
             var handles = new GenerationHandle?[o.Npcs];
@@ -89,7 +109,7 @@ namespace NpcSdk.Samples.FrameLoop
                 {
                     Tokens = turn,
                     MaxTokens = 48,
-                    Priority = player ? 10 : 0,
+                    Priority = player ? PlayerPriority : 0,
                     Sampling = new SamplingOptions { Temperature = 0.7f, Seed = (ulong)(i * 1000 + frame) },
                 });
                 int npc = i;
@@ -113,7 +133,7 @@ namespace NpcSdk.Samples.FrameLoop
             var clock = Stopwatch.StartNew();
             long lastReport = 0;
             long[] lastTokens = new long[o.Npcs];
-            if (!o.Json) Console.WriteLine($"FrameLoop: {o.Npcs} NPCs on {Path.GetFileName(o.Model)}, {o.Fps} FPS, budget {o.BudgetMs} ms, game work {o.GameMs} ms, {o.Threads} threads, {(o.Worker ? "worker" : "main-thread")} mode; standalone decode {standalone:F0} tok/s");
+            if (!o.Json) Console.WriteLine($"FrameLoop: {o.Npcs} NPCs on {(o.Synthetic != null ? $"synthetic {o.Synthetic} {o.Type}" : Path.GetFileName(modelPath))}, {o.Fps} FPS, budget {o.BudgetMs} ms, game work {o.GameMs} ms, {o.Threads} threads, {(o.Worker ? "worker" : "main-thread")} mode; standalone decode {standalone:F0} tok/s");
             while (clock.Elapsed.TotalSeconds < o.Seconds)
             {
                 long frameStart = Stopwatch.GetTimestamp();
@@ -152,6 +172,7 @@ namespace NpcSdk.Samples.FrameLoop
 
             var summary = new Summary
             {
+                Model = o.Synthetic != null ? $"synthetic {o.Synthetic} {o.Type}" : Path.GetFileName(o.Model),
                 Npcs = o.Npcs,
                 BudgetMs = o.BudgetMs,
                 GameMs = o.GameMs,
@@ -238,6 +259,7 @@ namespace NpcSdk.Samples.FrameLoop
 
     internal sealed class Summary
     {
+        public string Model { get; set; } = "";
         public int Npcs { get; set; }
         public string Mode { get; set; } = "";
         public int Threads { get; set; }
@@ -262,6 +284,8 @@ namespace NpcSdk.Samples.FrameLoop
         public double Seconds = 60;
         public int Fps = 60;
         public string Model = Path.Combine("models", "npc-q8_0.gguf");
+        public string? Synthetic;
+        public string Type = "Q8_0";
         public int Threads = Math.Max(1, Environment.ProcessorCount - 1);
         public bool Worker;
         public bool Json;
@@ -282,13 +306,15 @@ namespace NpcSdk.Samples.FrameLoop
                     case "--seconds": o.Seconds = Num(); break;
                     case "--fps": o.Fps = (int)Num(); break;
                     case "--model": o.Model = Next(); break;
+                    case "--synthetic": o.Synthetic = Next(); break;
+                    case "--type": o.Type = Next(); break;
                     case "--threads": o.Threads = (int)Num(); break;
                     case "--mode": o.Worker = Next() switch { "worker" => true, "main" => false, var m => throw new ArgumentException($"--mode must be main or worker, not {m}") }; break;
                     case "--json": o.Json = true; break;
                     case "--plot": o.Plot = Next(); break;
                     case "-h":
                     case "--help":
-                        Console.WriteLine("FrameLoop [--npcs 8] [--budget-ms 4] [--game-ms 8] [--seconds 60] [--fps 60] [--model PATH] [--threads T] [--mode main|worker] [--json] [--plot frames.svg]");
+                        Console.WriteLine("FrameLoop [--npcs 8] [--budget-ms 4] [--game-ms 8] [--seconds 60] [--fps 60] [--model PATH | --synthetic SHAPE [--type Q8_0]] [--threads T] [--mode main|worker] [--json] [--plot frames.svg]");
                         return null;
                     default: throw new ArgumentException($"unknown option {args[i]}");
                 }

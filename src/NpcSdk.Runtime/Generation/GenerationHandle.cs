@@ -136,12 +136,15 @@ namespace NpcSdk.Generation
 
         /// <summary>
         /// Does one slice of work: continues the step in progress by up to <paramref name="maxLayers"/> layers, or starts
-        /// a step over up to <paramref name="maxPrefillTokens"/> pending tokens; samples when logits are ready.
+        /// a step over up to <paramref name="maxPrefillTokens"/> pending tokens; samples when logits are ready. With
+        /// <paramref name="finishStep"/> false, a step whose last layer ran is finished (output projection, sampling) by
+        /// the next call instead, so that work is a unit of its own.
         /// </summary>
-        internal void Advance(int maxLayers, int maxPrefillTokens)
+        internal void Advance(int maxLayers, int maxPrefillTokens, bool finishStep = true)
         {
             LastSampleMs = 0;
             _session.LastLogitsMs = 0;
+            _session.LastShiftMs = 0;
             if (IsFinished) return;
             if (CancelRequested)
             {
@@ -156,7 +159,7 @@ namespace NpcSdk.Generation
                 if (_session.HasWork)
                 {
                     if (!_session.StepInProgress) _session.BeginStep(maxPrefillTokens);
-                    if (!_session.RunLayers(maxLayers)) return;
+                    if (!_session.RunLayers(maxLayers, finishStep)) return;
                     if (_session.HasWork) return; // more prompt chunks to go
                 }
                 SampleNext();

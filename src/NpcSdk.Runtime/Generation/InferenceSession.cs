@@ -208,7 +208,11 @@ namespace NpcSdk.Generation
 
         internal int LayerCount => _model.Config.LayerCount;
 
-        internal int RemainingLayers => _stepCount > 0 ? LayerCount - _pass.NextLayer : 0;
+        /// <summary>True when every layer of the current step ran and only finishing it (logits, commit) is left.</summary>
+        internal bool StepLayersDone => _stepCount > 0 && _pass.LayersDone;
+
+        /// <summary>Cached positions a context shift still has to move in the layer the current step runs next (see <see cref="KvCache.ShiftLeft"/>).</summary>
+        internal int NextLayerShiftRows => _stepCount > 0 && !_pass.LayersDone ? _cache.PendingShiftRows(_pass.NextLayer) : 0;
 
         /// <summary>True when finishing the current step computes logits (it consumes the last pending token).</summary>
         internal bool StepProducesLogits => _stepCount > 0 && (_stepCount == _pending.Count || _onLogits != null);
@@ -254,12 +258,25 @@ namespace NpcSdk.Generation
             _stepCount = n;
         }
 
-        /// <summary>Runs up to <paramref name="maxLayers"/> layers of the current step; finishes the step (logits, commit) when the last layer ran.</summary>
+        /// <summary>
+        /// Runs up to <paramref name="maxLayers"/> layers of the current step; once every layer ran, finishes the step
+        /// (logits, commit) unless <paramref name="finish"/> is false (then a later call finishes it).
+        /// </summary>
         /// <returns>True when the step finished.</returns>
-        internal bool RunLayers(int maxLayers)
+        internal bool RunLayers(int maxLayers, bool finish = true)
         {
-            for (int i = 0; i < maxLayers && !_pass.LayersDone; i++) _pass.RunNextLayer(_cache);
-            if (!_pass.LayersDone) return false;
+            LastShiftMs = 0;
+            for (int i = 0; i < maxLayers && !_pass.LayersDone; i++)
+            {
+                if (_cache.PendingShiftRows(_pass.NextLayer) > 0)
+                {
+                    long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                    _cache.CompleteShift(_pass.NextLayer);
+                    LastShiftMs += (System.Diagnostics.Stopwatch.GetTimestamp() - t0) * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
+                }
+                _pass.RunNextLayer(_cache);
+            }
+            if (!_pass.LayersDone || !finish) return false;
             FinishStep();
             return true;
         }
@@ -368,6 +385,9 @@ namespace NpcSdk.Generation
 
         /// <summary>Time the last output projection took (for the scheduler's cost model); 0 when the last step had none.</summary>
         internal double LastLogitsMs { get; set; }
+
+        /// <summary>Time the last <see cref="RunLayers"/> spent moving keys for a context shift (for the scheduler's cost model).</summary>
+        internal double LastShiftMs { get; set; }
 
         internal List<int> PendingTokens => _pending;
 

@@ -9,12 +9,16 @@ namespace NpcSdk.Models
     /// allocated as positions are first written, so memory follows the tokens actually held, not the context length.
     /// Positions below <see cref="SharedLength"/> are read from a shared, read-only prefix cache (a persona prompt
     /// prefilled once for many NPCs) and take no memory here.
+    /// A context shift (<see cref="ShiftLeft"/>) is applied one layer at a time, when the layer is next touched, so its
+    /// cost spreads over the slices of work that run those layers instead of landing in one.
     /// </summary>
     internal sealed class KvCache
     {
         public const int BlockSize = 16;
         private readonly byte[]?[][] _k, _v; // [layer][block]
         private KvCache? _shared;
+        private readonly int _blockElements, _blockBytes;
+        private PendingShift? _shift;
 
         public KvCache(int layers, int capacity, int kvDim, int headDim, KvCacheType type)
         {
@@ -26,6 +30,8 @@ namespace NpcSdk.Models
             Type = type;
             ElementType = type == KvCacheType.F32 ? TensorType.F32 : type == KvCacheType.F16 ? TensorType.F16 : TensorType.Q8_0;
             RowBytes = (int)TensorTypeInfo.RowBytes(ElementType, kvDim);
+            _blockElements = TensorTypeInfo.BlockSize(ElementType);
+            _blockBytes = (int)TensorTypeInfo.RowBytes(ElementType, _blockElements);
             int blocks = (capacity + BlockSize - 1) / BlockSize;
             _k = new byte[]?[layers][];
             _v = new byte[]?[layers][];
@@ -53,6 +59,7 @@ namespace NpcSdk.Models
         {
             get
             {
+                CompleteShift();
                 long n = 0;
                 for (int l = 0; l < Layers; l++)
                     foreach (var b in _k[l]) if (b != null) n += 2L * b.Length;
@@ -66,6 +73,7 @@ namespace NpcSdk.Models
             if (shared.ElementType != ElementType || shared.KvDim != KvDim || shared.Layers != Layers)
                 throw new ArgumentException("shared prefix cache has another layout", nameof(shared));
             if (length > Capacity) throw new ArgumentOutOfRangeException(nameof(length));
+            CompleteShift();
             _shared = shared;
             SharedLength = length;
         }
@@ -73,6 +81,7 @@ namespace NpcSdk.Models
         public void Store(int layer, int pos, ReadOnlySpan<float> k, ReadOnlySpan<float> v)
         {
             if (pos < SharedLength) throw new InvalidOperationException($"position {pos} belongs to the shared prefix");
+            if (_shift != null) CompleteShift(layer);
             int b = pos / BlockSize, o = pos % BlockSize * RowBytes;
             var kb = _k[layer][b] ??= new byte[BlockSize * RowBytes];
             var vb = _v[layer][b] ??= new byte[BlockSize * RowBytes];
@@ -89,13 +98,22 @@ namespace NpcSdk.Models
         private ReadOnlySpan<byte> Slice(byte[]?[][] store, int layer, int pos, int offset, int length, bool keys)
         {
             if (pos < SharedLength) return keys ? _shared!.KeyBytes(layer, pos, offset, length) : _shared!.ValueBytes(layer, pos, offset, length);
+            if (_shift != null) CompleteShift(layer);
             var block = store[layer][pos / BlockSize] ?? throw new InvalidOperationException($"KV position {pos} was never written");
-            int start = pos % BlockSize * RowBytes + (int)TensorTypeInfo.RowBytes(ElementType, offset);
-            return block.AsSpan(start, (int)TensorTypeInfo.RowBytes(ElementType, length));
+            // Called for every cached position of every head: element counts are whole blocks (head sizes), so the
+            // byte offsets are plain products instead of TensorTypeInfo's checked lookups.
+            int start = pos % BlockSize * RowBytes + offset / _blockElements * _blockBytes;
+            return block.AsSpan(start, length / _blockElements * _blockBytes);
         }
 
         /// <summary>The raw row (keys or values of every head) of one own position, for saves.</summary>
         public Span<byte> RawRow(int layer, int pos, bool keys)
+        {
+            if (_shift != null) CompleteShift(layer);
+            return OwnRow(layer, pos, keys);
+        }
+
+        private Span<byte> OwnRow(int layer, int pos, bool keys)
         {
             var store = keys ? _k : _v;
             int b = pos / BlockSize;
@@ -105,43 +123,81 @@ namespace NpcSdk.Models
 
         /// <summary>
         /// Moves own positions [from, from + count) to [from − delta, ...): values are copied, keys re-rotated for their
-        /// new positions by <paramref name="shift"/>. Blocks left empty at the end are freed.
+        /// new positions by <paramref name="shift"/>; blocks left empty at the end are freed. Each layer is moved when it
+        /// is next read or written (or by <see cref="CompleteShift(int)"/>); the results are the same either way.
         /// </summary>
         public void ShiftLeft(int from, int count, int delta, RopeShift shift)
         {
             if (delta <= 0 || from - delta < SharedLength) throw new ArgumentOutOfRangeException(nameof(delta));
+            CompleteShift();
+            _shift = new PendingShift(from, count, delta, shift, Layers);
+        }
+
+        /// <summary>Positions per layer still to move for a pending shift of <paramref name="layer"/> (0 when none).</summary>
+        public int PendingShiftRows(int layer) => _shift != null && !_shift.Done[layer] ? _shift.Count : 0;
+
+        /// <summary>Applies a pending shift to one layer.</summary>
+        public void CompleteShift(int layer)
+        {
+            var s = _shift;
+            if (s == null || s.Done[layer]) return;
             var row = new float[KvDim];
-            for (int l = 0; l < Layers; l++)
+            for (int p = s.From; p < s.From + s.Count; p++)
             {
-                for (int p = from; p < from + count; p++)
-                {
-                    Dequantizer.DequantizeRow(ElementType, RawRow(l, p, keys: true), row);
-                    shift.Apply(row, delta);
-                    Quantizer.QuantizeRow(ElementType, row, RawRow(l, p - delta, keys: true));
-                    RawRow(l, p, keys: false).CopyTo(RawRow(l, p - delta, keys: false));
-                }
+                Dequantizer.DequantizeRow(ElementType, OwnRow(layer, p, keys: true), row);
+                s.Rope.Apply(row, s.Delta);
+                Quantizer.QuantizeRow(ElementType, row, OwnRow(layer, p - s.Delta, keys: true));
+                OwnRow(layer, p, keys: false).CopyTo(OwnRow(layer, p - s.Delta, keys: false));
             }
-            Truncate(from + count - delta);
+            FreeBlocks(layer, s.From + s.Count - s.Delta);
+            s.Done[layer] = true;
+            if (--s.Remaining == 0) _shift = null;
+        }
+
+        private void CompleteShift()
+        {
+            for (int l = 0; _shift != null && l < Layers; l++) CompleteShift(l);
         }
 
         /// <summary>Frees whole blocks that lie entirely at or beyond <paramref name="length"/>.</summary>
         public void Truncate(int length)
         {
-            int firstFree = (length + BlockSize - 1) / BlockSize;
-            for (int l = 0; l < Layers; l++)
-                for (int b = firstFree; b < _k[l].Length; b++)
-                {
-                    _k[l][b] = null;
-                    _v[l][b] = null;
-                }
+            CompleteShift();
+            for (int l = 0; l < Layers; l++) FreeBlocks(l, length);
+        }
+
+        private void FreeBlocks(int layer, int length)
+        {
+            for (int b = (length + BlockSize - 1) / BlockSize; b < _k[layer].Length; b++)
+            {
+                _k[layer][b] = null;
+                _v[layer][b] = null;
+            }
         }
 
         /// <summary>Drops the shared prefix and every own block (the session starts over).</summary>
         public void Clear()
         {
+            _shift = null;
             _shared = null;
             SharedLength = 0;
             Truncate(0);
+        }
+
+        /// <summary>A context shift not yet applied to every layer.</summary>
+        private sealed class PendingShift
+        {
+            public PendingShift(int from, int count, int delta, RopeShift rope, int layers)
+            {
+                From = from; Count = count; Delta = delta; Rope = rope; Done = new bool[layers]; Remaining = layers;
+            }
+
+            public int From { get; }
+            public int Count { get; }
+            public int Delta { get; }
+            public RopeShift Rope { get; }
+            public bool[] Done { get; }
+            public int Remaining { get; set; }
         }
     }
 }

@@ -9,9 +9,10 @@ using NpcSdk.Models;
 namespace NpcSdk.Scheduling
 {
     /// <summary>
-    /// Advances generation for many sessions within a per-frame time budget. Work is cut into slices that can stop
-    /// between any two: a prompt chunk or a decode step, through a range of layers. A cost model measured online decides
-    /// whether the next slice fits; higher priority goes first, and waiting requests age so they still progress.
+    /// Advances generation for many sessions within a per-frame time budget. Work runs in small units: starting a step
+    /// (a prompt chunk or one generated token), one layer of it, finishing it (logits, sampling). Before each unit a
+    /// cost model measured online predicts whether it still ends within the budget; higher priority goes first, and
+    /// waiting requests age so they still progress.
     /// Results never depend on the budget or slicing: the same seed, prompt and model give the same tokens.
     /// </summary>
     /// <example>
@@ -108,133 +109,145 @@ namespace NpcSdk.Scheduling
 
         private static double ElapsedMs(long since) => (Stopwatch.GetTimestamp() - since) * 1000.0 / Stopwatch.Frequency;
 
+        /// <summary>
+        /// Runs units of work (a step's start, one layer, finishing a step with its logits and sampling) for the
+        /// best-ranked job while the next one is predicted to end within the budget. Only that job runs: letting lower-ranked work fill what is left
+        /// would let ambient chatter reach its first token before the player's NPC whose next unit did not fit.
+        /// A unit larger than the whole budget (one layer of a big model) still runs when nothing else ran this tick,
+        /// or that request would starve.
+        /// </summary>
         private int RunSlices(double budgetMs, long start, bool forceProgress)
         {
             int slices = 0;
+            double limit = budgetMs * _options.SafetyFactor;
             while (true)
             {
-                var jobs = RankJobs();
-                if (jobs.Count == 0) break;
-                double remaining = (budgetMs - ElapsedMs(start)) * _options.SafetyFactor;
-                double full = budgetMs * _options.SafetyFactor;
-                // Only the best-ranked job runs: letting lower-ranked work fill what is left would let ambient chatter
-                // reach its first token before the player's NPC whose next slice did not fit this tick.
-                GenerationHandle? chosen = null;
-                int layers = 0, tokens = 0;
-                if (Plan(jobs[0], CostFor(jobs[0].Session.Model), remaining, full, out layers, out tokens)) chosen = jobs[0];
-                if (chosen == null)
-                {
-                    // Nothing fits. A slice larger than the whole budget (one layer of a big model) still has to run
-                    // some time, or that request would starve: run the smallest one when nothing else ran this tick.
-                    if (!forceProgress || slices > 0) break;
-                    chosen = jobs[0];
-                    if (!Plan(chosen, CostFor(chosen.Session.Model), double.MaxValue, double.MaxValue, out _, out tokens)) break;
-                    layers = 1;
-                }
-                RunSlice(chosen, CostFor(chosen.Session.Model), layers, tokens);
+                var job = BestJob();
+                if (job == null) break;
+                var cost = CostFor(job.Session.Model);
+                int layers = Plan(job, cost, limit, out int tokens, out double predicted);
+                if (ElapsedMs(start) + predicted > limit && !(forceProgress && slices == 0)) break;
+                RunSlice(job, cost, layers, tokens, predicted);
                 slices++;
             }
             return slices;
         }
 
-        /// <summary>Unfinished jobs, best first: priority plus aging, submission order on ties.</summary>
-        private List<GenerationHandle> RankJobs()
+        /// <summary>The unfinished job with the best priority plus aging (submission order on ties); drops finished ones.</summary>
+        private GenerationHandle? BestJob()
         {
             lock (_gate)
             {
-                _jobs.RemoveAll(j =>
+                GenerationHandle? best = null;
+                double bestScore = 0;
+                for (int i = 0; i < _jobs.Count; i++)
                 {
+                    var j = _jobs[i];
                     if (!j.IsFinished && j.CancelRequested) j.Advance(0, 0); // finishes it as cancelled
-                    if (!j.IsFinished) return false;
-                    _waitingSince.Remove(j);
-                    return true;
-                });
-                var ranked = new List<GenerationHandle>(_jobs);
-                var score = new Dictionary<GenerationHandle, double>();
-                foreach (var j in ranked) score[j] = j.Priority + Math.Min(_options.MaxAgingBonus, _options.AgingPerTick * (_tick - _waitingSince[j]));
-                var order = new Dictionary<GenerationHandle, int>();
-                for (int i = 0; i < ranked.Count; i++) order[ranked[i]] = i;
-                ranked.Sort((a, b) => score[a] != score[b] ? score[b].CompareTo(score[a]) : order[a].CompareTo(order[b]));
-                return ranked;
+                    if (j.IsFinished)
+                    {
+                        _waitingSince.Remove(j);
+                        _jobs.RemoveAt(i--);
+                        continue;
+                    }
+                    double score = j.Priority + Math.Min(_options.MaxAgingBonus, _options.AgingPerTick * (_tick - _waitingSince[j]));
+                    if (best == null || score > bestScore)
+                    {
+                        best = j;
+                        bestScore = score;
+                    }
+                }
+                return best;
             }
         }
 
-        private GenerationHandle? PickJob()
-        {
-            var ranked = RankJobs();
-            return ranked.Count > 0 ? ranked[0] : null;
-        }
-
-        /// <summary>Chooses the slice for <paramref name="job"/> that fits <paramref name="budgetMs"/>: layers to run and, for a new step, prompt tokens.</summary>
-        private bool Plan(GenerationHandle job, SliceCostModel cost, double budgetMs, double fullBudgetMs, out int layers, out int tokens)
+        /// <summary>
+        /// The next unit of <paramref name="job"/>: the layers to run (0 to start or finish a step, or to sample), the prompt tokens
+        /// of a new step, and the predicted time.
+        /// </summary>
+        private int Plan(GenerationHandle job, SliceCostModel cost, double budgetMs, out int tokens, out double predictedMs)
         {
             var s = job.Session;
-            layers = 0;
             tokens = 0;
             if (!s.HasWork)
             {
-                // Only sampling is left (the prompt was all a shared prefix): cheap.
-                tokens = 0;
-                layers = 0;
-                return cost.LogitsMs <= budgetMs;
+                // Only sampling is left (the prompt was all a shared prefix).
+                predictedMs = cost.SampleMs;
+                return 0;
             }
-            int t, remainingLayers;
-            bool producesLogits;
-            if (s.StepInProgress)
+            if (!s.StepInProgress)
             {
-                t = s.StepTokenCount;
-                remainingLayers = s.RemainingLayers;
-                producesLogits = s.StepProducesLogits;
+                // Starting a step embeds its tokens and may record a context shift, applied later layer by layer.
+                tokens = ChunkSize(s, cost, budgetMs);
+                predictedMs = 0;
+                return 0;
             }
-            else
+            if (s.StepLayersDone)
             {
-                // Prompt chunks are sized for a whole tick (at least two layers of one fit), not for what is left of
-                // this one: small batches reload every weight per token and make prefill several times slower.
-                t = Math.Min(Math.Min(s.PendingCount, s.MaxBatch), Math.Max(1, _options.MaxPrefillChunk));
-                while (t > 1 && 2 * cost.LayerMs(t) > fullBudgetMs) t /= 2;
-                remainingLayers = s.LayerCount;
-                producesLogits = t == s.PendingCount;
+                // Finishing the step: the output projection (a big unit with a large vocabulary) and sampling.
+                predictedMs = s.StepProducesLogits ? cost.LogitsMs + cost.SampleMs : 0;
+                return 0;
             }
-            double perLayer = cost.LayerMs(t);
-            int n = (int)Math.Min(remainingLayers, Math.Floor(budgetMs / perLayer));
-            if (n == remainingLayers && producesLogits && n * perLayer + cost.LogitsMs > budgetMs) n--;
-            if (n < 1) return false;
-            layers = n;
-            tokens = t;
-            return true;
+            predictedMs = cost.LayerMs(s, s.StepTokenCount) + cost.ShiftMs(s.NextLayerShiftRows);
+            return 1;
         }
 
-        private void RunSlice(GenerationHandle job, SliceCostModel cost, int layers, int tokens)
+        /// <summary>
+        /// Prompt tokens for a new step: the batch that gets the most token-layers done per tick of <paramref name="budgetMs"/>.
+        /// Larger batches cost less per token, but a layer that fills only part of a tick wastes the rest, and a layer
+        /// near a whole tick is a large unit to mispredict, so at least two must fit.
+        /// </summary>
+        private int ChunkSize(InferenceSession s, SliceCostModel cost, double budgetMs)
         {
-            var s = job.Session;
-            bool newStep = !s.StepInProgress;
-            int stepTokens = newStep ? tokens : s.StepTokenCount;
-            int before = job.Tokens.Count;
-            bool hadWork = s.HasWork;
-            long t0 = Stopwatch.GetTimestamp();
-            double predicted = cost.LayerMs(stepTokens) * layers + (s.StepProducesLogits ? cost.LogitsMs : 0);
-            job.Advance(layers, tokens);
-            double ms = ElapsedMs(t0);
-            if (Debug)
+            int max = Math.Min(Math.Min(s.PendingCount, s.MaxBatch), Math.Max(1, _options.MaxPrefillChunk));
+            int best = 1;
+            double bestWork = 0;
+            for (int t = 1; t <= max; t++)
             {
-                lock (_gate)
+                double layers = Math.Floor(budgetMs / cost.MeanLayerMs(s, t));
+                if (layers < 2 && t > 1) break;
+                double work = layers * t;
+                if (work >= bestWork)
                 {
-                    string kind = stepTokens > 1 ? "prefill" : "decode";
-                    _debugMs[kind] = (_debugMs.TryGetValue(kind, out var v) ? v : 0) + ms;
-                    _debugCount[kind] = (_debugCount.TryGetValue(kind, out var c) ? c : 0) + layers;
-                    if (stepTokens > 1 && newStep) _debugCount["prefill-tokens"] = (_debugCount.TryGetValue("prefill-tokens", out var pt) ? pt : 0) + stepTokens;
+                    best = t;
+                    bestWork = work;
                 }
             }
-            if (Debug && ms > predicted + 0.5) Console.Error.WriteLine($"slow slice: {ms:F2} ms vs predicted {predicted:F2} (T={stepTokens}, layers={layers}, newStep={newStep}, logits={s.LastLogitsMs:F2}, sample={job.LastSampleMs:F2}, gen0={GC.CollectionCount(0)})");
-            double logitsMs = s.LastLogitsMs + job.LastSampleMs;
-            if (s.LastLogitsMs > 0 || job.LastSampleMs > 0) cost.ObserveLogits(logitsMs);
-            if (hadWork) cost.ObserveLayers(stepTokens, Math.Min(layers, s.LayerCount), Math.Max(0, ms - logitsMs));
+            return best;
+        }
+
+        private void RunSlice(GenerationHandle job, SliceCostModel cost, int layers, int tokens, double predicted)
+        {
+            var s = job.Session;
+            int stepTokens = s.StepInProgress ? s.StepTokenCount : tokens;
+            int shiftRows = layers > 0 ? s.NextLayerShiftRows : 0;
+            int before = job.Tokens.Count;
+            long t0 = Stopwatch.GetTimestamp();
+            job.Advance(layers, tokens, finishStep: layers == 0);
+            double ms = ElapsedMs(t0);
+            double layerMs = ms - s.LastLogitsMs - job.LastSampleMs - s.LastShiftMs;
+            if (s.LastLogitsMs > 0) cost.ObserveLogits(s.LastLogitsMs);
+            if (job.LastSampleMs > 0) cost.ObserveSample(job.LastSampleMs);
+            if (s.LastShiftMs > 0) cost.ObserveShift(shiftRows, s.LastShiftMs);
+            if (layers > 0) cost.ObserveLayer(s, stepTokens, Math.Max(0, layerMs));
+            if (Debug) DebugRecord(layers == 0 ? (tokens > 0 ? "begin" : "finish") : stepTokens > 1 ? "prefill-layer" : "decode-layer", ms, predicted, stepTokens);
             lock (_gate)
             {
                 _waitingSince[job] = _tick;
                 _tokensThisTick += job.Tokens.Count - before;
                 if (job.FirstTokenTick < 0 && job.Tokens.Count > 0) job.FirstTokenTick = _tick;
             }
+        }
+
+        private void DebugRecord(string kind, double ms, double predicted, int tokens)
+        {
+            lock (_gate)
+            {
+                _debugMs[kind] = (_debugMs.TryGetValue(kind, out var v) ? v : 0) + ms;
+                _debugCount[kind] = (_debugCount.TryGetValue(kind, out var c) ? c : 0) + 1;
+                if (kind == "prefill-layer") _debugCount["prefill-token-layers"] = (_debugCount.TryGetValue("prefill-token-layers", out var n) ? n : 0) + tokens;
+            }
+            if (ms > predicted + 0.5) Console.Error.WriteLine($"slow {kind}: {ms:F2} ms vs predicted {predicted:F2} (T={tokens}, gen0 GCs {GC.CollectionCount(0)})");
         }
 
         private SliceCostModel CostFor(Model model)
@@ -257,7 +270,7 @@ namespace NpcSdk.Scheduling
             double debtMs = 0;
             while (!_stopping)
             {
-                if (PickJob() == null)
+                if (BestJob() == null)
                 {
                     _wake.WaitOne(50);
                     continue;
@@ -285,8 +298,8 @@ namespace NpcSdk.Scheduling
         {
             if (Debug)
             {
-                foreach (var kv in _debugMs) Console.Error.WriteLine($"sched: {kv.Key} {kv.Value:F0} ms over {(_debugCount.TryGetValue(kv.Key, out var n) ? n : 0)} layer-steps");
-                if (_debugCount.TryGetValue("prefill-tokens", out var pt)) Console.Error.WriteLine($"sched: prefill tokens {pt}");
+                foreach (var kv in _debugMs) Console.Error.WriteLine($"sched: {kv.Key} {kv.Value:F0} ms over {(_debugCount.TryGetValue(kv.Key, out var n) ? n : 0)} units");
+                if (_debugCount.TryGetValue("prefill-token-layers", out var pt)) Console.Error.WriteLine($"sched: prefill token-layers {pt}");
             }
             lock (_gate)
                 foreach (var j in _jobs) j.Cancel();

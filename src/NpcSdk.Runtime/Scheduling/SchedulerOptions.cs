@@ -35,10 +35,10 @@ namespace NpcSdk.Scheduling
         public int MaxPrefillChunk { get; set; } = 32;
 
         /// <summary>
-        /// Fraction of the remaining budget a slice may be predicted to take; the rest absorbs timing noise
-        /// (a slice that runs long cannot be interrupted).
+        /// Fraction of the budget units of work are predicted to fill; the rest absorbs timing noise (a unit that runs
+        /// long cannot be interrupted). Predictions already carry a margin of two mean deviations.
         /// </summary>
-        public double SafetyFactor { get; set; } = 0.85;
+        public double SafetyFactor { get; set; } = 0.9;
     }
 
     /// <summary>What one <see cref="FrameScheduler.Tick(double)"/> did.</summary>

@@ -1,42 +1,91 @@
 using System;
+using System.Runtime.CompilerServices;
+using NpcSdk.Generation;
 
 namespace NpcSdk.Scheduling
 {
     /// <summary>
-    /// Predicts how long a slice of work takes on one model, from slices measured online: exponential moving averages
-    /// of the mean and the absolute deviation, per kind of work. Predictions are mean + 3 deviations, so a slice
-    /// rarely runs longer than predicted.
+    /// Predicts how long the next unit of work on one model takes (one layer of a step, the output projection, sampling,
+    /// a layer's share of a context shift), from units measured online. A decode layer's cost grows with the context it
+    /// attends to, so it is tracked per session; a batch layer costs its token count times that session's decode layer
+    /// times a ratio below 1 (weights are read once for the whole batch) that shrinks as batches grow, tracked by the
+    /// model per power-of-two batch size (its mean only: the decode layer's prediction already carries the margin).
+    /// Each estimate is an exponential moving average of the mean and the absolute deviation; a prediction is
+    /// mean + 2 deviations. A measurement far above the mean (the thread was preempted) moves it only a little.
     /// </summary>
     internal sealed class SliceCostModel
     {
-        private const double Alpha = 0.15;
-        private Estimate _decodeLayer;      // ms per layer, 1 token
-        private Estimate _prefillLayerToken; // ms per layer per token beyond the first, batches > 1
-        private Estimate _logits;           // ms for the output projection and sampling
+        private readonly ConditionalWeakTable<InferenceSession, Box> _decodeLayer = new ConditionalWeakTable<InferenceSession, Box>();
+        private Estimate _modelDecodeLayer;  // ms per layer, 1 token, any session (the first guess for a new session)
+        private readonly Estimate[] _batchRatio = new Estimate[8]; // batch layer / (tokens x decode layer), by ceil(log2(tokens))
+        private Estimate _logits;            // ms for the output projection
+        private Estimate _sample;            // ms for sampling a token
+        private Estimate _shiftRow;          // ms to move one cached position of one layer
 
         public SliceCostModel(double decodeLayerGuessMs, double logitsGuessMs)
         {
-            _decodeLayer = new Estimate(decodeLayerGuessMs);
-            _prefillLayerToken = new Estimate(decodeLayerGuessMs / 3);
+            _modelDecodeLayer = new Estimate(decodeLayerGuessMs);
+            // Measured on the bundled model: 1.17 for 2 tokens, 0.88 for 4, 0.77 for 8, 0.67 for 32.
+            for (int b = 1; b < _batchRatio.Length; b++) _batchRatio[b] = new Estimate(0.62 + 1.1 / (1 << b));
             _logits = new Estimate(logitsGuessMs);
+            _sample = new Estimate(logitsGuessMs / 4);
+            _shiftRow = new Estimate(decodeLayerGuessMs / 200);
         }
 
-        /// <summary>One layer over a batch: the cost of one token (weights streamed once) plus a marginal cost per extra token.</summary>
-        public double LayerMs(int tokens) => _decodeLayer.Predict + Math.Max(0, tokens - 1) * _prefillLayerToken.Predict;
+        /// <summary>One layer of a step over <paramref name="tokens"/> tokens of <paramref name="session"/>.</summary>
+        public double LayerMs(InferenceSession session, int tokens) =>
+            tokens <= 1 ? DecodeLayer(session).Predict : DecodeLayer(session).Predict * tokens * _batchRatio[Bucket(tokens)].Mean;
+
+        /// <summary>The expected (mean) time of such a layer, for choosing batch sizes rather than deciding what fits.</summary>
+        public double MeanLayerMs(InferenceSession session, int tokens) =>
+            DecodeLayer(session).Mean * (tokens <= 1 ? 1 : tokens * _batchRatio[Bucket(tokens)].Mean);
 
         public double LogitsMs => _logits.Predict;
 
-        public void ObserveLayers(int tokens, int layers, double ms)
+        public double SampleMs => _sample.Predict;
+
+        public double ShiftMs(int rows) => rows * _shiftRow.Predict;
+
+        public void ObserveLayer(InferenceSession session, int tokens, double ms)
         {
-            if (layers <= 0) return;
-            if (tokens <= 1) _decodeLayer.Add(ms / layers);
-            else _prefillLayerToken.Add(Math.Max(0, ms / layers - _decodeLayer.Mean) / (tokens - 1));
+            ref var own = ref DecodeLayer(session);
+            if (tokens <= 1)
+            {
+                own.Add(ms);
+                _modelDecodeLayer.Add(ms);
+            }
+            else
+            {
+                // A ratio far above 1 is noise; believed, it would make the scheduler stop batching prompt tokens.
+                _batchRatio[Bucket(tokens)].Add(Math.Clamp(ms / (own.Mean * tokens), 0.1, 1.5));
+            }
         }
 
         public void ObserveLogits(double ms) => _logits.Add(ms);
 
+        public void ObserveSample(double ms) => _sample.Add(ms);
+
+        public void ObserveShift(int rows, double ms)
+        {
+            if (rows > 0) _shiftRow.Add(ms / rows);
+        }
+
+        private int Bucket(int tokens) => Math.Min(_batchRatio.Length - 1, 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)(tokens - 1)));
+
+        private ref Estimate DecodeLayer(InferenceSession session)
+        {
+            var box = _decodeLayer.GetValue(session, _ => new Box { Value = _modelDecodeLayer });
+            return ref box.Value;
+        }
+
+        private sealed class Box
+        {
+            public Estimate Value;
+        }
+
         private struct Estimate
         {
+            private const double Alpha = 0.2;
             private double _mean, _dev;
             private bool _measured;
 
@@ -47,7 +96,7 @@ namespace NpcSdk.Scheduling
                 _measured = false;
             }
 
-            public double Predict => _mean + 3 * _dev;
+            public double Predict => _mean + 2 * _dev;
 
             public double Mean => _mean;
 
@@ -55,12 +104,14 @@ namespace NpcSdk.Scheduling
             {
                 if (!_measured)
                 {
-                    // The first measurement replaces the guess; it includes cold caches, so it errs on the slow side.
                     _mean = x;
                     _dev = x / 4;
                     _measured = true;
                     return;
                 }
+                // Preemption by the OS can make one unit take milliseconds longer; such a sample says little about the
+                // next unit, so it counts as at most twice the mean (a real slowdown still doubles the estimate quickly).
+                x = Math.Min(x, 2 * _mean + 0.02);
                 _dev = (1 - Alpha) * _dev + Alpha * Math.Abs(x - _mean);
                 _mean = (1 - Alpha) * _mean + Alpha * x;
             }

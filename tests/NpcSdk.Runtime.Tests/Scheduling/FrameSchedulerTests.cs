@@ -88,6 +88,28 @@ namespace NpcSdk.Tests.Scheduling
         }
 
         [Fact]
+        public void A_Context_Shift_Spread_Over_Slices_Gives_The_Same_Tokens()
+        {
+            using var model = Model.Load(NpcModel, new ModelOptions { Threads = 1 });
+            var request = Request(model, 1);
+            request.MaxTokens = 60;
+            request.StopAtEndOfGeneration = false;
+            var options = new SessionOptions { ContextLength = request.Tokens.Count + 24, ContextShift = ContextShift.RotateKeys };
+            int trims = 0;
+            var reference = model.CreateSession(options);
+            reference.ContextTrimmed += _ => trims++;
+            var expected = reference.Run(request).Tokens;
+            Assert.True(trims > 1, $"{trims} trims");
+            foreach (double budget in new[] { 0.05, 1.0 })
+            {
+                using var scheduler = new FrameScheduler();
+                var handle = scheduler.Submit(model.CreateSession(options), request);
+                while (!handle.IsFinished) scheduler.Tick(budget);
+                Assert.Equal(expected, handle.Result!.Tokens);
+            }
+        }
+
+        [Fact]
         public async Task Events_Arrive_On_Dispatch_In_Order_With_Text()
         {
             using var model = Model.Load(NpcModel, new ModelOptions { Threads = 1 });
