@@ -70,7 +70,13 @@ namespace NpcSdk.Scheduling
             if (rows > 0) _shiftRow.Add(ms / rows);
         }
 
-        private int Bucket(int tokens) => Math.Min(_batchRatio.Length - 1, 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)(tokens - 1)));
+        /// <summary>ceil(log2(tokens)), capped at the last bucket.</summary>
+        private int Bucket(int tokens)
+        {
+            int b = 0;
+            while (b < _batchRatio.Length - 1 && (1 << b) < tokens) b++;
+            return b;
+        }
 
         private ref Estimate DecodeLayer(InferenceSession session)
         {
