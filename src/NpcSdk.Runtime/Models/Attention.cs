@@ -27,21 +27,11 @@ namespace NpcSdk.Models
     /// </list>
     /// Every output element is computed by one item with a fixed sequence of operations, so results do not depend on
     /// how items are spread over threads.
-    /// <para>An F16 cache is widened to float once per position, kv head and run on each thread (<see cref="Widened"/>)
-    /// rather than once per query head and token that reads it; widening is exact, so the arithmetic is unchanged.</para>
+    /// <para>F32 and F16 caches are read in place, a block of positions at a time (<see cref="KvCache.Rows"/>), F16 values
+    /// widened in registers as ggml's loads widen them.</para>
     /// </remarks>
     internal sealed unsafe class Attention : IRangeWork
     {
-        /// <summary>One thread's float copies of the keys and values of each kv head, valid for one run (<see cref="Set"/>).</summary>
-        private sealed class Widened
-        {
-            public Attention? Owner;
-            public long Run;
-            public float[][] Keys = Array.Empty<float[]>(), Values = Array.Empty<float[]>();
-            public int[] KeysFilled = Array.Empty<int>(), ValuesFilled = Array.Empty<int>();
-        }
-
-        [ThreadStatic] private static Widened? t_widened;
         [ThreadStatic] private static float[]? t_scores;
         [ThreadStatic] private static float[]? t_partials;
         [ThreadStatic] private static float[]? t_row;
@@ -53,7 +43,6 @@ namespace NpcSdk.Models
         private KvCache _cache = null!;
         private int _layer, _startPos, _batch;
         private bool _batched;
-        private long _run;
         private float[] _q = null!, _out = null!;
 
         public Attention(ModelConfig c)
@@ -69,7 +58,6 @@ namespace NpcSdk.Models
         public void Set(KvCache cache, int layer, float[] q, float[] output, int startPos, int batch, bool batched)
         {
             _cache = cache; _layer = layer; _q = q; _out = output; _startPos = startPos; _batch = batch; _batched = batched;
-            _run++;
         }
 
         public void Execute(int start, int end)
@@ -90,7 +78,6 @@ namespace NpcSdk.Models
             var row = Scratch(ref t_row, hd);
             var queryWide = Scratch(ref t_queryWide, hd);
             var queryBytes = ScratchBytes(ref t_query, (int)TensorTypeInfo.RowBytes(queryType, hd));
-            var wide = float16 ? WidenedForThisRun() : null;
             for (int item = start; item < end; item++)
             {
                 int t = item / _c.HeadCount, h = item % _c.HeadCount;
@@ -114,23 +101,24 @@ namespace NpcSdk.Models
                 // 8-wide group they share with visible ones (whole masked groups add exact zeros).
                 int rowLength = RoundUp(len, 8);
                 var scores = Scratch(ref t_scores, rowLength).AsSpan(0, rowLength);
-                if (gemmQk && wide != null)
+                int offsetBytes = (int)TensorTypeInfo.RowBytes(kvType, kvOffset);
+                fixed (byte* qb = qBytes)
+                fixed (float* qw = queryWide)
                 {
-                    // tinyBLAS widens each F16 key to float before its FMAs: the same as a float dot of the widened key.
-                    var keys = Fill(wide.Keys, wide.KeysFilled, kvHead, len, hd, keys: true);
-                    fixed (float* k = keys)
-                    fixed (float* qw = queryWide)
+                    for (int j = 0; j < len;)
                     {
-                        for (int j = 0; j < len; j++) scores[j] = FloatGemm.Dot(TensorType.F32, (byte*)(k + j * hd), qw, hd) * _scale;
-                    }
-                }
-                else
-                {
-                    for (int j = 0; j < len; j++)
-                    {
-                        var key = _cache.KeyBytes(_layer, j, kvOffset, hd);
-                        float dot = gemmQk ? FloatGemm.Dot(TensorType.F16, key, queryWide, hd) : VecDot.Dot(kvType, key, qBytes, hd);
-                        scores[j] = dot * _scale;
+                        var rows = _cache.Rows(_layer, j, keys: true, out int count);
+                        count = Math.Min(count, len - j);
+                        fixed (byte* first = rows)
+                        {
+                            byte* k = first + offsetBytes;
+                            for (int c = 0; c < count; c++, k += _cache.RowBytes)
+                            {
+                                float dot = gemmQk ? FloatGemm.Dot(TensorType.F16, k, qw, hd) : VecDot.Dot(MatMulKernel.VecDot, kvType, k, qb, hd);
+                                scores[j + c] = dot * _scale;
+                            }
+                        }
+                        j += count;
                     }
                 }
 
@@ -140,22 +128,32 @@ namespace NpcSdk.Models
                 // P·V: value row j goes into partial sum (j mod classes). n_kv is a multiple of 32, so ggml_vec_dot has
                 // no scalar leftovers; masked positions only add zeros.
                 partials.AsSpan(0, classes * hd).Clear();
-                if (wide != null)
+                if (float16 || kvType == TensorType.F32)
                 {
-                    var values = Fill(wide.Values, wide.ValuesFilled, kvHead, len, hd, keys: false);
-                    for (int j = 0; j < len; j++)
+                    fixed (float* acc = partials)
                     {
-                        float p = Half16.ToFloat(Half16.FromFloat(scores[j]));
-                        MultiplyAddRow(partials.AsSpan((j % classes) * hd, hd), values.AsSpan(j * hd, hd), p);
+                        for (int j = 0; j < len;)
+                        {
+                            var rows = _cache.Rows(_layer, j, keys: false, out int count);
+                            count = Math.Min(count, len - j);
+                            fixed (byte* first = rows)
+                            {
+                                byte* v = first + offsetBytes;
+                                for (int c = 0; c < count; c++, v += _cache.RowBytes)
+                                {
+                                    int pos = j + c;
+                                    float p = float16 ? Half16.ToFloat(Half16.FromFloat(scores[pos])) : scores[pos];
+                                    MultiplyAddRow(acc + pos % classes * hd, v, float16, p, hd);
+                                }
+                            }
+                            j += count;
+                        }
                     }
                 }
                 else
                 {
                     for (int j = 0; j < len; j++)
-                    {
-                        float p = float16 ? Half16.ToFloat(Half16.FromFloat(scores[j])) : scores[j];
-                        MultiplyAddRow(partials.AsSpan((j % classes) * hd, hd), ValueRow(j, kvOffset, hd, kvType, row), p);
-                    }
+                        MultiplyAddRow(partials.AsSpan((j % classes) * hd, hd), ValueRow(j, kvOffset, hd, kvType, row), scores[j]);
                 }
 
                 var o = _out.AsSpan(t * _c.QueryDim + h * hd, hd);
@@ -164,53 +162,38 @@ namespace NpcSdk.Models
             }
         }
 
-        /// <summary>This thread's widened copies, emptied when they belong to another run or another layer's attention.</summary>
-        private Widened WidenedForThisRun()
-        {
-            var w = t_widened ??= new Widened();
-            int heads = _c.KvHeadCount;
-            if (w.KeysFilled.Length < heads)
-            {
-                w.Keys = new float[heads][];
-                w.Values = new float[heads][];
-                w.KeysFilled = new int[heads];
-                w.ValuesFilled = new int[heads];
-            }
-            if (!ReferenceEquals(w.Owner, this) || w.Run != _run)
-            {
-                w.Owner = this;
-                w.Run = _run;
-                Array.Clear(w.KeysFilled, 0, w.KeysFilled.Length);
-                Array.Clear(w.ValuesFilled, 0, w.ValuesFilled.Length);
-            }
-            return w;
-        }
-
-        /// <summary>Positions [0, <paramref name="len"/>) of one kv head as floats, widening those not yet widened in this run.</summary>
-        private float[] Fill(float[][] store, int[] filled, int kvHead, int len, int hd, bool keys)
-        {
-            var buffer = store[kvHead];
-            if (buffer == null || buffer.Length < len * hd)
-            {
-                var grown = new float[Math.Max(len, Math.Min(_c.ContextLength, Math.Max(2 * len, 64))) * hd];
-                if (buffer != null) Array.Copy(buffer, grown, filled[kvHead] * hd);
-                store[kvHead] = buffer = grown;
-            }
-            for (int j = filled[kvHead]; j < len; j++)
-            {
-                var bytes = keys ? _cache.KeyBytes(_layer, j, kvHead * hd, hd) : _cache.ValueBytes(_layer, j, kvHead * hd, hd);
-                Dequantizer.DequantizeRow(TensorType.F16, bytes, buffer.AsSpan(j * hd, hd));
-            }
-            if (len > filled[kvHead]) filled[kvHead] = len;
-            return buffer;
-        }
-
         private ReadOnlySpan<float> ValueRow(int pos, int offset, int hd, TensorType type, float[] scratch)
         {
             var bytes = _cache.ValueBytes(_layer, pos, offset, hd);
             if (type == TensorType.F32) return MemoryMarshal.Cast<byte, float>(bytes);
             Dequantizer.DequantizeRow(type, bytes, scratch.AsSpan(0, hd));
             return scratch.AsSpan(0, hd);
+        }
+
+        /// <summary>acc = fma(v, p, acc) element-wise over a cache row of F16 (widened as it is loaded) or F32 values.</summary>
+        private static void MultiplyAddRow(float* acc, byte* v, bool float16, float p, int n)
+        {
+            int i = 0;
+#if NET
+            if (VecDotAvx2.IsSupported)
+            {
+                Vector256<float> vp = Vector256.Create(p);
+                if (float16)
+                {
+                    for (; i + 8 <= n; i += 8)
+                        Avx.Store(acc + i, Fma.MultiplyAdd(VecDotAvx2.HalfToSingle(Sse2.LoadVector128((ushort*)v + i)), vp, Avx.LoadVector256(acc + i)));
+                }
+                else
+                {
+                    for (; i + 8 <= n; i += 8) Avx.Store(acc + i, Fma.MultiplyAdd(Avx.LoadVector256((float*)v + i), vp, Avx.LoadVector256(acc + i)));
+                }
+            }
+#endif
+            for (; i < n; i++)
+            {
+                float x = float16 ? Half16.ToFloat(((ushort*)v)[i]) : ((float*)v)[i];
+                acc[i] = GgmlMath.FusedMultiplyAdd(x, p, acc[i]);
+            }
         }
 
         /// <summary>acc = fma(v, p, acc) element-wise (the FMA of ggml's vector loops).</summary>

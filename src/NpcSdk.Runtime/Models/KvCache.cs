@@ -95,6 +95,25 @@ namespace NpcSdk.Models
         /// <summary>The stored bytes of elements [offset, offset + length) of the value at a position.</summary>
         public ReadOnlySpan<byte> ValueBytes(int layer, int pos, int offset, int length) => Slice(_v, layer, pos, offset, length, keys: false);
 
+        /// <summary>
+        /// The stored rows (every head, <see cref="RowBytes"/> apart) of one layer's keys or values from
+        /// <paramref name="pos"/> on, as far as they are contiguous: <paramref name="count"/> positions, up to the end of
+        /// <paramref name="pos"/>'s block or of the shared prefix.
+        /// </summary>
+        public ReadOnlySpan<byte> Rows(int layer, int pos, bool keys, out int count)
+        {
+            if (pos < SharedLength)
+            {
+                var shared = _shared!.Rows(layer, pos, keys, out count);
+                count = Math.Min(count, SharedLength - pos);
+                return shared;
+            }
+            if (_shift != null) CompleteShift(layer);
+            var block = (keys ? _k : _v)[layer][pos / BlockSize] ?? throw new InvalidOperationException($"KV position {pos} was never written");
+            count = BlockSize - pos % BlockSize;
+            return block.AsSpan(pos % BlockSize * RowBytes);
+        }
+
         private ReadOnlySpan<byte> Slice(byte[]?[][] store, int layer, int pos, int offset, int length, bool keys)
         {
             if (pos < SharedLength) return keys ? _shared!.KeyBytes(layer, pos, offset, length) : _shared!.ValueBytes(layer, pos, offset, length);
