@@ -72,6 +72,11 @@ namespace NpcSdk.Models
             // row count a multiple of 4 (F32 and F16 only); n_kv, a multiple of 256, always qualifies.
             bool gemmQk = batched && float16 && hd % 8 == 0;
             bool gemmPv = batched && (float16 || kvType == TensorType.F32) && hd % 4 == 0;
+#if NET
+            bool wideF16Dot = float16 && VecDotAvx2.IsSupported;
+#else
+            const bool wideF16Dot = false;
+#endif
             int classes = gemmPv ? 8 : 32;
 
             var partials = Scratch(ref t_partials, 32 * hd);
@@ -93,8 +98,9 @@ namespace NpcSdk.Models
                 {
                     Quantizer.QuantizeRow(queryType, q, queryBytes);
                     qBytes = queryBytes;
-                    // tinyBLAS multiplies F16 with F16; widening the rounded query back to float is exact.
-                    if (gemmQk) Dequantizer.DequantizeRow(TensorType.F16, qBytes, queryWide.AsSpan(0, hd));
+                    // tinyBLAS and ggml_vec_dot_f16 multiply F16 with F16; widening the rounded query back is exact, and
+                    // done once here instead of at every position.
+                    if (float16) Dequantizer.DequantizeRow(TensorType.F16, qBytes, queryWide.AsSpan(0, hd));
                 }
 
                 // Scores: the softmax row is n_kv long; entries past this token are -inf and only matter up to the
@@ -114,7 +120,9 @@ namespace NpcSdk.Models
                             byte* k = first + offsetBytes;
                             for (int c = 0; c < count; c++, k += _cache.RowBytes)
                             {
-                                float dot = gemmQk ? FloatGemm.Dot(TensorType.F16, k, qw, hd) : VecDot.Dot(MatMulKernel.VecDot, kvType, k, qb, hd);
+                                float dot = gemmQk ? FloatGemm.Dot(TensorType.F16, k, qw, hd)
+                                    : wideF16Dot ? VecDotF16Widened(k, qw, hd)
+                                    : VecDot.Dot(MatMulKernel.VecDot, kvType, k, qb, hd);
                                 scores[j + c] = dot * _scale;
                             }
                         }
@@ -168,6 +176,16 @@ namespace NpcSdk.Models
             if (type == TensorType.F32) return MemoryMarshal.Cast<byte, float>(bytes);
             Dequantizer.DequantizeRow(type, bytes, scratch.AsSpan(0, hd));
             return scratch.AsSpan(0, hd);
+        }
+
+        /// <summary>ggml_vec_dot_f16 of an F16 key with the F16 query already widened (the same values, one widening fewer).</summary>
+        private static float VecDotF16Widened(byte* key, float* query, int n)
+        {
+#if NET
+            return VecDotAvx2.F16F32(key, query, n);
+#else
+            throw new PlatformNotSupportedException();
+#endif
         }
 
         /// <summary>acc = fma(v, p, acc) element-wise over a cache row of F16 (widened as it is loaded) or F32 values.</summary>
