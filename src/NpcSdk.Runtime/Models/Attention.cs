@@ -27,11 +27,23 @@ namespace NpcSdk.Models
     /// </list>
     /// Every output element is computed by one item with a fixed sequence of operations, so results do not depend on
     /// how items are spread over threads.
-    /// <para>F32 and F16 caches are read in place, a block of positions at a time (<see cref="KvCache.Rows"/>), F16 values
-    /// widened in registers as ggml's loads widen them.</para>
+    /// <para>F32 and F16 caches are read a block of positions at a time (<see cref="KvCache.Rows"/>). With AVX2 an F16
+    /// cache is widened to float once per position, kv head and run on each thread (<see cref="Widened"/>) and then read
+    /// by every query head and token of the run; widening is exact, so the arithmetic is unchanged.</para>
     /// </remarks>
     internal sealed unsafe class Attention : IRangeWork
     {
+        /// <summary>One thread's float copies of the keys and values of each kv head, valid for one run (<see cref="Set"/>).</summary>
+        private sealed class Widened
+        {
+            public Attention? Owner;
+            public long Run;
+            public float[][] Keys = Array.Empty<float[]>(), Values = Array.Empty<float[]>();
+            public int[] KeysFilled = Array.Empty<int>(), ValuesFilled = Array.Empty<int>();
+        }
+
+        [ThreadStatic] private static Widened? t_widened;
+        [ThreadStatic] private static byte[]? t_probabilities;
         [ThreadStatic] private static float[]? t_scores;
         [ThreadStatic] private static float[]? t_partials;
         [ThreadStatic] private static float[]? t_row;
@@ -43,6 +55,7 @@ namespace NpcSdk.Models
         private KvCache _cache = null!;
         private int _layer, _startPos, _batch;
         private bool _batched;
+        private long _run;
         private float[] _q = null!, _out = null!;
 
         public Attention(ModelConfig c)
@@ -58,6 +71,7 @@ namespace NpcSdk.Models
         public void Set(KvCache cache, int layer, float[] q, float[] output, int startPos, int batch, bool batched)
         {
             _cache = cache; _layer = layer; _q = q; _out = output; _startPos = startPos; _batch = batch; _batched = batched;
+            _run++;
         }
 
         public void Execute(int start, int end)
@@ -73,9 +87,9 @@ namespace NpcSdk.Models
             bool gemmQk = batched && float16 && hd % 8 == 0;
             bool gemmPv = batched && (float16 || kvType == TensorType.F32) && hd % 4 == 0;
 #if NET
-            bool wideF16Dot = float16 && VecDotAvx2.IsSupported;
+            var wide = float16 && VecDotAvx2.IsSupported ? WidenedForThisRun() : null;
 #else
-            const bool wideF16Dot = false;
+            Widened? wide = null;
 #endif
             int classes = gemmPv ? 8 : 32;
 
@@ -108,25 +122,38 @@ namespace NpcSdk.Models
                 int rowLength = RoundUp(len, 8);
                 var scores = Scratch(ref t_scores, rowLength).AsSpan(0, rowLength);
                 int offsetBytes = (int)TensorTypeInfo.RowBytes(kvType, kvOffset);
-                fixed (byte* qb = qBytes)
-                fixed (float* qw = queryWide)
+                if (wide != null)
                 {
-                    for (int j = 0; j < len;)
+                    fixed (float* keys = Fill(wide.Keys, wide.KeysFilled, kvHead, len, keys: true))
+                    fixed (float* qw = queryWide)
+                    fixed (float* sc = scores)
                     {
-                        var rows = _cache.Rows(_layer, j, keys: true, out int count);
-                        count = Math.Min(count, len - j);
-                        fixed (byte* first = rows)
+                        // tinyBLAS or ggml_vec_dot_f16 on the widened keys (the values they widen them to), several
+                        // positions at once so their independent FMA chains overlap.
+                        if (gemmQk) WidenedTinyBlasDots(keys, qw, hd, len, _scale, sc);
+                        else WidenedF16Dots(keys, qw, hd, len, _scale, sc);
+                    }
+                }
+                else
+                {
+                    fixed (byte* qb = qBytes)
+                    fixed (float* qw = queryWide)
+                    {
+                        for (int j = 0; j < len;)
                         {
-                            byte* k = first + offsetBytes;
-                            for (int c = 0; c < count; c++, k += _cache.RowBytes)
+                            var rows = _cache.Rows(_layer, j, keys: true, out int count);
+                            count = Math.Min(count, len - j);
+                            fixed (byte* first = rows)
                             {
-                                float dot = gemmQk ? FloatGemm.Dot(TensorType.F16, k, qw, hd)
-                                    : wideF16Dot ? VecDotF16Widened(k, qw, hd)
-                                    : VecDot.Dot(MatMulKernel.VecDot, kvType, k, qb, hd);
-                                scores[j + c] = dot * _scale;
+                                byte* k = first + offsetBytes;
+                                for (int c = 0; c < count; c++, k += _cache.RowBytes)
+                                {
+                                    float dot = gemmQk ? FloatGemm.Dot(TensorType.F16, k, qw, hd) : VecDot.Dot(MatMulKernel.VecDot, kvType, k, qb, hd);
+                                    scores[j + c] = dot * _scale;
+                                }
                             }
+                            j += count;
                         }
-                        j += count;
                     }
                 }
 
@@ -136,7 +163,20 @@ namespace NpcSdk.Models
                 // P·V: value row j goes into partial sum (j mod classes). n_kv is a multiple of 32, so ggml_vec_dot has
                 // no scalar leftovers; masked positions only add zeros.
                 partials.AsSpan(0, classes * hd).Clear();
-                if (float16 || kvType == TensorType.F32)
+                if (wide != null)
+                {
+                    // ggml multiplies F16 values with probabilities rounded to F16: round the row once, vectorised.
+                    var rounded = ScratchBytes(ref t_probabilities, 2 * len);
+                    Quantizer.QuantizeRow(TensorType.F16, scores.Slice(0, len), rounded);
+                    Dequantizer.DequantizeRow(TensorType.F16, rounded.AsSpan(0, 2 * len), scores.Slice(0, len));
+                    fixed (float* acc = partials)
+                    fixed (float* values = Fill(wide.Values, wide.ValuesFilled, kvHead, len, keys: false))
+                    {
+                        for (int j = 0; j < len; j++)
+                            MultiplyAddRow(acc + j % classes * hd, (byte*)(values + j * hd), false, scores[j], hd);
+                    }
+                }
+                else if (float16 || kvType == TensorType.F32)
                 {
                     fixed (float* acc = partials)
                     {
@@ -178,14 +218,109 @@ namespace NpcSdk.Models
             return scratch.AsSpan(0, hd);
         }
 
-        /// <summary>ggml_vec_dot_f16 of an F16 key with the F16 query already widened (the same values, one widening fewer).</summary>
-        private static float VecDotF16Widened(byte* key, float* query, int n)
+        /// <summary>scores[j] = scale * ggml_vec_dot_f16(key j, query) for widened keys (n apart) and query.</summary>
+        private static void WidenedF16Dots(float* keys, float* query, int n, int count, float scale, float* scores)
         {
 #if NET
-            return VecDotAvx2.F16F32(key, query, n);
+            int j = 0;
+            for (; j + 2 <= count; j += 2) VecDotAvx2.F16WidenedPair(keys + j * n, keys + (j + 1) * n, query, n, out scores[j], out scores[j + 1]);
+            for (; j < count; j++) scores[j] = VecDotAvx2.F16Widened(keys + j * n, query, n);
+            for (j = 0; j < count; j++) scores[j] *= scale;
 #else
             throw new PlatformNotSupportedException();
 #endif
+        }
+
+        /// <summary>scores[j] = scale * tinyBLAS dot (one 8-lane accumulator, then hsum) of key j and the query, four keys at a time.</summary>
+        private static void WidenedTinyBlasDots(float* keys, float* query, int n, int count, float scale, float* scores)
+        {
+            int j = 0;
+#if NET
+            if (n % 8 == 0)
+            {
+                for (; j + 4 <= count; j += 4)
+                {
+                    float* k0 = keys + j * n, k1 = k0 + n, k2 = k1 + n, k3 = k2 + n;
+                    Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
+                    for (int l = 0; l < n; l += 8)
+                    {
+                        Vector256<float> q = Avx.LoadVector256(query + l);
+                        a0 = Fma.MultiplyAdd(Avx.LoadVector256(k0 + l), q, a0);
+                        a1 = Fma.MultiplyAdd(Avx.LoadVector256(k1 + l), q, a1);
+                        a2 = Fma.MultiplyAdd(Avx.LoadVector256(k2 + l), q, a2);
+                        a3 = Fma.MultiplyAdd(Avx.LoadVector256(k3 + l), q, a3);
+                    }
+                    scores[j] = GgmlMath.Hsum(a0) * scale;
+                    scores[j + 1] = GgmlMath.Hsum(a1) * scale;
+                    scores[j + 2] = GgmlMath.Hsum(a2) * scale;
+                    scores[j + 3] = GgmlMath.Hsum(a3) * scale;
+                }
+            }
+#endif
+            for (; j < count; j++) scores[j] = FloatGemm.Dot(TensorType.F32, (byte*)(keys + j * n), query, n) * scale;
+        }
+
+        /// <summary>This thread's widened copies, emptied when they belong to another run or another layer's attention.</summary>
+        private Widened WidenedForThisRun()
+        {
+            var w = t_widened ??= new Widened();
+            int heads = _c.KvHeadCount;
+            if (w.KeysFilled.Length < heads)
+            {
+                w.Keys = new float[heads][];
+                w.Values = new float[heads][];
+                w.KeysFilled = new int[heads];
+                w.ValuesFilled = new int[heads];
+            }
+            if (!ReferenceEquals(w.Owner, this) || w.Run != _run)
+            {
+                w.Owner = this;
+                w.Run = _run;
+                Array.Clear(w.KeysFilled, 0, w.KeysFilled.Length);
+                Array.Clear(w.ValuesFilled, 0, w.ValuesFilled.Length);
+            }
+            return w;
+        }
+
+        /// <summary>Positions [0, <paramref name="len"/>) of one kv head as floats, widening those not yet widened in this run.</summary>
+        private float[] Fill(float[][] store, int[] filled, int kvHead, int len, bool keys)
+        {
+            int hd = _c.HeadDim;
+            var buffer = store[kvHead];
+            if (buffer == null || buffer.Length < len * hd)
+            {
+                var grown = new float[Math.Max(len, Math.Min(_c.ContextLength, Math.Max(2 * len, 64))) * hd];
+                if (buffer != null) Array.Copy(buffer, grown, filled[kvHead] * hd);
+                store[kvHead] = buffer = grown;
+            }
+            fixed (float* dst = buffer)
+            {
+                for (int j = filled[kvHead]; j < len;)
+                {
+                    var rows = _cache.Rows(_layer, j, keys, out int count);
+                    count = Math.Min(count, len - j);
+                    fixed (byte* first = rows)
+                    {
+                        ushort* src = (ushort*)first + kvHead * hd;
+                        for (int c = 0; c < count; c++, src += _cache.RowBytes / 2) WidenRow(src, dst + (j + c) * hd, hd);
+                    }
+                    j += count;
+                }
+            }
+            if (len > filled[kvHead]) filled[kvHead] = len;
+            return buffer;
+        }
+
+        private static void WidenRow(ushort* src, float* dst, int n)
+        {
+            int i = 0;
+#if NET
+            if (VecDotAvx2.IsSupported)
+            {
+                for (; i + 8 <= n; i += 8) Avx.Store(dst + i, VecDotAvx2.HalfToSingle(Sse2.LoadVector128(src + i)));
+            }
+#endif
+            for (; i < n; i++) dst[i] = Half16.ToFloat(src[i]);
         }
 
         /// <summary>acc = fma(v, p, acc) element-wise over a cache row of F16 (widened as it is loaded) or F32 values.</summary>

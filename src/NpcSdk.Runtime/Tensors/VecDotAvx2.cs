@@ -168,6 +168,53 @@ internal static unsafe class VecDotAvx2
         return (float)sum;
     }
 
+    /// <summary><see cref="F16(byte*, byte*, int)"/> with both rows already widened to float: the same values.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float F16Widened(float* x, float* y, int n)
+    {
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        int np = n & ~31;
+        for (int i = 0; i < np; i += 32)
+        {
+            acc0 = Fma.MultiplyAdd(Avx.LoadVector256(x + i), Avx.LoadVector256(y + i), acc0);
+            acc1 = Fma.MultiplyAdd(Avx.LoadVector256(x + i + 8), Avx.LoadVector256(y + i + 8), acc1);
+            acc2 = Fma.MultiplyAdd(Avx.LoadVector256(x + i + 16), Avx.LoadVector256(y + i + 16), acc2);
+            acc3 = Fma.MultiplyAdd(Avx.LoadVector256(x + i + 24), Avx.LoadVector256(y + i + 24), acc3);
+        }
+
+        double sum = GgmlMath.Reduce(acc0, acc1, acc2, acc3);
+        for (int i = np; i < n; i++)
+        {
+            sum += x[i] * y[i];
+        }
+
+        return (float)sum;
+    }
+
+    /// <summary><see cref="F16Widened"/> of two rows with one query, their FMA chains interleaved.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void F16WidenedPair(float* x0, float* x1, float* y, int n, out float r0, out float r1)
+    {
+        if ((n & 31) != 0)
+        {
+            r0 = F16Widened(x0, y, n);
+            r1 = F16Widened(x1, y, n);
+            return;
+        }
+        Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        for (int i = 0; i < n; i += 32)
+        {
+            Vector256<float> y0 = Avx.LoadVector256(y + i), y1 = Avx.LoadVector256(y + i + 8), y2 = Avx.LoadVector256(y + i + 16), y3 = Avx.LoadVector256(y + i + 24);
+            a0 = Fma.MultiplyAdd(Avx.LoadVector256(x0 + i), y0, a0); b0 = Fma.MultiplyAdd(Avx.LoadVector256(x1 + i), y0, b0);
+            a1 = Fma.MultiplyAdd(Avx.LoadVector256(x0 + i + 8), y1, a1); b1 = Fma.MultiplyAdd(Avx.LoadVector256(x1 + i + 8), y1, b1);
+            a2 = Fma.MultiplyAdd(Avx.LoadVector256(x0 + i + 16), y2, a2); b2 = Fma.MultiplyAdd(Avx.LoadVector256(x1 + i + 16), y2, b2);
+            a3 = Fma.MultiplyAdd(Avx.LoadVector256(x0 + i + 24), y3, a3); b3 = Fma.MultiplyAdd(Avx.LoadVector256(x1 + i + 24), y3, b3);
+        }
+
+        r0 = (float)GgmlMath.Reduce(a0, a1, a2, a3);
+        r1 = (float)GgmlMath.Reduce(b0, b1, b2, b3);
+    }
+
     /// <summary>F16 weights with an activation already widened to float (MatVec widens it once per call); same values as <see cref="F16(byte*, byte*, int)"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float F16F32(byte* x, float* y, int n)
