@@ -84,8 +84,8 @@ namespace NpcSdk.Compute
             double s = (double)a * b + c;
             long bits = BitConverter.DoubleToInt64Bits(s);
             // The 29 bits below a float's significand are 1000...0 at a midpoint; the biased exponent of a normal
-            // float's range is 1023 - 126 .. 1023 + 127.
-            if ((bits & 0x1FFF_FFFF) != 0x1000_0000 && (uint)((int)(bits >> 52 & 0x7FF) - (1023 - 126)) <= 253u) return (float)s;
+            // float's range is 1023 - 126 .. 1023 + 127. A zero sum is exact (a*b = -c), and frequent (zeroed accumulators).
+            if (((bits & 0x1FFF_FFFF) != 0x1000_0000 && (uint)((int)(bits >> 52 & 0x7FF) - (1023 - 126)) <= 253u) || s == 0) return (float)s;
             return SoftFusedMultiplyAddSlow(a, b, c);
         }
 
