@@ -137,7 +137,7 @@ namespace NpcSdk.Models
                 for (int h = 0; h < _c.KvHeadCount; h++) Rope(_k.AsSpan(t * _c.KvDim + h * _c.HeadDim, _c.HeadDim), cos, sin);
                 cache.Store(l, _startPos + t, _k.AsSpan(t * _c.KvDim, _c.KvDim), _v.AsSpan(t * _c.KvDim, _c.KvDim));
             }
-            _attention.Set(cache, l, _q, _att, _startPos, T, batched: _evalLength >= 2);
+            _attention.Set(cache, l, _q, _att, _startPos, T, batched: _evalLength >= 2, native: _model.UseNativeKernels);
             _pool.Run(T * _c.HeadCount, _attention);
             _actRows.Invalidate();
             MatMul(w.Wo, _att, _c.QueryDim, _xb, dim, null);
