@@ -125,10 +125,11 @@ namespace NpcSdk.Scheduling
                 if (chosen == null)
                 {
                     // Nothing fits. A slice larger than the whole budget (one layer of a big model) still has to run
-                    // some time, or that request would starve: run the smallest one when nothing else ran this tick.
+                    // some time, or that request would starve: run the smallest one when nothing else ran this tick
+                    // (one layer, of a prompt chunk still sized for the budget, not the largest chunk).
                     if (!forceProgress || slices > 0) break;
                     chosen = jobs[0];
-                    if (!Plan(chosen, CostFor(chosen.Session.Model), double.MaxValue, double.MaxValue, out _, out tokens)) break;
+                    if (!Plan(chosen, CostFor(chosen.Session.Model), double.MaxValue, full, out _, out tokens)) break;
                     layers = 1;
                 }
                 RunSlice(chosen, CostFor(chosen.Session.Model), layers, tokens);
