@@ -167,6 +167,7 @@ namespace NpcSdk.Samples.MonoHost
             foreach (var s in sessions) s.Dispose();
             report.Frames = ticks.Count;
             report.WarmupFrames = o.WarmupFrames;
+            report.BudgetMs = o.BudgetMs;
             report.TickMs = Stats.Of(ticks);
         }
 
@@ -218,6 +219,7 @@ namespace NpcSdk.Samples.MonoHost
         public int GreedyReplies { get; set; }
         public int GreedyMismatches { get; set; }
         public double DecodeTokS { get; set; }
+        public double BudgetMs { get; set; }
         public int Frames { get; set; }
         public int WarmupFrames { get; set; }
         public Stats TickMs { get; set; } = new Stats();
