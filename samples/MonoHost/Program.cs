@@ -69,7 +69,7 @@ namespace NpcSdk.Samples.MonoHost
             else
             {
                 Console.WriteLine($"frame loop: {report.Frames} frames after {o.WarmupFrames} warm-up, budget {o.BudgetMs} ms: tick p50 {report.TickMs.P50:F2}  p99 {report.TickMs.P99:F2}  max {report.TickMs.Max:F2} ms "
-                    + $"(p99 limit {o.BudgetMs + TickSlackMs} ms); {report.LoopReplies} replies, {report.LoopMismatches} differing from the reference, {report.LoopTokS:F1} tok/s");
+                    + $"(p99 limit {o.BudgetMs + TickSlackMs} ms); {report.LoopReplies} replies, {report.LoopMismatches} differing from the reference, {report.LoopTokS:F1} tok/s, {report.LoopCollections} GCs");
                 Console.WriteLine(report.Passed ? "PASS" : "FAIL");
             }
             return report.Passed ? 0 : 1;
@@ -143,9 +143,14 @@ namespace NpcSdk.Samples.MonoHost
             var ticks = new List<double>(o.Frames);
             long tokens = 0;
             var clock = new Stopwatch();
+            int collections = 0;
             for (int frame = -o.WarmupFrames; frame < o.Frames; frame++)
             {
-                if (frame == 0) clock.Start();
+                if (frame == 0)
+                {
+                    clock.Start();
+                    collections = GC.CollectionCount(0);
+                }
                 long frameStart = Stopwatch.GetTimestamp();
                 int generated = scheduler.Tick(o.BudgetMs).TokensGenerated;
                 if (frame >= 0)
@@ -164,6 +169,7 @@ namespace NpcSdk.Samples.MonoHost
                 while (Ms(frameStart) < FrameMs) Thread.Sleep(1);
             }
             report.LoopTokS = tokens / clock.Elapsed.TotalSeconds;
+            report.LoopCollections = GC.CollectionCount(0) - collections;
             foreach (var s in sessions) s.Dispose();
             report.Frames = ticks.Count;
             report.WarmupFrames = o.WarmupFrames;
@@ -226,6 +232,7 @@ namespace NpcSdk.Samples.MonoHost
         public int LoopReplies { get; set; }
         public int LoopMismatches { get; set; }
         public double LoopTokS { get; set; }
+        public int LoopCollections { get; set; }
         public bool Passed { get; set; }
     }
 
