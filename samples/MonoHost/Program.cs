@@ -68,7 +68,7 @@ namespace NpcSdk.Samples.MonoHost
             }
             else
             {
-                Console.WriteLine($"frame loop: {report.Frames} frames after {o.WarmupFrames} warm-up, budget {o.BudgetMs} ms: tick p50 {report.TickMs.P50:F2}  p99 {report.TickMs.P99:F2}  max {report.TickMs.Max:F2} ms "
+                Console.WriteLine($"frame loop: {report.Frames} frames after {o.WarmupFrames} warm-up, budget {o.BudgetMs} ms (safety {report.SafetyFactor}): tick p50 {report.TickMs.P50:F2}  p99 {report.TickMs.P99:F2}  max {report.TickMs.Max:F2} ms "
                     + $"(p99 limit {o.BudgetMs + TickSlackMs} ms); {report.LoopReplies} replies, {report.LoopMismatches} differing from the reference, {report.LoopTokS:F1} tok/s, {report.LoopCollections} GCs");
                 Console.WriteLine(report.Passed ? "PASS" : "FAIL");
             }
@@ -124,7 +124,9 @@ namespace NpcSdk.Samples.MonoHost
         /// </summary>
         private static void RunFrameLoop(Model model, IReadOnlyList<ReferenceReply> reference, Options o, Report report)
         {
-            using var scheduler = new FrameScheduler();
+            var options = new SchedulerOptions();
+            if (o.SafetyFactor > 0) options.SafetyFactor = o.SafetyFactor;
+            using var scheduler = new FrameScheduler(options);
             var sessions = reference.Select(_ => model.CreateSession(ReferenceSession())).ToArray();
             var handles = new GenerationHandle[sessions.Length];
             void Submit(int i)
@@ -174,6 +176,7 @@ namespace NpcSdk.Samples.MonoHost
             report.Frames = ticks.Count;
             report.WarmupFrames = o.WarmupFrames;
             report.BudgetMs = o.BudgetMs;
+            report.SafetyFactor = options.SafetyFactor;
             report.TickMs = Stats.Of(ticks);
         }
 
@@ -226,6 +229,7 @@ namespace NpcSdk.Samples.MonoHost
         public int GreedyMismatches { get; set; }
         public double DecodeTokS { get; set; }
         public double BudgetMs { get; set; }
+        public double SafetyFactor { get; set; }
         public int Frames { get; set; }
         public int WarmupFrames { get; set; }
         public Stats TickMs { get; set; } = new Stats();
@@ -238,12 +242,13 @@ namespace NpcSdk.Samples.MonoHost
 
     internal sealed class Options
     {
-        public const string Usage = "mono MonoHost.dll --model PATH --reference logits_MODEL.json [--backend native|managed|auto] [--budget-ms 4] [--frames 300] [--warmup-frames 60] [--threads 1] [--json]";
+        public const string Usage = "mono MonoHost.dll --model PATH --reference logits_MODEL.json [--backend native|managed|auto] [--budget-ms 4] [--safety F] [--frames 300] [--warmup-frames 60] [--threads 1] [--json]";
 
         public string Model = Path.Combine("models", "npc-q8_0.gguf");
         public string Reference = Path.Combine("tests", "data", "reference", "logits_npc-q8_0.json");
         public KernelBackend Backend = KernelBackend.Native;
         public double BudgetMs = 4;
+        public double SafetyFactor; // 0: the scheduler's default
         public int Frames = 300;
         public int WarmupFrames = 60;
         public int Threads = 1;
@@ -276,6 +281,7 @@ namespace NpcSdk.Samples.MonoHost
                             : throw new ArgumentException($"--backend must be native, managed or auto, not '{b}'");
                         break;
                     case "--budget-ms": o.BudgetMs = Num(); break;
+                    case "--safety": o.SafetyFactor = Num(); break;
                     case "--frames": o.Frames = Math.Max(1, Count()); break;
                     case "--warmup-frames": o.WarmupFrames = Count(); break;
                     case "--threads": o.Threads = Math.Max(1, Count()); break;
