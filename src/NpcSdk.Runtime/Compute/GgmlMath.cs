@@ -73,10 +73,27 @@ namespace NpcSdk.Compute
         }
 
         /// <summary>
-        /// a*b + c rounded once, in double arithmetic: the product is exact in double (24 + 24 significant bits), the sum
-        /// is rounded to odd (TwoSum gives its error), so the final rounding to float is not a double rounding.
+        /// a*b + c rounded once, in double arithmetic: the product is exact in double (24 + 24 significant bits), and
+        /// rounding the double sum to float gives the correctly rounded result unless the sum landed exactly on a float
+        /// midpoint (no other float midpoint can lie between the exact sum and its nearest double): only then, or outside
+        /// the normal float range, does <see cref="SoftFusedMultiplyAddSlow"/> round the sum to odd first.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static float SoftFusedMultiplyAdd(float a, float b, float c)
+        {
+            double s = (double)a * b + c;
+            long bits = BitConverter.DoubleToInt64Bits(s);
+            // The 29 bits below a float's significand are 1000...0 at a midpoint; the biased exponent of a normal
+            // float's range is 1023 - 126 .. 1023 + 127. A zero sum is exact (a*b = -c), and frequent (zeroed accumulators).
+            if (((bits & 0x1FFF_FFFF) != 0x1000_0000 && (uint)((int)(bits >> 52 & 0x7FF) - (1023 - 126)) <= 253u) || s == 0) return (float)s;
+            return SoftFusedMultiplyAddSlow(a, b, c);
+        }
+
+        /// <summary>
+        /// a*b + c rounded once for every input: the sum is rounded to odd (TwoSum gives its error), so the final
+        /// rounding to float is not a double rounding.
+        /// </summary>
+        private static float SoftFusedMultiplyAddSlow(float a, float b, float c)
         {
             double p = (double)a * b;
             double s = p + c;

@@ -30,6 +30,10 @@ namespace NpcSdk.Models
     /// <para>F32 and F16 caches are read a block of positions at a time (<see cref="KvCache.Rows"/>). With AVX2 an F16
     /// cache is widened to float once per position, kv head and run on each thread (<see cref="Widened"/>) and then read
     /// by every query head and token of the run; widening is exact, so the arithmetic is unchanged.</para>
+    /// <para>
+    /// On the netstandard builds (Mono, IL2CPP), whose loops here are scalar, the native backend's F32 and F16 caches go
+    /// to the plugin's <c>npc_attention</c> instead: not bit-exact with llama.cpp, like the native matrix products.
+    /// </para>
     /// </remarks>
     internal sealed unsafe class Attention : IRangeWork
     {
@@ -49,12 +53,16 @@ namespace NpcSdk.Models
         [ThreadStatic] private static float[]? t_row;
         [ThreadStatic] private static float[]? t_queryWide;
         [ThreadStatic] private static byte[]? t_query;
+#if !NET
+        [ThreadStatic] private static byte[]? t_keys;
+        [ThreadStatic] private static byte[]? t_values;
+#endif
 
         private readonly ModelConfig _c;
         private readonly float _scale;
         private KvCache _cache = null!;
         private int _layer, _startPos, _batch;
-        private bool _batched;
+        private bool _batched, _native;
         private long _run;
         private float[] _q = null!, _out = null!;
 
@@ -66,16 +74,24 @@ namespace NpcSdk.Models
 
         /// <summary>
         /// Prepares a run over the <paramref name="batch"/> tokens starting at <paramref name="startPos"/>, already stored
-        /// in the cache; <paramref name="batched"/>: with the arithmetic of a ubatch of two or more tokens.
+        /// in the cache; <paramref name="batched"/>: with the arithmetic of a ubatch of two or more tokens;
+        /// <paramref name="native"/>: the model runs the native kernels.
         /// </summary>
-        public void Set(KvCache cache, int layer, float[] q, float[] output, int startPos, int batch, bool batched)
+        public void Set(KvCache cache, int layer, float[] q, float[] output, int startPos, int batch, bool batched, bool native)
         {
-            _cache = cache; _layer = layer; _q = q; _out = output; _startPos = startPos; _batch = batch; _batched = batched;
+            _cache = cache; _layer = layer; _q = q; _out = output; _startPos = startPos; _batch = batch; _batched = batched; _native = native;
             _run++;
         }
 
         public void Execute(int start, int end)
         {
+#if !NET
+            if (_native && (_cache.ElementType == TensorType.F32 || _cache.ElementType == TensorType.F16))
+            {
+                ExecuteNative(start, end);
+                return;
+            }
+#endif
             int hd = _c.HeadDim;
             int group = _c.HeadCount / _c.KvHeadCount;
             TensorType kvType = _cache.ElementType;
@@ -209,6 +225,37 @@ namespace NpcSdk.Models
                 else ReduceThirtyTwoClasses(partials, hd, o);
             }
         }
+
+#if !NET
+        /// <summary>The items through the plugin: each KV head's rows are gathered from the cache blocks into one strided run.</summary>
+        private void ExecuteNative(int start, int end)
+        {
+            int hd = _c.HeadDim;
+            int group = _c.HeadCount / _c.KvHeadCount;
+            int rowBytes = (int)TensorTypeInfo.RowBytes(_cache.ElementType, hd);
+            int maxLength = _startPos + _batch;
+            var keys = ScratchBytes(ref t_keys, maxLength * rowBytes);
+            var values = ScratchBytes(ref t_values, maxLength * rowBytes);
+            var scores = Scratch(ref t_scores, maxLength);
+            int gatheredOffset = -1, gathered = 0;
+            for (int item = start; item < end; item++)
+            {
+                int t = item / _c.HeadCount, h = item % _c.HeadCount;
+                int len = _startPos + t + 1;
+                int kvOffset = h / group * hd;
+                if (kvOffset != gatheredOffset) gathered = 0;
+                for (; gathered < len; gathered++)
+                {
+                    _cache.KeyBytes(_layer, gathered, kvOffset, hd).CopyTo(keys.AsSpan(gathered * rowBytes, rowBytes));
+                    _cache.ValueBytes(_layer, gathered, kvOffset, hd).CopyTo(values.AsSpan(gathered * rowBytes, rowBytes));
+                }
+
+                gatheredOffset = kvOffset;
+                NpcSdk.Native.NativeKernels.Attention(_q.AsSpan(t * _c.QueryDim + h * hd, hd), _cache.ElementType, keys, values, rowBytes,
+                    len, _scale, scores, _out.AsSpan(t * _c.QueryDim + h * hd, hd));
+            }
+        }
+#endif
 
         private ReadOnlySpan<float> ValueRow(int pos, int offset, int hd, TensorType type, float[] scratch)
         {

@@ -137,7 +137,7 @@ namespace NpcSdk.Models
                 for (int h = 0; h < _c.KvHeadCount; h++) Rope(_k.AsSpan(t * _c.KvDim + h * _c.HeadDim, _c.HeadDim), cos, sin);
                 cache.Store(l, _startPos + t, _k.AsSpan(t * _c.KvDim, _c.KvDim), _v.AsSpan(t * _c.KvDim, _c.KvDim));
             }
-            _attention.Set(cache, l, _q, _att, _startPos, T, batched: _evalLength >= 2);
+            _attention.Set(cache, l, _q, _att, _startPos, T, batched: _evalLength >= 2, native: _model.UseNativeKernels);
             _pool.Run(T * _c.HeadCount, _attention);
             _actRows.Invalidate();
             MatMul(w.Wo, _att, _c.QueryDim, _xb, dim, null);
@@ -192,7 +192,7 @@ namespace NpcSdk.Models
             {
                 // The same kernels row for row (the native ones widen F16/BF16 activations for tinyBLAS themselves).
                 int gemmRows = kernel == MatMulKernel.Repacked ? Math.Max(0, Math.Min(rows, _evalLength - _evalLength % 4 - (_evalOffset + firstRow))) : 0;
-                _native.Set(w, kernel, gemmRows, _actRows.Quantize(input, inStride, rows, w), output, outStride, rows);
+                _native.Set(w, kernel, gemmRows, _actRows.Quantize(input, inStride, rows, w, native: true), output, outStride, rows);
                 _pool.Run(w.Rows, _native, minChunk);
                 return;
             }
@@ -280,7 +280,11 @@ namespace NpcSdk.Models
 
             public void Invalidate() => _valid = false;
 
-            public ActivationRows Quantize(float[] input, int stride, int rows, WeightMatrix w)
+            /// <summary>
+            /// The rows in <paramref name="w"/>'s dot partner type; <paramref name="native"/>: by the plugin on the
+            /// netstandard builds (the same bytes, faster than their scalar quantizers).
+            /// </summary>
+            public ActivationRows Quantize(float[] input, int stride, int rows, WeightMatrix w, bool native = false)
             {
                 var type = TensorTypeInfo.VecDotType(w.Type);
                 if (_valid && type == _type) return this;
@@ -289,7 +293,18 @@ namespace NpcSdk.Models
                 int needed = RowBytes * rows;
                 if (_buffer.Length < needed) _buffer = new byte[Math.Max(needed, (int)TensorTypeInfo.RowBytes(type, RoundUp(_maxCols, 256)) * _maxRows)];
                 for (int r = 0; r < rows; r++)
-                    Quantizer.QuantizeRow(type, input.AsSpan(r * stride, cols), _buffer.AsSpan(r * RowBytes, RowBytes));
+                {
+                    var src = input.AsSpan(r * stride, cols);
+                    var dst = _buffer.AsSpan(r * RowBytes, RowBytes);
+#if !NET
+                    if (native)
+                    {
+                        NpcSdk.Native.NativeKernels.QuantizeRow(type, src, dst);
+                        continue;
+                    }
+#endif
+                    Quantizer.QuantizeRow(type, src, dst);
+                }
                 _type = type;
                 _valid = true;
                 return this;

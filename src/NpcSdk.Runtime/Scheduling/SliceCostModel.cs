@@ -57,7 +57,7 @@ namespace NpcSdk.Scheduling
             else
             {
                 // A ratio far above 1 is noise; believed, it would make the scheduler stop batching prompt tokens.
-                _batchRatio[Bucket(tokens)].Add(Math.Clamp(ms / (own.Mean * tokens), 0.1, 1.5));
+                _batchRatio[Bucket(tokens)].Add(Math.Min(1.5, Math.Max(0.1, ms / (own.Mean * tokens))));
             }
         }
 

@@ -35,6 +35,12 @@ public class GgmlMathTests
             Assert.Equal(BitConverter.SingleToInt32Bits(expected), BitConverter.SingleToInt32Bits(GgmlMath.SoftFusedMultiplyAdd(a, b, c)));
         }
 
+        // (1 + 2^-12)^2 = 1 + 2^-11 + 2^-24 is a float midpoint; the 2^-60 added is lost in double, so the sum lands on
+        // the midpoint and only the exact error says which way to round.
+        float m = 1 + MathF.ScaleB(1, -12), tiny = MathF.ScaleB(1, -60);
+        Assert.Equal(MathF.FusedMultiplyAdd(m, m, tiny), GgmlMath.SoftFusedMultiplyAdd(m, m, tiny));
+        Assert.Equal(MathF.FusedMultiplyAdd(m, m, -tiny), GgmlMath.SoftFusedMultiplyAdd(m, m, -tiny));
+        Assert.NotEqual(MathF.FusedMultiplyAdd(m, m, tiny), MathF.FusedMultiplyAdd(m, m, -tiny));
         Assert.Equal(MathF.FusedMultiplyAdd(1e-30f, 1e-15f, 1e-44f), GgmlMath.SoftFusedMultiplyAdd(1e-30f, 1e-15f, 1e-44f)); // subnormal result
         Assert.Equal(float.PositiveInfinity, GgmlMath.SoftFusedMultiplyAdd(3e38f, 2f, 0f));
         Assert.True(float.IsNaN(GgmlMath.SoftFusedMultiplyAdd(float.PositiveInfinity, 0f, 1f)));
