@@ -82,9 +82,9 @@ internal static unsafe class MatVec
 
             if ((kernel == MatMulKernel.Repacked || kernel == MatMulKernel.RepackedGemm) && t == TensorType.Q4_K && VecDotAvx2.IsSupported)
             {
-                for (; r + 8 <= rowEnd - rowStart; r += 8, row += 8 * rowBytes)
+                for (; r + 4 <= rowEnd - rowStart; r += 4, row += 4 * rowBytes)
                 {
-                    VecDotAvx2.Q4_KRepacked8(row, rowBytes, a, cols / 256, kernel == MatMulKernel.RepackedGemm, o + r);
+                    VecDotAvx2.Q4_KRepacked4(row, rowBytes, a, cols / 256, kernel == MatMulKernel.RepackedGemm, o + r);
                 }
             }
 #endif

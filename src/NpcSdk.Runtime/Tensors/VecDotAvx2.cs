@@ -867,71 +867,73 @@ internal static unsafe class VecDotAvx2
         Avx2.Permute2x128(h0123, h4567, 0x20) + Avx2.Permute2x128(h0123, h4567, 0x31);
 
     /// <summary>
-    /// Repacked Q4_K on eight rows at once (<paramref name="rowBytes"/> apart), lane i of each float accumulator being
+    /// Repacked Q4_K on four rows at once (<paramref name="rowBytes"/> apart), lane i of each float accumulator being
     /// row i as in ggml's 8x8 kernels: per super-block (<see cref="Repacked"/>, the gemv) or per 64 elements
     /// (<paramref name="perSubBlockPair"/>, <see cref="RepackedGemm"/>) one FMA of the exact integer total into the
     /// scale sum and one into the min sum, then their difference: the operations those functions do for one row.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Q4_KRepacked8(byte* x, long rowBytes, byte* y, int blocks, bool perSubBlockPair, float* output)
+    public static void Q4_KRepacked4(byte* x, long rowBytes, byte* y, int blocks, bool perSubBlockPair, float* output)
     {
-        Vector256<float> acc = Vector256<float>.Zero, accMin = Vector256<float>.Zero;
+        Vector128<float> acc = Vector128<float>.Zero, accMin = Vector128<float>.Zero;
         Vector256<byte> low4 = Vector256.Create((byte)0x0F);
-        Vector256<short>* scales = stackalloc Vector256<short>[8];
-        int* mins = stackalloc int[32];
-        Vector256<int>* lanes = stackalloc Vector256<int>[8];
-        for (int b = 0; b < blocks; b++, y += 292)
+        byte* x1 = x + rowBytes, x2 = x1 + rowBytes, x3 = x2 + rowBytes;
+        for (int b = 0; b < blocks; b++, x += 144, x1 += 144, x2 += 144, x3 += 144, y += 292)
         {
-            byte* xb = x + b * 144L;
-            float dy = *(float*)y;
-            Vector256<float> d = Vector256.Create(H(xb), H(xb + rowBytes), H(xb + 2 * rowBytes), H(xb + 3 * rowBytes),
-                H(xb + 4 * rowBytes), H(xb + 5 * rowBytes), H(xb + 6 * rowBytes), H(xb + 7 * rowBytes)) * Vector256.Create(dy);
-            Vector256<float> dmin = Vector256.Create(H(xb + 2), H(xb + rowBytes + 2), H(xb + 2 * rowBytes + 2), H(xb + 3 * rowBytes + 2),
-                H(xb + 4 * rowBytes + 2), H(xb + 5 * rowBytes + 2), H(xb + 6 * rowBytes + 2), H(xb + 7 * rowBytes + 2)) * Vector256.Create(dy);
-            if (!perSubBlockPair)
-            {
-                for (int i = 0; i < 8; i++)
-                {
-                    lanes[i] = Q4KBlock(xb + i * rowBytes, y, out Vector128<int> m);
-                    mins[i] = HsumInt(m);
-                }
-                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(SumEightRows(lanes)), d, acc);
-                accMin = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx.LoadVector256(mins)), dmin, accMin);
-                continue;
-            }
-
+            Vector128<float> dy = Vector128.Create(*(float*)y);
+            Vector128<float> d = Vector128.Create(H(x), H(x1), H(x2), H(x3)) * dy;
+            Vector128<float> dmin = Vector128.Create(H(x + 2), H(x1 + 2), H(x2 + 2), H(x3 + 2)) * dy;
             Vector128<short> q8Sums = Ssse3.HorizontalAdd(Sse2.LoadVector128((short*)(y + 260)), Sse2.LoadVector128((short*)(y + 276)));
-            for (int i = 0; i < 8; i++)
-            {
-                Vector256<short> scalesAndMins = Avx2.ConvertToVector256Int16(UnpackScalesK4(xb + i * rowBytes + 4));
-                Vector128<int> m = Sse2.MultiplyAddAdjacent(scalesAndMins.GetUpper(), q8Sums);
-                mins[i] = m.ToScalar(); mins[8 + i] = m.GetElement(1); mins[16 + i] = m.GetElement(2); mins[24 + i] = m.GetElement(3);
-                scales[i] = Vector256.Create(scalesAndMins.GetLower(), scalesAndMins.GetLower());
-            }
+            Vector256<short> sm0 = Avx2.ConvertToVector256Int16(UnpackScalesK4(x + 4)), sm1 = Avx2.ConvertToVector256Int16(UnpackScalesK4(x1 + 4));
+            Vector256<short> sm2 = Avx2.ConvertToVector256Int16(UnpackScalesK4(x2 + 4)), sm3 = Avx2.ConvertToVector256Int16(UnpackScalesK4(x3 + 4));
+            Vector128<int> m0 = Sse2.MultiplyAddAdjacent(sm0.GetUpper(), q8Sums), m1 = Sse2.MultiplyAddAdjacent(sm1.GetUpper(), q8Sums);
+            Vector128<int> m2 = Sse2.MultiplyAddAdjacent(sm2.GetUpper(), q8Sums), m3 = Sse2.MultiplyAddAdjacent(sm3.GetUpper(), q8Sums);
+            Vector256<short> s0 = Vector256.Create(sm0.GetLower(), sm0.GetLower()), s1 = Vector256.Create(sm1.GetLower(), sm1.GetLower());
+            Vector256<short> s2 = Vector256.Create(sm2.GetLower(), sm2.GetLower()), s3 = Vector256.Create(sm3.GetLower(), sm3.GetLower());
+            Vector128<int> total = Vector128<int>.Zero;
             sbyte* q8 = (sbyte*)(y + 4);
             for (int j = 0; j < 4; j++, q8 += 64)
             {
                 Vector256<sbyte> yLo = Avx.LoadVector256(q8), yHi = Avx.LoadVector256(q8 + 32);
-                for (int i = 0; i < 8; i++)
+                int o = 16 + 32 * j;
+                Vector128<int> t = SumFourRows(
+                    Q4KGroup(Avx.LoadVector256(x + o), s0, j, yLo, yHi, low4), Q4KGroup(Avx.LoadVector256(x1 + o), s1, j, yLo, yHi, low4),
+                    Q4KGroup(Avx.LoadVector256(x2 + o), s2, j, yLo, yHi, low4), Q4KGroup(Avx.LoadVector256(x3 + o), s3, j, yLo, yHi, low4));
+                if (perSubBlockPair)
                 {
-                    Vector256<byte> bits = Avx.LoadVector256(xb + i * rowBytes + 16 + 32 * j);
-                    Vector256<short> pLo = Avx2.MultiplyAddAdjacent(bits & low4, yLo);
-                    Vector256<short> pHi = Avx2.MultiplyAddAdjacent(Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & low4, yHi);
-                    lanes[i] = Avx2.MultiplyAddAdjacent(BroadcastLane(scales[i], 2 * j), pLo) + Avx2.MultiplyAddAdjacent(BroadcastLane(scales[i], 2 * j + 1), pHi);
+                    acc = Fma.MultiplyAdd(Sse2.ConvertToVector128Single(t), d, acc);
+                    Vector128<int> mj = Vector128.Create(m0.GetElement(j), m1.GetElement(j), m2.GetElement(j), m3.GetElement(j));
+                    accMin = Fma.MultiplyAdd(Sse2.ConvertToVector128Single(mj), dmin, accMin);
                 }
-                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(SumEightRows(lanes)), d, acc);
-                accMin = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx.LoadVector256(mins + 8 * j)), dmin, accMin);
+                else
+                {
+                    total += t;
+                }
+            }
+            if (!perSubBlockPair)
+            {
+                acc = Fma.MultiplyAdd(Sse2.ConvertToVector128Single(total), d, acc);
+                Vector128<int> mins = Ssse3.HorizontalAdd(Ssse3.HorizontalAdd(m0, m1), Ssse3.HorizontalAdd(m2, m3));
+                accMin = Fma.MultiplyAdd(Sse2.ConvertToVector128Single(mins), dmin, accMin);
             }
         }
 
-        Avx.Store(output, acc - accMin);
+        Sse.Store(output, acc - accMin);
     }
 
-    /// <summary>Row i's exact total of the int32 lanes of <c>lanes[i]</c>, in lane i.</summary>
+    /// <summary>The int32 lanes of one Q4_K row's 64 elements of group <paramref name="j"/> (both nibbles, scaled).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> SumEightRows(Vector256<int>* lanes) =>
-        RowSums(Avx2.HorizontalAdd(Avx2.HorizontalAdd(lanes[0], lanes[1]), Avx2.HorizontalAdd(lanes[2], lanes[3])),
-            Avx2.HorizontalAdd(Avx2.HorizontalAdd(lanes[4], lanes[5]), Avx2.HorizontalAdd(lanes[6], lanes[7])));
+    private static Vector256<int> Q4KGroup(Vector256<byte> bits, Vector256<short> scales, int j, Vector256<sbyte> yLo, Vector256<sbyte> yHi, Vector256<byte> low4) =>
+        Avx2.MultiplyAddAdjacent(BroadcastLane(scales, 2 * j), Avx2.MultiplyAddAdjacent(bits & low4, yLo))
+        + Avx2.MultiplyAddAdjacent(BroadcastLane(scales, 2 * j + 1), Avx2.MultiplyAddAdjacent(Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & low4, yHi));
+
+    /// <summary>Row i's exact total of the int32 lanes of its vector, in lane i.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> SumFourRows(Vector256<int> r0, Vector256<int> r1, Vector256<int> r2, Vector256<int> r3)
+    {
+        Vector256<int> h = Avx2.HorizontalAdd(Avx2.HorizontalAdd(r0, r1), Avx2.HorizontalAdd(r2, r3));
+        return h.GetLower() + h.GetUpper();
+    }
 
     /// <summary>
     /// One output element of ggml_gemm_q4_K_8x8_q8_K (Q4_0: identical to <see cref="Repacked"/>): the scale and min

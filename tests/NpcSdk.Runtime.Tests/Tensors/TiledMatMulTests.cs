@@ -36,13 +36,13 @@ public class TiledMatMulTests
         }
     }
 
-    /// <summary>Eight repacked rows at once (the lanes of ggml's 8x8 kernels) must equal the one-row emulation.</summary>
+    /// <summary>Repacked rows several at once (the lanes of ggml's 8x8 kernels) must equal the one-row emulation.</summary>
     [Theory]
     [InlineData(TensorType.Q4_0, false)]
     [InlineData(TensorType.Q4_0, true)]
     [InlineData(TensorType.Q4_K, false)]
     [InlineData(TensorType.Q4_K, true)]
-    public void Repacked_Eight_Rows_Equal_One_Row_At_A_Time_Bit_For_Bit(TensorType type, bool gemm)
+    public void Repacked_Rows_Together_Equal_One_Row_At_A_Time_Bit_For_Bit(TensorType type, bool gemm)
     {
         var kernel = gemm ? MatMulKernel.RepackedGemm : MatMulKernel.Repacked;
         var rng = new Random(11);
