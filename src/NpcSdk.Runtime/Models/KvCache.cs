@@ -83,8 +83,8 @@ namespace NpcSdk.Models
             if (pos < SharedLength) throw new InvalidOperationException($"position {pos} belongs to the shared prefix");
             if (_shift != null) CompleteShift(layer);
             int b = pos / BlockSize, o = pos % BlockSize * RowBytes;
-            var kb = _k[layer][b] ??= new byte[BlockSize * RowBytes];
-            var vb = _v[layer][b] ??= new byte[BlockSize * RowBytes];
+            var kb = _k[layer][b] ??= NewBlock();
+            var vb = _v[layer][b] ??= NewBlock();
             Quantizer.QuantizeRow(ElementType, k, kb.AsSpan(o, RowBytes));
             Quantizer.QuantizeRow(ElementType, v, vb.AsSpan(o, RowBytes));
         }
@@ -94,6 +94,20 @@ namespace NpcSdk.Models
 
         /// <summary>The stored bytes of elements [offset, offset + length) of the value at a position.</summary>
         public ReadOnlySpan<byte> ValueBytes(int layer, int pos, int offset, int length) => Slice(_v, layer, pos, offset, length, keys: false);
+
+        /// <summary>
+        /// A zeroed block. On .NET 5+ it lives on the pinned object heap: blocks live as long as their session, and on the
+        /// normal heap every gen-0 collection would copy the ones made since the last, a pause of several milliseconds
+        /// landing in some frame.
+        /// </summary>
+        private byte[] NewBlock()
+        {
+#if NET
+            return GC.AllocateArray<byte>(BlockSize * RowBytes, pinned: true);
+#else
+            return new byte[BlockSize * RowBytes];
+#endif
+        }
 
         /// <summary>
         /// The stored rows (every head, <see cref="RowBytes"/> apart) of one layer's keys or values from
@@ -136,7 +150,7 @@ namespace NpcSdk.Models
         {
             var store = keys ? _k : _v;
             int b = pos / BlockSize;
-            var block = store[layer][b] ??= new byte[BlockSize * RowBytes];
+            var block = store[layer][b] ??= NewBlock();
             return block.AsSpan(pos % BlockSize * RowBytes, RowBytes);
         }
 
