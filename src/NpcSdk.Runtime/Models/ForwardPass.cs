@@ -372,8 +372,9 @@ namespace NpcSdk.Models
 
             public void Execute(int start, int end)
             {
-                // At least 16 rows, more when rows are short, so a call does enough work to hide its overhead.
-                int rowBlock = Math.Max(16, (int)(RowBlockBytes / TensorTypeInfo.RowBytes(_w.Type, _w.Cols)) & ~3);
+                // At least 16 rows, more when rows are short, so a call does enough work to hide its overhead; a multiple
+                // of 8, the row group of the repacked kernels (left-over rows take their one-row path).
+                int rowBlock = Math.Max(16, (int)(RowBlockBytes / TensorTypeInfo.RowBytes(_w.Type, _w.Cols)) & ~7);
                 for (int r0 = start; r0 < end; r0 += rowBlock)
                 {
                     int n = Math.Min(rowBlock, end - r0);
