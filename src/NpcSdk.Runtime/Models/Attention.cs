@@ -358,6 +358,10 @@ namespace NpcSdk.Models
             return buffer;
         }
 
+        /// <summary>
+        /// <see cref="Dequantizer.DequantizeRow"/> for one F16 head row, inlined: a decode step widens every cached
+        /// position of every kv head per layer, and the span call's overhead doubled its attention time.
+        /// </summary>
         private static void WidenRow(ushort* src, float* dst, int n)
         {
             int i = 0;

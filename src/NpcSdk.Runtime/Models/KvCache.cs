@@ -90,10 +90,10 @@ namespace NpcSdk.Models
         }
 
         /// <summary>The stored bytes of elements [offset, offset + length) of the key at a position.</summary>
-        public ReadOnlySpan<byte> KeyBytes(int layer, int pos, int offset, int length) => Slice(_k, layer, pos, offset, length, keys: true);
+        public ReadOnlySpan<byte> KeyBytes(int layer, int pos, int offset, int length) => Slice(layer, pos, offset, length, keys: true);
 
         /// <summary>The stored bytes of elements [offset, offset + length) of the value at a position.</summary>
-        public ReadOnlySpan<byte> ValueBytes(int layer, int pos, int offset, int length) => Slice(_v, layer, pos, offset, length, keys: false);
+        public ReadOnlySpan<byte> ValueBytes(int layer, int pos, int offset, int length) => Slice(layer, pos, offset, length, keys: false);
 
         /// <summary>
         /// A zeroed block. On .NET 5+ it lives on the pinned object heap: blocks live as long as their session, and on the
@@ -128,15 +128,11 @@ namespace NpcSdk.Models
             return block.AsSpan(pos % BlockSize * RowBytes);
         }
 
-        private ReadOnlySpan<byte> Slice(byte[]?[][] store, int layer, int pos, int offset, int length, bool keys)
+        private ReadOnlySpan<byte> Slice(int layer, int pos, int offset, int length, bool keys)
         {
-            if (pos < SharedLength) return keys ? _shared!.KeyBytes(layer, pos, offset, length) : _shared!.ValueBytes(layer, pos, offset, length);
-            if (_shift != null) CompleteShift(layer);
-            var block = store[layer][pos / BlockSize] ?? throw new InvalidOperationException($"KV position {pos} was never written");
             // Called for every cached position of every head: element counts are whole blocks (head sizes), so the
             // byte offsets are plain products instead of TensorTypeInfo's checked lookups.
-            int start = pos % BlockSize * RowBytes + offset / _blockElements * _blockBytes;
-            return block.AsSpan(start, length / _blockElements * _blockBytes);
+            return Rows(layer, pos, keys, out _).Slice(offset / _blockElements * _blockBytes, length / _blockElements * _blockBytes);
         }
 
         /// <summary>The raw row (keys or values of every head) of one own position, for saves.</summary>

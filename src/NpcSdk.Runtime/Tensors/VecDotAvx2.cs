@@ -124,8 +124,21 @@ internal static unsafe class VecDotAvx2
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float F32(float* x, float* y, int n)
     {
-        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
         int np = n & ~31;
+        float sum = FourAccumulatorDot(x, y, np);
+        for (int i = np; i < n; i++)
+        {
+            sum += x[i] * y[i];
+        }
+
+        return sum;
+    }
+
+    /// <summary>The vector part of ggml_vec_dot_f32 over the first <paramref name="np"/> (a multiple of 32) elements: four 8-lane FMA accumulators, <c>GGML_F32x8_REDUCE</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float FourAccumulatorDot(float* x, float* y, int np)
+    {
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
         for (int i = 0; i < np; i += 32)
         {
             acc0 = Fma.MultiplyAdd(Avx.LoadVector256(x + i), Avx.LoadVector256(y + i), acc0);
@@ -134,13 +147,7 @@ internal static unsafe class VecDotAvx2
             acc3 = Fma.MultiplyAdd(Avx.LoadVector256(x + i + 24), Avx.LoadVector256(y + i + 24), acc3);
         }
 
-        float sum = GgmlMath.Reduce(acc0, acc1, acc2, acc3);
-        for (int i = np; i < n; i++)
-        {
-            sum += x[i] * y[i];
-        }
-
-        return sum;
+        return GgmlMath.Reduce(acc0, acc1, acc2, acc3);
     }
 
     /// <summary>ggml_vec_dot_f16: as <see cref="F32(float*, float*, int)"/> on widened values, reduced into a double.</summary>
@@ -172,17 +179,8 @@ internal static unsafe class VecDotAvx2
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float F16Widened(float* x, float* y, int n)
     {
-        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
         int np = n & ~31;
-        for (int i = 0; i < np; i += 32)
-        {
-            acc0 = Fma.MultiplyAdd(Avx.LoadVector256(x + i), Avx.LoadVector256(y + i), acc0);
-            acc1 = Fma.MultiplyAdd(Avx.LoadVector256(x + i + 8), Avx.LoadVector256(y + i + 8), acc1);
-            acc2 = Fma.MultiplyAdd(Avx.LoadVector256(x + i + 16), Avx.LoadVector256(y + i + 16), acc2);
-            acc3 = Fma.MultiplyAdd(Avx.LoadVector256(x + i + 24), Avx.LoadVector256(y + i + 24), acc3);
-        }
-
-        double sum = GgmlMath.Reduce(acc0, acc1, acc2, acc3);
+        double sum = FourAccumulatorDot(x, y, np);
         for (int i = np; i < n; i++)
         {
             sum += x[i] * y[i];
@@ -502,13 +500,7 @@ internal static unsafe class VecDotAvx2
         sbyte* q8 = (sbyte*)(y + 4);
         for (int j = 0; j < 4; j++, q4 += 32, q8 += 64)
         {
-            Vector256<byte> bits = Avx.LoadVector256(q4);
-            Vector256<byte> lo = bits & low4;
-            Vector256<byte> hi = Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & low4;
-            Vector256<short> pLo = Avx2.MultiplyAddAdjacent(lo, Avx.LoadVector256(q8));
-            Vector256<short> pHi = Avx2.MultiplyAddAdjacent(hi, Avx.LoadVector256(q8 + 32));
-            sumi += Avx2.MultiplyAddAdjacent(BroadcastLane(scales, 2 * j), pLo);
-            sumi += Avx2.MultiplyAddAdjacent(BroadcastLane(scales, 2 * j + 1), pHi);
+            sumi += Q4KGroup(Avx.LoadVector256(q4), scales, j, Avx.LoadVector256(q8), Avx.LoadVector256(q8 + 32), low4);
         }
 
         return sumi;
@@ -968,10 +960,7 @@ internal static unsafe class VecDotAvx2
             sbyte* q8 = (sbyte*)(y + 4);
             for (int j = 0; j < 4; j++, q4 += 32, q8 += 64)
             {
-                Vector256<byte> bits = Avx.LoadVector256(q4);
-                Vector256<short> pLo = Avx2.MultiplyAddAdjacent(bits & low4, Avx.LoadVector256(q8));
-                Vector256<short> pHi = Avx2.MultiplyAddAdjacent(Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & low4, Avx.LoadVector256(q8 + 32));
-                int s = HsumInt(Avx2.MultiplyAddAdjacent(BroadcastLane(scales, 2 * j), pLo) + Avx2.MultiplyAddAdjacent(BroadcastLane(scales, 2 * j + 1), pHi));
+                int s = HsumInt(Q4KGroup(Avx.LoadVector256(q4), scales, j, Avx.LoadVector256(q8), Avx.LoadVector256(q8 + 32), low4));
                 acc = MathF.FusedMultiplyAdd(s, d, acc);
                 accMin = MathF.FusedMultiplyAdd(mins.GetElement(j), dmin, accMin);
             }
