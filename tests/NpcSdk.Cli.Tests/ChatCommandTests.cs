@@ -43,6 +43,25 @@ namespace NpcSdk.Cli.Tests
         }
 
         [Fact]
+        public void A_Malformed_Character_File_Is_A_Clear_Error_Naming_It()
+        {
+            string file = Path.GetTempFileName();
+            try
+            {
+                File.WriteAllText(file, "{ \"name\": ");
+                var r = CliRunner.RunWithInput("", "chat", "-m", NpcModel, "-c", file);
+                Assert.Equal(1, r.ExitCode);
+                Assert.Contains(file, r.StdErr);
+                Assert.Contains("invalid character JSON", r.StdErr);
+                Assert.DoesNotContain("Unhandled", r.StdErr);
+            }
+            finally
+            {
+                File.Delete(file);
+            }
+        }
+
+        [Fact]
         public void Character_And_System_Together_Is_A_Clear_Error()
         {
             string character = Path.Combine(CliRunner.RepoRoot, "samples", "Tavern", "characters", "blacksmith.json");

@@ -61,11 +61,24 @@ namespace NpcSdk.Cli.Commands
             return cmd;
         }
 
+        /// <summary>A character file, its format errors turned into one clear line naming the file.</summary>
+        private static Character LoadCharacter(string path)
+        {
+            try
+            {
+                return Character.Load(path);
+            }
+            catch (FormatException e)
+            {
+                throw new ArgumentException($"{path}: {e.Message}", e);
+            }
+        }
+
         /// <summary>Runs the chat until end of input or <c>/exit</c>; <c>/reset</c> forgets the conversation.</summary>
         internal static int Run(Settings s, TextReader input, TextWriter output, TextWriter notices, bool interactive)
         {
             if (s.CharacterPath != null && s.System != null) throw new ArgumentException("give --character or --system, not both");
-            var character = s.CharacterPath != null ? Character.Load(s.CharacterPath) : null;
+            var character = s.CharacterPath != null ? LoadCharacter(s.CharacterPath) : null;
             Model model = null!;
             var options = new ModelOptions { Threads = s.Threads, Backend = s.Backend };
             if (interactive) AnsiConsole.Status().Start($"loading {Path.GetFileName(s.ModelPath)}", _ => model = Model.Load(s.ModelPath, options));
