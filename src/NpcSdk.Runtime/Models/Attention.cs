@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.InteropServices;
+using System.Runtime.CompilerServices;
 using NpcSdk.Compute;
 using NpcSdk.Tensors;
 #if NET
@@ -178,7 +179,7 @@ namespace NpcSdk.Models
 
                 // P·V: value row j goes into partial sum (j mod classes). n_kv is a multiple of 32, so ggml_vec_dot has
                 // no scalar leftovers; masked positions only add zeros.
-                partials.AsSpan(0, classes * hd).Clear();
+                if (wide == null || hd % 8 != 0) partials.AsSpan(0, classes * hd).Clear();
                 if (wide != null)
                 {
                     // ggml multiplies F16 values with probabilities rounded to F16: round the row once, vectorised.
@@ -186,10 +187,18 @@ namespace NpcSdk.Models
                     Quantizer.QuantizeRow(TensorType.F16, scores.Slice(0, len), rounded);
                     Dequantizer.DequantizeRow(TensorType.F16, rounded.AsSpan(0, 2 * len), scores.Slice(0, len));
                     fixed (float* acc = partials)
+                    fixed (float* p = scores)
                     fixed (float* values = Fill(wide.Values, wide.ValuesFilled, kvHead, len, keys: false))
                     {
-                        for (int j = 0; j < len; j++)
-                            MultiplyAddRow(acc + j % classes * hd, (byte*)(values + j * hd), false, scores[j], hd);
+                        if (hd % 8 == 0)
+                        {
+                            AccumulateValues(acc, values, p, len, hd, classes);
+                        }
+                        else
+                        {
+                            for (int j = 0; j < len; j++)
+                                MultiplyAddRow(acc + j % classes * hd, (byte*)(values + j * hd), false, p[j], hd);
+                        }
                     }
                 }
                 else if (float16 || kvType == TensorType.F32)
@@ -221,6 +230,18 @@ namespace NpcSdk.Models
                 }
 
                 var o = _out.AsSpan(t * _c.QueryDim + h * hd, hd);
+#if NET
+                if (hd % 8 == 0 && Avx.IsSupported)
+                {
+                    fixed (float* acc = partials)
+                    fixed (float* dst = o)
+                    {
+                        if (gemmPv) ReduceEightClasses(acc, hd, dst);
+                        else ReduceThirtyTwoClasses(acc, hd, dst);
+                    }
+                    continue;
+                }
+#endif
                 if (gemmPv) ReduceEightClasses(partials, hd, o);
                 else ReduceThirtyTwoClasses(partials, hd, o);
             }
@@ -417,6 +438,87 @@ namespace NpcSdk.Models
 #endif
             for (; i < n; i++) acc[i] = GgmlMath.FusedMultiplyAdd(v[i], p, acc[i]);
         }
+
+#if NET
+        /// <summary>
+        /// P·V over widened value rows (<paramref name="hd"/> apart, a multiple of 8): partials[c·hd + d] becomes the FMA
+        /// chain, in position order, of value[j][d]·p[j] over the positions j ≡ c (mod <paramref name="classes"/>), which
+        /// is what <see cref="MultiplyAddRow(float*, byte*, bool, float, int)"/> computes row by row from zeroed
+        /// partials. Here eight classes' accumulators of one 8-element column block stay in registers, with no load and
+        /// store of the partials per position.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void AccumulateValues(float* partials, float* values, float* p, int len, int hd, int classes)
+        {
+            for (int c0 = 0; c0 < classes; c0 += 8)
+            {
+                for (int d = 0; d < hd; d += 8)
+                {
+                    Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+                    int j = c0;
+                    for (; j + 8 <= len; j += classes)
+                    {
+                        float* v = values + j * hd + d;
+                        float* pj = p + j;
+                        a0 = Fma.MultiplyAdd(Avx.LoadVector256(v), Vector256.Create(pj[0]), a0);
+                        a1 = Fma.MultiplyAdd(Avx.LoadVector256(v + hd), Vector256.Create(pj[1]), a1);
+                        a2 = Fma.MultiplyAdd(Avx.LoadVector256(v + 2 * hd), Vector256.Create(pj[2]), a2);
+                        a3 = Fma.MultiplyAdd(Avx.LoadVector256(v + 3 * hd), Vector256.Create(pj[3]), a3);
+                        a4 = Fma.MultiplyAdd(Avx.LoadVector256(v + 4 * hd), Vector256.Create(pj[4]), a4);
+                        a5 = Fma.MultiplyAdd(Avx.LoadVector256(v + 5 * hd), Vector256.Create(pj[5]), a5);
+                        a6 = Fma.MultiplyAdd(Avx.LoadVector256(v + 6 * hd), Vector256.Create(pj[6]), a6);
+                        a7 = Fma.MultiplyAdd(Avx.LoadVector256(v + 7 * hd), Vector256.Create(pj[7]), a7);
+                    }
+                    float* acc = partials + c0 * hd + d;
+                    Avx.Store(acc, a0);
+                    Avx.Store(acc + hd, a1);
+                    Avx.Store(acc + 2 * hd, a2);
+                    Avx.Store(acc + 3 * hd, a3);
+                    Avx.Store(acc + 4 * hd, a4);
+                    Avx.Store(acc + 5 * hd, a5);
+                    Avx.Store(acc + 6 * hd, a6);
+                    Avx.Store(acc + 7 * hd, a7);
+                    // The last round's positions short of len: fewer than eight, one class each.
+                    for (int i = 0; j + i < len; i++)
+                    {
+                        float* a = acc + i * hd;
+                        Avx.Store(a, Fma.MultiplyAdd(Avx.LoadVector256(values + (j + i) * hd + d), Vector256.Create(p[j + i]), Avx.LoadVector256(a)));
+                    }
+                }
+            }
+        }
+
+        /// <summary><see cref="ReduceEightClasses(float[], int, Span{float})"/> for eight output elements at a time (same additions, lane-wise).</summary>
+        private static void ReduceEightClasses(float* partials, int hd, float* o)
+        {
+            for (int d = 0; d < hd; d += 8)
+            {
+                float* p = partials + d;
+                Vector256<float> l0 = Avx.LoadVector256(p), l1 = Avx.LoadVector256(p + hd), l2 = Avx.LoadVector256(p + 2 * hd), l3 = Avx.LoadVector256(p + 3 * hd);
+                Vector256<float> l4 = Avx.LoadVector256(p + 4 * hd), l5 = Avx.LoadVector256(p + 5 * hd), l6 = Avx.LoadVector256(p + 6 * hd), l7 = Avx.LoadVector256(p + 7 * hd);
+                Avx.Store(o + d, ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)));
+            }
+        }
+
+        /// <summary><see cref="ReduceThirtyTwoClasses(float[], int, Span{float})"/> for eight output elements at a time (same additions, lane-wise).</summary>
+        private static void ReduceThirtyTwoClasses(float* partials, int hd, float* o)
+        {
+            for (int d = 0; d < hd; d += 8)
+            {
+                float* p = partials + d;
+                Vector256<float> x0 = (Avx.LoadVector256(p) + Avx.LoadVector256(p + 16 * hd)) + (Avx.LoadVector256(p + 8 * hd) + Avx.LoadVector256(p + 24 * hd));
+                Vector256<float> x1 = (Avx.LoadVector256(p + hd) + Avx.LoadVector256(p + 17 * hd)) + (Avx.LoadVector256(p + 9 * hd) + Avx.LoadVector256(p + 25 * hd));
+                Vector256<float> x2 = (Avx.LoadVector256(p + 2 * hd) + Avx.LoadVector256(p + 18 * hd)) + (Avx.LoadVector256(p + 10 * hd) + Avx.LoadVector256(p + 26 * hd));
+                Vector256<float> x3 = (Avx.LoadVector256(p + 3 * hd) + Avx.LoadVector256(p + 19 * hd)) + (Avx.LoadVector256(p + 11 * hd) + Avx.LoadVector256(p + 27 * hd));
+                Vector256<float> x4 = (Avx.LoadVector256(p + 4 * hd) + Avx.LoadVector256(p + 20 * hd)) + (Avx.LoadVector256(p + 12 * hd) + Avx.LoadVector256(p + 28 * hd));
+                Vector256<float> x5 = (Avx.LoadVector256(p + 5 * hd) + Avx.LoadVector256(p + 21 * hd)) + (Avx.LoadVector256(p + 13 * hd) + Avx.LoadVector256(p + 29 * hd));
+                Vector256<float> x6 = (Avx.LoadVector256(p + 6 * hd) + Avx.LoadVector256(p + 22 * hd)) + (Avx.LoadVector256(p + 14 * hd) + Avx.LoadVector256(p + 30 * hd));
+                Vector256<float> x7 = (Avx.LoadVector256(p + 7 * hd) + Avx.LoadVector256(p + 23 * hd)) + (Avx.LoadVector256(p + 15 * hd) + Avx.LoadVector256(p + 31 * hd));
+                Vector256<float> t0 = x0 + x4, t1 = x1 + x5, t2 = x2 + x6, t3 = x3 + x7;
+                Avx.Store(o + d, (t0 + t1) + (t2 + t3));
+            }
+        }
+#endif
 
         /// <summary>tinyBLAS' <c>hsum</c> of the 8 lane partials of each output element.</summary>
         private static void ReduceEightClasses(float[] partials, int hd, Span<float> o)
