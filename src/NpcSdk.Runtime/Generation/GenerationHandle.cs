@@ -127,7 +127,14 @@ namespace NpcSdk.Generation
         }
 
         /// <summary>Asks the request to stop at the next slice boundary.</summary>
-        public void Cancel() => _cancelRequested = true;
+        public void Cancel()
+        {
+            _cancelRequested = true;
+            _cancelNow?.Invoke(this);
+        }
+
+        /// <summary>Set by a scheduler: finishes a cancelled request at once when none of its work is running.</summary>
+        internal Action<GenerationHandle>? _cancelNow;
 
         /// <summary>The generated text as it arrives, piece by piece; ends when the request finishes.</summary>
         public IAsyncEnumerable<string> StreamTextAsync(CancellationToken cancellationToken = default) => _textQueue.ReadAllAsync(cancellationToken);

@@ -38,6 +38,7 @@ namespace NpcSdk.Scheduling
         private volatile bool _stopping;
         private int _tick;
         private int _tokensThisTick;
+        private readonly object _sliceGate = new object();
 
         /// <summary>Creates a scheduler; in worker mode its thread starts at once.</summary>
         public FrameScheduler(SchedulerOptions? options = null)
@@ -71,7 +72,7 @@ namespace NpcSdk.Scheduling
             if (request == null) throw new ArgumentNullException(nameof(request));
             lock (_gate)
             {
-                var job = new GenerationHandle(session, request, a => _events.Enqueue(a)) { SubmitTick = _tick };
+                var job = new GenerationHandle(session, request, a => _events.Enqueue(a)) { SubmitTick = _tick, _cancelNow = CancelNow };
                 _jobs.Add(job);
                 _waitingSince[job] = _tick;
                 _wake.Set();
@@ -125,7 +126,7 @@ namespace NpcSdk.Scheduling
                 var job = BestJob();
                 if (job == null) break;
                 var cost = CostFor(job.Session.Model);
-                int layers = Plan(job, cost, limit, out int tokens, out double predicted);
+                int layers = Plan(job, cost, limit, ElapsedMs(start), out int tokens, out double predicted);
                 if (ElapsedMs(start) + predicted > limit && !(forceProgress && slices == 0)) break;
                 RunSlice(job, cost, layers, tokens, predicted);
                 slices++;
@@ -143,7 +144,7 @@ namespace NpcSdk.Scheduling
                 for (int i = 0; i < _jobs.Count; i++)
                 {
                     var j = _jobs[i];
-                    if (!j.IsFinished && j.CancelRequested) j.Advance(0, 0); // finishes it as cancelled
+                    if (!j.IsFinished && j.CancelRequested) CancelNow(j); // finishes it as cancelled
                     if (j.IsFinished)
                     {
                         _waitingSince.Remove(j);
@@ -165,7 +166,7 @@ namespace NpcSdk.Scheduling
         /// The next unit of <paramref name="job"/>: the layers to run (0 to start or finish a step, or to sample), the prompt tokens
         /// of a new step, and the predicted time.
         /// </summary>
-        private int Plan(GenerationHandle job, SliceCostModel cost, double budgetMs, out int tokens, out double predictedMs)
+        private int Plan(GenerationHandle job, SliceCostModel cost, double budgetMs, double usedMs, out int tokens, out double predictedMs)
         {
             var s = job.Session;
             tokens = 0;
@@ -178,7 +179,7 @@ namespace NpcSdk.Scheduling
             if (!s.StepInProgress)
             {
                 // Starting a step embeds its tokens and may record a context shift, applied later layer by layer.
-                tokens = ChunkSize(s, cost, budgetMs);
+                tokens = ChunkSize(s, cost, budgetMs, usedMs);
                 predictedMs = 0;
                 return 0;
             }
@@ -193,30 +194,75 @@ namespace NpcSdk.Scheduling
         }
 
         /// <summary>
-        /// Prompt tokens for a new step: the batch that gets the most token-layers done per tick of <paramref name="budgetMs"/>.
-        /// Larger batches cost less per token, but a layer that fills only part of a tick wastes the rest, and a layer
-        /// near a whole tick is a large unit to mispredict, so at least two must fit.
+        /// Prompt tokens for a new step: the chunk size that gets the pending prompt through every layer in the fewest
+        /// ticks of <paramref name="limitMs"/> (this one has <paramref name="usedMs"/> used), packing layer units as
+        /// <see cref="RunSlices"/> will; on ties the least total time. So 16 pending tokens go as one step of 16 rather
+        /// than 15 and a 1-token step that costs a full pass over the layers of its own. A layer near a whole tick is a
+        /// large unit to mispredict, so at least two of a chunk's layers must fit in one.
         /// </summary>
-        private int ChunkSize(InferenceSession s, SliceCostModel cost, double budgetMs)
+        private int ChunkSize(InferenceSession s, SliceCostModel cost, double limitMs, double usedMs)
         {
             int max = Math.Min(Math.Min(s.PendingCount, s.MaxBatch), Math.Max(1, _options.MaxPrefillChunk));
+            // Long prompts: planning the first few chunks decides as well as planning them all.
+            int pending = Math.Min(s.PendingCount, 4 * max);
+            int layerCount = s.Model.Config.LayerCount;
             int best = 1;
-            double bestWork = 0;
+            int bestTicks = int.MaxValue;
+            double bestMs = double.MaxValue;
             for (int t = 1; t <= max; t++)
             {
-                double layers = Math.Floor(budgetMs / cost.MeanLayerMs(s, t));
-                if (layers < 2 && t > 1) break;
-                double work = layers * t;
-                if (work >= bestWork)
+                if (t > 1 && 2 * cost.LayerMs(s, t) > limitMs) break;
+                double unit = cost.LayerMs(s, t);
+                int ticks = 0;
+                double used = usedMs, total = 0;
+                for (int left = pending; left > 0; left -= t)
+                {
+                    double u = left >= t ? unit : cost.LayerMs(s, left);
+                    for (int l = 0; l < layerCount; l++)
+                    {
+                        if (used > 0 && used + u > limitMs)
+                        {
+                            ticks++;
+                            used = 0;
+                        }
+                        used += u;
+                    }
+                    total += layerCount * u;
+                }
+                if (ticks < bestTicks || (ticks == bestTicks && total < bestMs))
                 {
                     best = t;
-                    bestWork = work;
+                    bestTicks = ticks;
+                    bestMs = total;
                 }
             }
             return best;
         }
 
+        /// <summary>
+        /// A cancelled request ends at once (its pending prompt discarded) unless a slice is running, as it may be on the
+        /// worker thread; then the scheduler ends it before its next slice. Either way the session is free once
+        /// <see cref="GenerationHandle.IsFinished"/>.
+        /// </summary>
+        private void CancelNow(GenerationHandle job)
+        {
+            if (!Monitor.TryEnter(_sliceGate)) return;
+            try
+            {
+                if (!job.IsFinished) job.Advance(0, 0);
+            }
+            finally
+            {
+                Monitor.Exit(_sliceGate);
+            }
+        }
+
         private void RunSlice(GenerationHandle job, SliceCostModel cost, int layers, int tokens, double predicted)
+        {
+            lock (_sliceGate) RunSliceLocked(job, cost, layers, tokens, predicted);
+        }
+
+        private void RunSliceLocked(GenerationHandle job, SliceCostModel cost, int layers, int tokens, double predicted)
         {
             var s = job.Session;
             int stepTokens = s.StepInProgress ? s.StepTokenCount : tokens;

@@ -38,7 +38,7 @@ namespace NpcSdk.Scheduling
         /// Fraction of the budget units of work are predicted to fill; the rest absorbs timing noise (a unit that runs
         /// long cannot be interrupted). Predictions already carry a margin of two mean deviations.
         /// </summary>
-        public double SafetyFactor { get; set; } = 0.9;
+        public double SafetyFactor { get; set; } = 0.95;
     }
 
     /// <summary>What one <see cref="FrameScheduler.Tick(double)"/> did.</summary>

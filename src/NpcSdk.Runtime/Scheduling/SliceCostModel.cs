@@ -1,5 +1,4 @@
 using System;
-using System.Runtime.CompilerServices;
 using NpcSdk.Generation;
 
 namespace NpcSdk.Scheduling
@@ -7,7 +6,7 @@ namespace NpcSdk.Scheduling
     /// <summary>
     /// Predicts how long the next unit of work on one model takes (one layer of a step, the output projection, sampling,
     /// a layer's share of a context shift), from units measured online. A decode layer's cost grows with the context it
-    /// attends to, so it is tracked per session; a batch layer costs its token count times that session's decode layer
+    /// attends to, so it is tracked per 64 positions of context; a batch layer costs its token count times the decode layer at that context
     /// times a ratio below 1 (weights are read once for the whole batch) that shrinks as batches grow, tracked by the
     /// model per power-of-two batch size (its mean only: the decode layer's prediction already carries the margin).
     /// Each estimate is an exponential moving average of the mean and the absolute deviation; a prediction is
@@ -15,8 +14,9 @@ namespace NpcSdk.Scheduling
     /// </summary>
     internal sealed class SliceCostModel
     {
-        private readonly ConditionalWeakTable<InferenceSession, Box> _decodeLayer = new ConditionalWeakTable<InferenceSession, Box>();
-        private Estimate _modelDecodeLayer;  // ms per layer, 1 token, any session (the first guess for a new session)
+        private const int PositionBucket = 64;
+        private Estimate[] _decodeLayer = new Estimate[8]; // ms per layer, 1 token, by position / PositionBucket
+        private Estimate _modelDecodeLayer;  // ms per layer, 1 token, any position (the first guess)
         private readonly Estimate[] _batchRatio = new Estimate[8]; // batch layer / (tokens x decode layer), by ceil(log2(tokens))
         private Estimate _logits;            // ms for the output projection
         private Estimate _sample;            // ms for sampling a token
@@ -78,15 +78,26 @@ namespace NpcSdk.Scheduling
             return b;
         }
 
+        /// <summary>
+        /// The decode-layer estimate for the session's context length: attention makes a layer's cost grow with the
+        /// positions it reads, so estimates are kept per 64 positions, whichever session measured them. A bucket not
+        /// measured yet starts from the nearest one that was (a session that was reset or shifted predicts right at once).
+        /// </summary>
         private ref Estimate DecodeLayer(InferenceSession session)
         {
-            var box = _decodeLayer.GetValue(session, _ => new Box { Value = _modelDecodeLayer });
-            return ref box.Value;
-        }
-
-        private sealed class Box
-        {
-            public Estimate Value;
+            int b = session.Position / PositionBucket;
+            if (b >= _decodeLayer.Length) Array.Resize(ref _decodeLayer, Math.Max(b + 1, 2 * _decodeLayer.Length));
+            if (!_decodeLayer[b].Measured)
+            {
+                Estimate seed = _modelDecodeLayer;
+                for (int d = 1; d < _decodeLayer.Length; d++)
+                {
+                    if (b - d >= 0 && _decodeLayer[b - d].Measured) { seed = _decodeLayer[b - d]; break; }
+                    if (b + d < _decodeLayer.Length && _decodeLayer[b + d].Measured) { seed = _decodeLayer[b + d]; break; }
+                }
+                _decodeLayer[b] = seed;
+            }
+            return ref _decodeLayer[b];
         }
 
         private struct Estimate
@@ -105,6 +116,8 @@ namespace NpcSdk.Scheduling
             public double Predict => _mean + 2 * _dev;
 
             public double Mean => _mean;
+
+            public bool Measured => _measured;
 
             public void Add(double x)
             {

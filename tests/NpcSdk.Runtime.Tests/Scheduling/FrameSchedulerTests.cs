@@ -163,6 +163,36 @@ namespace NpcSdk.Tests.Scheduling
         }
 
         [Fact]
+        public void Cancel_Between_Ticks_Ends_The_Request_At_Once_Even_Mid_Step()
+        {
+            using var model = Model.Load(NpcModel, new ModelOptions { Threads = 1 });
+            using var scheduler = new FrameScheduler();
+            var session = model.CreateSession();
+            var request = Request(model, 1);
+            request.MaxTokens = 200;
+            var handle = scheduler.Submit(session, request);
+            // A tiny budget runs a unit or two per tick: stop while the prompt is part-way through the layers.
+            scheduler.Tick(0.01);
+            scheduler.Tick(0.01);
+            Assert.False(handle.IsFinished);
+            Assert.True(session.StepInProgress || session.HasWork);
+            handle.Cancel();
+            // No Tick in between: the game can reuse the session in the same frame (a player walks up to the NPC).
+            Assert.True(handle.IsFinished);
+            Assert.Equal(GenerationStopReason.Cancelled, handle.Result!.StopReason);
+            session.Reset();
+            var again = scheduler.Submit(session, Request(model, 0));
+            while (!again.IsFinished) scheduler.Tick(4);
+            Assert.NotEqual(GenerationStopReason.Failed, again.Result!.StopReason);
+
+            // The same tokens as that request on a fresh session: the cancelled step left nothing behind.
+            var fresh = model.CreateSession();
+            var reference = Request(model, 0);
+            var expected = fresh.Run(new GenerationRequest { Tokens = reference.Tokens, MaxTokens = reference.MaxTokens, Sampling = reference.Sampling });
+            Assert.Equal(expected.Tokens, again.Result.Tokens);
+        }
+
+        [Fact]
         public void Higher_Priority_Gets_Its_First_Token_First_But_Low_Priority_Still_Progresses()
         {
             using var model = Model.Load(NpcModel, new ModelOptions { Threads = 1 });
