@@ -32,7 +32,7 @@ namespace NpcSdk.Gguf
             GgufParser.Result r;
             try
             {
-                r = GgufParser.Parse(data, length, source);
+                r = GgufParser.Parse(data, length, source, this);
             }
             catch
             {
@@ -234,6 +234,8 @@ namespace NpcSdk.Gguf
             new ReadOnlySpan<byte>(_base, (int)n).CopyTo(buffer);
             return BitConverter.ToString(sha.ComputeHash(buffer)).Replace("-", "").ToLowerInvariant();
         }
+
+        internal void ThrowIfClosed() => ThrowIfDisposed();
 
         private void ThrowIfDisposed()
         {

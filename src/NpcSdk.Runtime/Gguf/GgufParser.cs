@@ -15,16 +15,21 @@ namespace NpcSdk.Gguf
         internal const int MaxDims = 4;
         private static readonly UTF8Encoding Utf8 = new UTF8Encoding(false, false);
 
+        /// <summary>Arrays with at least this many elements are read on demand (<see cref="GgufValue"/>), not kept.</summary>
+        internal const int LazyArrayCount = 4096;
+
         private readonly byte* _base;
         private readonly long _length;
         private readonly string _source;
+        private readonly GgufFile? _owner;
         private long _pos;
 
-        private GgufParser(byte* data, long length, string source)
+        private GgufParser(byte* data, long length, string source, GgufFile? owner)
         {
             _base = data;
             _length = length;
             _source = source;
+            _owner = owner;
         }
 
         internal sealed class Result
@@ -36,9 +41,10 @@ namespace NpcSdk.Gguf
             public long DataOffset;
         }
 
-        public static Result Parse(byte* data, long length, string source)
+        /// <summary>Parses a header; with an <paramref name="owner"/>, large arrays are read from its memory on demand.</summary>
+        public static Result Parse(byte* data, long length, string source, GgufFile? owner = null)
         {
-            return new GgufParser(data, length, source).ParseAll();
+            return new GgufParser(data, length, source, owner).ParseAll();
         }
 
         private Result ParseAll()
@@ -169,6 +175,16 @@ namespace NpcSdk.Gguf
             return lo | hi << 32;
         }
 
+        private void SkipStr(string what)
+        {
+            long at = _pos;
+            ulong len = U64();
+            if (len > (ulong)Remaining)
+                throw Error(at, $"{what} claims {len} bytes but only {Remaining} remain");
+            if (len > int.MaxValue) throw Error(at, $"{what} length {len} is too large");
+            _pos += (long)len;
+        }
+
         private string Str(string what)
         {
             long at = _pos;
@@ -228,6 +244,34 @@ namespace NpcSdk.Gguf
             if (count > (ulong)Remaining / (ulong)size || count > int.MaxValue)
                 throw Error(countAt, $"metadata '{key}' array claims {count} elements of {et} but only {Remaining} bytes remain");
             int n = (int)count;
+            if (_owner != null && n >= LazyArrayCount && et != GgufValueType.Array)
+            {
+                // Checked now (lengths and bounds), decoded when asked for: the file stays mapped as long as its owner.
+                long start = _pos;
+                if (et == GgufValueType.String)
+                {
+                    for (int i = 0; i < n; i++) SkipStr($"element {i} of '{key}'");
+                }
+                else
+                {
+                    _pos += (long)n * size;
+                }
+                var owner = _owner;
+                byte* data = _base;
+                long length = _length;
+                string source = _source;
+                return new GgufValue(et, n, () =>
+                {
+                    owner.ThrowIfClosed();
+                    var p = new GgufParser(data, length, source, null) { _pos = start };
+                    return p.Elements(et, n, key, 0).Value;
+                });
+            }
+            return Elements(et, n, key, depth);
+        }
+
+        private GgufValue Elements(GgufValueType et, int n, string key, int depth)
+        {
             switch (et)
             {
                 case GgufValueType.UInt8: { var a = new byte[n]; for (int i = 0; i < n; i++) a[i] = U8(); return new GgufValue(GgufValueType.Array, a, et); }

@@ -3,15 +3,32 @@ using System.Globalization;
 
 namespace NpcSdk.Gguf
 {
-    /// <summary>One metadata value. Arrays hold a typed .NET array (<c>string[]</c>, <c>float[]</c>, <c>int[]</c>, ...; nested arrays as <see cref="GgufValue"/>[]).</summary>
+    /// <summary>
+    /// One metadata value. Arrays hold a typed .NET array (<c>string[]</c>, <c>float[]</c>, <c>int[]</c>, ...; nested
+    /// arrays as <see cref="GgufValue"/>[]). Large arrays of a mapped file (a vocabulary, its merges and scores) are read
+    /// from the file each time <see cref="Value"/> is asked for, not kept: keep the result if you need it twice.
+    /// </summary>
     public sealed class GgufValue
     {
+        private readonly object? _value;
+        private readonly Func<object>? _load;
+        private readonly int _count;
+
         /// <summary>Creates a value; <paramref name="value"/> must be the .NET type matching <paramref name="type"/>.</summary>
         public GgufValue(GgufValueType type, object value, GgufValueType elementType = GgufValueType.UInt8)
         {
             Type = type;
-            Value = value ?? throw new ArgumentNullException(nameof(value));
+            _value = value ?? throw new ArgumentNullException(nameof(value));
             ElementType = elementType;
+        }
+
+        /// <summary>A large array read on demand by <paramref name="load"/>.</summary>
+        internal GgufValue(GgufValueType elementType, int count, Func<object> load)
+        {
+            Type = GgufValueType.Array;
+            ElementType = elementType;
+            _count = count;
+            _load = load;
         }
 
         /// <summary>The value's type.</summary>
@@ -21,10 +38,11 @@ namespace NpcSdk.Gguf
         public GgufValueType ElementType { get; }
 
         /// <summary>The value: a boxed scalar, a string, or a typed array.</summary>
-        public object Value { get; }
+        /// <exception cref="ObjectDisposedException">A large array of a file that was closed.</exception>
+        public object Value => _value ?? _load!();
 
         /// <summary>The number of elements of an array value (1 for scalars).</summary>
-        public int Count => Value is Array a ? a.Length : 1;
+        public int Count => _load != null ? _count : _value is Array a ? a.Length : 1;
 
         /// <summary>Creates a string value.</summary>
         public static GgufValue Of(string s) => new GgufValue(GgufValueType.String, s);
@@ -85,7 +103,7 @@ namespace NpcSdk.Gguf
         /// <inheritdoc/>
         public override string ToString()
         {
-            if (Value is Array a) return $"[{ElementType} x {a.Length}]";
+            if (Type == GgufValueType.Array) return $"[{ElementType} x {Count}]";
             return Value is IFormattable f ? f.ToString(null, CultureInfo.InvariantCulture) : Value.ToString() ?? "";
         }
     }

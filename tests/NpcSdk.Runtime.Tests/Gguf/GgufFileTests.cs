@@ -46,6 +46,27 @@ namespace NpcSdk.Tests.Gguf
             Assert.Equal(new[] { 1.5, -2.0 }, copy.GetArray<double>("npcsdk.test.array"));
         }
 
+        [Fact]
+        public void Large_Arrays_Are_Read_On_Demand_And_Refused_After_Close()
+        {
+            var words = Enumerable.Range(0, 5000).Select(i => $"w{i}·").ToArray();
+            var scores = Enumerable.Range(0, 5000).Select(i => i * 0.25f).ToArray();
+            var ms = new MemoryStream();
+            new GgufWriter().Set("npcsdk.words", GgufValue.Of(words)).Set("npcsdk.scores", GgufValue.Of(scores)).Set("npcsdk.small", GgufValue.Of(new[] { 1, 2, 3 })).WriteTo(ms);
+            var f = GgufFile.FromBytes(ms.ToArray());
+            Assert.True(f.TryGetValue("npcsdk.words", out var v));
+            Assert.Equal(5000, v.Count);
+            Assert.Equal("[String x 5000]", v.ToString());
+            var first = f.GetArray<string>("npcsdk.words");
+            Assert.Equal(words, first);
+            Assert.NotSame(first, f.GetArray<string>("npcsdk.words")); // decoded again, not kept
+            Assert.Equal(scores, f.GetArray<float>("npcsdk.scores"));
+            Assert.Equal(new[] { 1, 2, 3 }, f.GetArray<int>("npcsdk.small"));
+            f.Dispose();
+            Assert.Throws<ObjectDisposedException>(() => v.Value);
+            Assert.Equal(new[] { 1, 2, 3 }, (int[])f.MetadataEntries.Single(e => e.Key == "npcsdk.small").Value.Value);
+        }
+
         /// <summary>
         /// Milliseconds to parse (or reject) <paramref name="bytes"/>: the best of up to three tries, so a scheduler hiccup
         /// on a loaded machine does not count as the parser's time.
