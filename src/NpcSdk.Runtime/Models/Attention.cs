@@ -190,11 +190,13 @@ namespace NpcSdk.Models
                     fixed (float* p = scores)
                     fixed (float* values = Fill(wide.Values, wide.ValuesFilled, kvHead, len, keys: false))
                     {
+#if NET
                         if (hd % 8 == 0)
                         {
                             AccumulateValues(acc, values, p, len, hd, classes);
                         }
                         else
+#endif
                         {
                             for (int j = 0; j < len; j++)
                                 MultiplyAddRow(acc + j % classes * hd, (byte*)(values + j * hd), false, p[j], hd);
