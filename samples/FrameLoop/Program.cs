@@ -201,6 +201,7 @@ namespace NpcSdk.Samples.FrameLoop
             var tickMs = new List<double>();
             double frameBudget = 1000.0 / o.Fps;
             var clock = Stopwatch.StartNew();
+            int gc0 = GC.CollectionCount(0), gc2 = GC.CollectionCount(2);
             long lastReport = 0;
             long[] lastTokens = new long[o.Npcs];
             if (!o.Json) Console.WriteLine($"FrameLoop: {o.Npcs} NPCs on {(o.Synthetic != null ? $"synthetic {o.Synthetic} {o.Type}" : Path.GetFileName(modelPath))}, {o.Fps} FPS, budget {o.BudgetMs} ms, game work {o.GameMs} ms, {o.Threads} threads, {(o.Worker ? "worker" : "main-thread")} mode; standalone decode {standalone:F0} tok/s");
@@ -251,6 +252,8 @@ namespace NpcSdk.Samples.FrameLoop
                 TtftFramesPlayerOpening = FrameStats(openingFrames),
                 TtftFramesPlayerFollowUp = FrameStats(followUpFrames),
                 StandaloneDecodeTokS = standalone,
+                GcCollections = GC.CollectionCount(0) - gc0,
+                GcGen2Collections = GC.CollectionCount(2) - gc2,
                 Mode = o.Worker ? "worker" : "main",
                 Threads = o.Threads,
             };
@@ -263,6 +266,7 @@ namespace NpcSdk.Samples.FrameLoop
             else
             {
                 Console.WriteLine();
+                Console.WriteLine($"garbage collections during the run: {summary.GcCollections} ({summary.GcGen2Collections} full)");
                 Console.WriteLine($"frames: {summary.Frames}   frame ms  p50 {summary.FrameMs.P50:F2}  p95 {summary.FrameMs.P95:F2}  p99 {summary.FrameMs.P99:F2}  max {summary.FrameMs.Max:F2}");
                 Console.WriteLine($"scheduler Tick ms  p50 {summary.TickMs.P50:F2}  p99 {summary.TickMs.P99:F2}  max {summary.TickMs.Max:F2}  (budget {o.BudgetMs} ms; p99 over by {Math.Max(0, summary.TickMs.P99 - o.BudgetMs):F2} ms, max over by {Math.Max(0, summary.TickMs.Max - o.BudgetMs):F2} ms)");
                 Console.WriteLine($"tokens/s total {summary.TokensPerS:F1} (target >= {summary.TargetTokensPerS:F1} = 0.8 x {standalone:F0} x {o.BudgetMs}/{frameBudget:F1});  per NPC: {string.Join(" ", summary.TokensPerSPerNpc.Select(t => t.ToString("F1", CultureInfo.InvariantCulture)))}");
@@ -363,6 +367,8 @@ namespace NpcSdk.Samples.FrameLoop
         public Stats? TtftFramesPlayerOpening { get; set; }
         public Stats? TtftFramesPlayerFollowUp { get; set; }
         public double StandaloneDecodeTokS { get; set; }
+        public int GcCollections { get; set; }
+        public int GcGen2Collections { get; set; }
     }
 
     internal sealed class Options

@@ -41,7 +41,7 @@ namespace NpcSdk.Generation
             ContextLength = ctx;
             if (options.KvCacheType == KvCacheType.Q8_0)
                 throw new NotSupportedException("a Q8_0 KV cache is not supported by the attention kernels yet; use F16 or F32");
-            _cache = new KvCache(c.LayerCount, ctx, c.KvDim, c.HeadDim, options.KvCacheType);
+            _cache = new KvCache(c.LayerCount, ctx, c.KvDim, c.HeadDim, options.KvCacheType, model.KvBlocks);
             _pass = new ForwardPass(model.Transformer, Math.Min(options.BatchSize, ctx), model.Pool);
             _step = new int[_pass.MaxBatch];
             _logits = new float[c.VocabSize];

@@ -18,10 +18,12 @@ namespace NpcSdk.Models
         private readonly byte[]?[][] _k, _v; // [layer][block]
         private KvCache? _shared;
         private readonly int _blockElements, _blockBytes;
+        private readonly KvBlockPool? _pool;
         private PendingShift? _shift;
 
-        public KvCache(int layers, int capacity, int kvDim, int headDim, KvCacheType type)
+        public KvCache(int layers, int capacity, int kvDim, int headDim, KvCacheType type, KvBlockPool? pool = null)
         {
+            _pool = pool;
             if (type == KvCacheType.Q8_0 && headDim % 32 != 0)
                 throw new ModelNotSupportedException($"a Q8_0 KV cache needs a head size that is a multiple of 32 (this model's is {headDim}); use F16");
             Layers = layers;
@@ -96,12 +98,14 @@ namespace NpcSdk.Models
         public ReadOnlySpan<byte> ValueBytes(int layer, int pos, int offset, int length) => Slice(layer, pos, offset, length, keys: false);
 
         /// <summary>
-        /// A zeroed block. On .NET 5+ it lives on the pinned object heap: blocks live as long as their session, and on the
-        /// normal heap every gen-0 collection would copy the ones made since the last, a pause of several milliseconds
-        /// landing in some frame.
+        /// A zeroed block: one the model's sessions freed, or a new one. On .NET 5+ new blocks live on the pinned object
+        /// heap: blocks live as long as their session, and on the normal heap every gen-0 collection would copy the ones
+        /// made since the last, a pause of several milliseconds landing in some frame.
         /// </summary>
         private byte[] NewBlock()
         {
+            var reused = _pool?.Rent(BlockSize * RowBytes);
+            if (reused != null) return reused;
 #if NET
             return GC.AllocateArray<byte>(BlockSize * RowBytes, pinned: true);
 #else
@@ -199,6 +203,11 @@ namespace NpcSdk.Models
         {
             for (int b = (length + BlockSize - 1) / BlockSize; b < _k[layer].Length; b++)
             {
+                if (_pool != null)
+                {
+                    if (_k[layer][b] is byte[] k) _pool.Return(k);
+                    if (_v[layer][b] is byte[] v) _pool.Return(v);
+                }
                 _k[layer][b] = null;
                 _v[layer][b] = null;
             }
@@ -227,6 +236,54 @@ namespace NpcSdk.Models
             public RopeShift Rope { get; }
             public bool[] Done { get; }
             public int Remaining { get; set; }
+        }
+    }
+
+    /// <summary>
+    /// KV blocks freed by one model's sessions (dropped turns, rewinds, resets), handed to the next session that needs
+    /// one: steady play, where NPCs keep starting and trimming conversations, then allocates no memory and causes no
+    /// collections. Holds at most a fixed number of bytes; blocks beyond that are left to the collector.
+    /// </summary>
+    internal sealed class KvBlockPool
+    {
+        private readonly Dictionary<int, Stack<byte[]>> _free = new Dictionary<int, Stack<byte[]>>();
+        private readonly long _maxBytes;
+        private long _bytes;
+
+        public KvBlockPool(long maxBytes)
+        {
+            _maxBytes = maxBytes;
+        }
+
+        /// <summary>Bytes held for reuse.</summary>
+        public long Bytes
+        {
+            get { lock (_free) return _bytes; }
+        }
+
+        /// <summary>A zeroed block of <paramref name="size"/> bytes, or null when none is free.</summary>
+        public byte[]? Rent(int size)
+        {
+            byte[] block;
+            lock (_free)
+            {
+                if (!_free.TryGetValue(size, out var stack) || stack.Count == 0) return null;
+                block = stack.Pop();
+                _bytes -= size;
+            }
+            Array.Clear(block, 0, block.Length);
+            return block;
+        }
+
+        public void Return(byte[] block)
+        {
+            lock (_free)
+            {
+                if (_bytes + block.Length > _maxBytes) return;
+                if (!_free.TryGetValue(block.Length, out var stack)) _free[block.Length] = stack = new Stack<byte[]>();
+                stack.Push(block);
+                _bytes += block.Length;
+            }
         }
     }
 }

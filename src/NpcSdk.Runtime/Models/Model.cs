@@ -112,6 +112,9 @@ namespace NpcSdk.Models
 
         internal WorkerPool Pool => _pool;
 
+        /// <summary>KV blocks freed by this model's sessions, for its next ones (at most 32 MiB held).</summary>
+        internal KvBlockPool KvBlocks { get; } = new KvBlockPool(32L << 20);
+
         /// <summary>Starts a new session (its own KV cache and token history) on this model.</summary>
         public InferenceSession CreateSession(SessionOptions? options = null) => new InferenceSession(this, options ?? new SessionOptions());
 

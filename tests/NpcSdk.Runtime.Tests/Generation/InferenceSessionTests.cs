@@ -32,6 +32,26 @@ namespace NpcSdk.Tests.Generation
         }
 
         [Fact]
+        public void Freed_Kv_Blocks_Go_To_The_Next_Session_And_Change_No_Token()
+        {
+            int[] expected = Generate(threads: 1, batch: 64, seed: 11);
+            using var model = Model.Load(NpcModel, new ModelOptions { Threads = 1 });
+            var prompt = model.Tokenizer.Encode(Prompt, addSpecial: true, parseSpecial: true);
+            // Fill blocks with another conversation's keys and values, then free them.
+            using (var other = model.CreateSession())
+            {
+                other.Generate(prompt.Reverse().ToArray(), 40, new SamplerChain(new SamplingOptions { Temperature = 0.9f, Seed = 5 })).ToArray();
+                other.Reset();
+            }
+            long pooled = model.KvBlocks.Bytes;
+            Assert.True(pooled > 0, "a reset session's blocks were not kept for reuse");
+            using var session = model.CreateSession();
+            var tokens = session.Generate(prompt, 40, new SamplerChain(new SamplingOptions { Temperature = 0.9f, Seed = 11 })).ToArray();
+            Assert.True(model.KvBlocks.Bytes < pooled, "the next session allocated new blocks instead of reusing freed ones");
+            Assert.Equal(expected, tokens);
+        }
+
+        [Fact]
         public void Different_Seeds_Give_Different_Replies()
         {
             var replies = Enumerable.Range(0, 4).Select(s => string.Join(",", Generate(1, 64, (ulong)s))).Distinct().Count();
