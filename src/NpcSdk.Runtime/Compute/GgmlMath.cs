@@ -160,6 +160,52 @@ namespace NpcSdk.Compute
             return (t.ToScalar() + t.GetElement(1)) + (t.GetElement(2) + t.GetElement(3));
         }
 
+        /// <summary>
+        /// <see cref="Hsum"/> of eight vectors at once: lane j of the result is <c>Hsum(vj)</c>, by the same additions
+        /// done lane-wise on a transposed layout (a dot product kernel's eight outputs in one store).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Hsum8(Vector256<float> v0, Vector256<float> v1, Vector256<float> v2, Vector256<float> v3,
+            Vector256<float> v4, Vector256<float> v5, Vector256<float> v6, Vector256<float> v7) =>
+            TransposedSum(v0, v1, v2, v3, v4, v5, v6, v7, hsumPairs: true);
+
+        /// <summary>
+        /// The lane reduction of <see cref="Reduce"/> (after its accumulators are added into one vector per output) for
+        /// eight vectors at once: lane j of the result is ((t0+t1)+(t2+t3)) with t = lower + upper half of vj.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> ReduceLanes8(Vector256<float> v0, Vector256<float> v1, Vector256<float> v2, Vector256<float> v3,
+            Vector256<float> v4, Vector256<float> v5, Vector256<float> v6, Vector256<float> v7) =>
+            TransposedSum(v0, v1, v2, v3, v4, v5, v6, v7, hsumPairs: false);
+
+        /// <summary>
+        /// b = lower + upper half of each vector (two per register), then pairs of b's lanes: (0,2),(1,3) for
+        /// <c>hsum_float_8</c>'s movehl, (0,1),(2,3) for <c>GGML_F32x8_REDUCE</c>'s hadd; then the two partial sums.
+        /// Additions are commutative in IEEE arithmetic, so only which values meet matters, and that is the same.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector256<float> TransposedSum(Vector256<float> v0, Vector256<float> v1, Vector256<float> v2, Vector256<float> v3,
+            Vector256<float> v4, Vector256<float> v5, Vector256<float> v6, Vector256<float> v7, bool hsumPairs)
+        {
+            Vector256<float> b01 = Avx.Permute2x128(v0, v1, 0x20) + Avx.Permute2x128(v0, v1, 0x31); // [b0 | b1]
+            Vector256<float> b23 = Avx.Permute2x128(v2, v3, 0x20) + Avx.Permute2x128(v2, v3, 0x31);
+            Vector256<float> b45 = Avx.Permute2x128(v4, v5, 0x20) + Avx.Permute2x128(v4, v5, 0x31);
+            Vector256<float> b67 = Avx.Permute2x128(v6, v7, 0x20) + Avx.Permute2x128(v6, v7, 0x31);
+            Vector256<float> c0123, c4567; // [c0 c2 | c1 c3], two lanes each
+            if (hsumPairs)
+            {
+                c0123 = Avx.Shuffle(b01, b23, 0x44) + Avx.Shuffle(b01, b23, 0xEE);
+                c4567 = Avx.Shuffle(b45, b67, 0x44) + Avx.Shuffle(b45, b67, 0xEE);
+            }
+            else
+            {
+                c0123 = Avx.Shuffle(b01, b23, 0x88) + Avx.Shuffle(b01, b23, 0xDD);
+                c4567 = Avx.Shuffle(b45, b67, 0x88) + Avx.Shuffle(b45, b67, 0xDD);
+            }
+            Vector256<float> s = Avx.Shuffle(c0123, c4567, 0x88) + Avx.Shuffle(c0123, c4567, 0xDD); // [s0 s2 s4 s6 | s1 s3 s5 s7]
+            return Avx2.PermuteVar8x32(s, Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7));
+        }
+
         /// <summary><c>ggml_v_expf</c> on 8 lanes (AVX2 + FMA).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> Exp(Vector256<float> x)

@@ -293,9 +293,24 @@ namespace NpcSdk.Models
         {
 #if NET
             int j = 0;
+            if (n % 32 == 0)
+            {
+                // Eight keys' lane reductions at once, scaled and stored together.
+                Vector256<float> vs = Vector256.Create(scale);
+                for (; j + 8 <= count; j += 8)
+                {
+                    float* k = keys + j * n;
+                    VecDotAvx2.F16WidenedPairSums(k, k + n, query, n, out var x0, out var x1);
+                    VecDotAvx2.F16WidenedPairSums(k + 2 * n, k + 3 * n, query, n, out var x2, out var x3);
+                    VecDotAvx2.F16WidenedPairSums(k + 4 * n, k + 5 * n, query, n, out var x4, out var x5);
+                    VecDotAvx2.F16WidenedPairSums(k + 6 * n, k + 7 * n, query, n, out var x6, out var x7);
+                    Avx.Store(scores + j, GgmlMath.ReduceLanes8(x0, x1, x2, x3, x4, x5, x6, x7) * vs);
+                }
+            }
+            int first = j;
             for (; j + 2 <= count; j += 2) VecDotAvx2.F16WidenedPair(keys + j * n, keys + (j + 1) * n, query, n, out scores[j], out scores[j + 1]);
             for (; j < count; j++) scores[j] = VecDotAvx2.F16Widened(keys + j * n, query, n);
-            for (j = 0; j < count; j++) scores[j] *= scale;
+            for (j = first; j < count; j++) scores[j] *= scale;
 #else
             throw new PlatformNotSupportedException();
 #endif
@@ -308,6 +323,26 @@ namespace NpcSdk.Models
 #if NET
             if (n % 8 == 0)
             {
+                Vector256<float> vs = Vector256.Create(scale);
+                for (; j + 8 <= count; j += 8)
+                {
+                    float* k0 = keys + j * n;
+                    Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+                    for (int l = 0; l < n; l += 8)
+                    {
+                        Vector256<float> q = Avx.LoadVector256(query + l);
+                        float* k = k0 + l;
+                        a0 = Fma.MultiplyAdd(Avx.LoadVector256(k), q, a0);
+                        a1 = Fma.MultiplyAdd(Avx.LoadVector256(k + n), q, a1);
+                        a2 = Fma.MultiplyAdd(Avx.LoadVector256(k + 2 * n), q, a2);
+                        a3 = Fma.MultiplyAdd(Avx.LoadVector256(k + 3 * n), q, a3);
+                        a4 = Fma.MultiplyAdd(Avx.LoadVector256(k + 4 * n), q, a4);
+                        a5 = Fma.MultiplyAdd(Avx.LoadVector256(k + 5 * n), q, a5);
+                        a6 = Fma.MultiplyAdd(Avx.LoadVector256(k + 6 * n), q, a6);
+                        a7 = Fma.MultiplyAdd(Avx.LoadVector256(k + 7 * n), q, a7);
+                    }
+                    Avx.Store(scores + j, GgmlMath.Hsum8(a0, a1, a2, a3, a4, a5, a6, a7) * vs);
+                }
                 for (; j + 4 <= count; j += 4)
                 {
                     float* k0 = keys + j * n, k1 = k0 + n, k2 = k1 + n, k3 = k2 + n;

@@ -213,6 +213,27 @@ internal static unsafe class VecDotAvx2
         r1 = (float)GgmlMath.Reduce(b0, b1, b2, b3);
     }
 
+    /// <summary>
+    /// <see cref="F16WidenedPair"/> (n a multiple of 32) stopped before the lane reduction: each row's four
+    /// accumulators added as <see cref="GgmlMath.Reduce"/> adds them, for <see cref="GgmlMath.ReduceLanes8"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void F16WidenedPairSums(float* x0, float* x1, float* y, int n, out Vector256<float> r0, out Vector256<float> r1)
+    {
+        Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        for (int i = 0; i < n; i += 32)
+        {
+            Vector256<float> y0 = Avx.LoadVector256(y + i), y1 = Avx.LoadVector256(y + i + 8), y2 = Avx.LoadVector256(y + i + 16), y3 = Avx.LoadVector256(y + i + 24);
+            a0 = Fma.MultiplyAdd(Avx.LoadVector256(x0 + i), y0, a0); b0 = Fma.MultiplyAdd(Avx.LoadVector256(x1 + i), y0, b0);
+            a1 = Fma.MultiplyAdd(Avx.LoadVector256(x0 + i + 8), y1, a1); b1 = Fma.MultiplyAdd(Avx.LoadVector256(x1 + i + 8), y1, b1);
+            a2 = Fma.MultiplyAdd(Avx.LoadVector256(x0 + i + 16), y2, a2); b2 = Fma.MultiplyAdd(Avx.LoadVector256(x1 + i + 16), y2, b2);
+            a3 = Fma.MultiplyAdd(Avx.LoadVector256(x0 + i + 24), y3, a3); b3 = Fma.MultiplyAdd(Avx.LoadVector256(x1 + i + 24), y3, b3);
+        }
+
+        r0 = (a0 + a2) + (a1 + a3);
+        r1 = (b0 + b2) + (b1 + b3);
+    }
+
     /// <summary>F16 weights with an activation already widened to float (MatVec widens it once per call); same values as <see cref="F16(byte*, byte*, int)"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float F16F32(byte* x, float* y, int n)

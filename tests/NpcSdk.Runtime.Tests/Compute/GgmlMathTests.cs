@@ -72,6 +72,28 @@ public class GgmlMathTests
 
 #if NET
     [Fact]
+    public void Eight_Way_Transposed_Reductions_Equal_One_At_A_Time()
+    {
+        if (!GgmlMath.IsAccelerated) return;
+        // Wide magnitudes and mixed signs, so that any other pairing of lanes rounds differently somewhere.
+        var x = Values(64 * 2000, 7, 1e4f);
+        for (int i = 0; i < x.Length; i += 64)
+        {
+            var v = new Vector256<float>[8];
+            for (int j = 0; j < 8; j++) v[j] = Vector256.Create(x, i + 8 * j) * Vector256.Create(MathF.Pow(10, j % 4 - 2));
+            Vector256<float> h = GgmlMath.Hsum8(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
+            Vector256<float> r = GgmlMath.ReduceLanes8(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
+            for (int j = 0; j < 8; j++)
+            {
+                Assert.Equal(BitConverter.SingleToInt32Bits(GgmlMath.Hsum(v[j])), BitConverter.SingleToInt32Bits(h.GetElement(j)));
+                // Reduce(a0, a1, a2, a3) with a1..a3 zero adds exact zeros: its lane reduction of a0 alone.
+                float reduce = GgmlMath.Reduce(v[j], Vector256<float>.Zero, Vector256<float>.Zero, Vector256<float>.Zero);
+                Assert.Equal(BitConverter.SingleToInt32Bits(reduce), BitConverter.SingleToInt32Bits(r.GetElement(j)));
+            }
+        }
+    }
+
+    [Fact]
     public void Vector_Routines_Equal_Their_Scalar_Twins()
     {
         if (!GgmlMath.IsAccelerated) return;
