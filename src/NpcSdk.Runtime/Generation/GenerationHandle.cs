@@ -192,6 +192,7 @@ namespace NpcSdk.Generation
             long t0 = Stopwatch.GetTimestamp();
             int token = _sampler.Sample(_session.LogitsArray, _session.Tokens);
             LastSampleMs = (Stopwatch.GetTimestamp() - t0) * 1000.0 / Stopwatch.Frequency;
+            _session.Model.SliceCosts.ObserveSample(LastSampleMs);
             _generated.Add(token);
             bool eog = _session.Model.Tokenizer.IsEndOfGeneration(token);
             string piece = _stream.Append(token);

@@ -266,20 +266,28 @@ namespace NpcSdk.Generation
         internal bool RunLayers(int maxLayers, bool finish = true)
         {
             LastShiftMs = 0;
+            var costs = Model.SliceCosts;
             for (int i = 0; i < maxLayers && !_pass.LayersDone; i++)
             {
-                if (_cache.PendingShiftRows(_pass.NextLayer) > 0)
+                int shiftRows = _cache.PendingShiftRows(_pass.NextLayer);
+                if (shiftRows > 0)
                 {
                     long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
                     _cache.CompleteShift(_pass.NextLayer);
-                    LastShiftMs += (System.Diagnostics.Stopwatch.GetTimestamp() - t0) * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
+                    double shiftMs = Ms(t0);
+                    LastShiftMs += shiftMs;
+                    costs.ObserveShift(shiftRows, shiftMs);
                 }
+                long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
                 _pass.RunNextLayer(_cache);
+                costs.ObserveLayer(this, _stepCount, Ms(t1));
             }
             if (!_pass.LayersDone || !finish) return false;
             FinishStep();
             return true;
         }
+
+        private static double Ms(long since) => (System.Diagnostics.Stopwatch.GetTimestamp() - since) * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
 
         /// <summary>Abandons a half-done step and every pending token (after cancellation).</summary>
         internal void DiscardPending()
@@ -308,7 +316,8 @@ namespace NpcSdk.Generation
             {
                 long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
                 _pass.ComputeLogits(n - 1, _logits);
-                LastLogitsMs = (System.Diagnostics.Stopwatch.GetTimestamp() - t0) * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
+                LastLogitsMs = Ms(t0);
+                Model.SliceCosts.ObserveLogits(LastLogitsMs);
             }
             for (int i = 0; i < n; i++) _tokens.Add(_step[i]);
             _pending.RemoveRange(0, n);

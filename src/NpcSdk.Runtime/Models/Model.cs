@@ -52,7 +52,13 @@ namespace NpcSdk.Models
             if (Tokenizer.VocabSize != Transformer.Config.VocabSize)
                 throw new GgufFormatException($"{file.Source}: tokenizer has {Tokenizer.VocabSize} tokens but token_embd.weight has {Transformer.Config.VocabSize} rows");
             _pool = new WorkerPool(threads);
+            // A first guess from the bytes a decode step reads (4 GB/s), replaced by the first measurement.
+            double layerBytes = (double)file.FileSize / (Config.LayerCount + 2);
+            SliceCosts = new NpcSdk.Scheduling.SliceCostModel(layerBytes / 4e6, 2 * layerBytes / 4e6 + Config.VocabSize * 2e-5);
         }
+
+        /// <summary>How long units of work on this model take, measured as its sessions run (for frame schedulers).</summary>
+        internal NpcSdk.Scheduling.SliceCostModel SliceCosts { get; }
 
         /// <summary>The kernels in use, e.g. "managed" or "native avx2" (for a log line).</summary>
         public string BackendDescription => Transformer.UseNativeKernels ? NpcSdk.Native.NativeKernels.Description : "managed";

@@ -30,7 +30,6 @@ namespace NpcSdk.Scheduling
         private readonly SchedulerOptions _options;
         private readonly List<GenerationHandle> _jobs = new List<GenerationHandle>();
         private readonly Dictionary<GenerationHandle, double> _waitingSince = new Dictionary<GenerationHandle, double>();
-        private readonly Dictionary<Model, SliceCostModel> _costs = new Dictionary<Model, SliceCostModel>();
         private readonly ConcurrentQueue<Action> _events = new ConcurrentQueue<Action>();
         private readonly object _gate = new object();
         private readonly AutoResetEvent _wake = new AutoResetEvent(false);
@@ -271,11 +270,7 @@ namespace NpcSdk.Scheduling
             long t0 = Stopwatch.GetTimestamp();
             job.Advance(layers, tokens, finishStep: layers == 0);
             double ms = ElapsedMs(t0);
-            double layerMs = ms - s.LastLogitsMs - job.LastSampleMs - s.LastShiftMs;
-            if (s.LastLogitsMs > 0) cost.ObserveLogits(s.LastLogitsMs);
-            if (job.LastSampleMs > 0) cost.ObserveSample(job.LastSampleMs);
-            if (s.LastShiftMs > 0) cost.ObserveShift(shiftRows, s.LastShiftMs);
-            if (layers > 0) cost.ObserveLayer(s, stepTokens, Math.Max(0, layerMs));
+            // The session and the handle report what they measured to the model's cost model themselves.
             if (Debug) DebugRecord(layers == 0 ? (tokens > 0 ? "begin" : "finish") : stepTokens > 1 ? "prefill-layer" : "decode-layer", ms, predicted, stepTokens);
             lock (_gate)
             {
@@ -296,20 +291,7 @@ namespace NpcSdk.Scheduling
             if (ms > predicted + 0.5) Console.Error.WriteLine($"slow {kind}: {ms:F2} ms vs predicted {predicted:F2} (T={tokens}, gen0 GCs {GC.CollectionCount(0)})");
         }
 
-        private SliceCostModel CostFor(Model model)
-        {
-            lock (_gate)
-            {
-                if (!_costs.TryGetValue(model, out var c))
-                {
-                    // A first guess from the bytes a decode step reads (4 GB/s), replaced by the first measurement.
-                    double layerBytes = (double)model.File.FileSize / (model.Config.LayerCount + 2);
-                    c = new SliceCostModel(layerBytes / 4e6, 2 * layerBytes / 4e6 + model.Config.VocabSize * 2e-5);
-                    _costs[model] = c;
-                }
-                return c;
-            }
-        }
+        private static SliceCostModel CostFor(Model model) => model.SliceCosts;
 
         private void WorkerLoop()
         {

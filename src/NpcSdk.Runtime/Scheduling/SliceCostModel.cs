@@ -11,10 +11,13 @@ namespace NpcSdk.Scheduling
     /// model per power-of-two batch size (its mean only: the decode layer's prediction already carries the margin).
     /// Each estimate is an exponential moving average of the mean and the absolute deviation; a prediction is
     /// mean + 2 deviations. A measurement far above the mean (the thread was preempted) moves it only a little.
+    /// One per model (<see cref="NpcSdk.Models.Model.SliceCosts"/>), fed by every session's work, scheduled or not: a persona
+    /// prefilled at load already calibrates the first frames.
     /// </summary>
     internal sealed class SliceCostModel
     {
         private const int PositionBucket = 64;
+        private readonly object _gate = new object(); // sessions of one model may run on several threads
         private Estimate[] _decodeLayer = new Estimate[8]; // ms per layer, 1 token, by position / PositionBucket
         private Estimate _modelDecodeLayer;  // ms per layer, 1 token, any position (the first guess)
         private readonly Estimate[] _batchRatio = new Estimate[8]; // batch layer / (tokens x decode layer), by ceil(log2(tokens))
@@ -33,41 +36,72 @@ namespace NpcSdk.Scheduling
         }
 
         /// <summary>One layer of a step over <paramref name="tokens"/> tokens of <paramref name="session"/>.</summary>
-        public double LayerMs(InferenceSession session, int tokens) =>
-            tokens <= 1 ? DecodeLayer(session).Predict : DecodeLayer(session).Predict * tokens * _batchRatio[Bucket(tokens)].Mean;
+        public double LayerMs(InferenceSession session, int tokens)
+        {
+            lock (_gate)
+                return tokens <= 1 ? DecodeLayer(session).Predict : DecodeLayer(session).Predict * tokens * _batchRatio[Bucket(tokens)].Mean;
+        }
 
         /// <summary>The expected (mean) time of such a layer, for choosing batch sizes rather than deciding what fits.</summary>
-        public double MeanLayerMs(InferenceSession session, int tokens) =>
-            DecodeLayer(session).Mean * (tokens <= 1 ? 1 : tokens * _batchRatio[Bucket(tokens)].Mean);
+        public double MeanLayerMs(InferenceSession session, int tokens)
+        {
+            lock (_gate)
+                return DecodeLayer(session).Mean * (tokens <= 1 ? 1 : tokens * _batchRatio[Bucket(tokens)].Mean);
+        }
 
-        public double LogitsMs => _logits.Predict;
+        public double LogitsMs
+        {
+            get { lock (_gate) return _logits.Predict; }
+        }
 
-        public double SampleMs => _sample.Predict;
+        public double SampleMs
+        {
+            get { lock (_gate) return _sample.Predict; }
+        }
 
-        public double ShiftMs(int rows) => rows * _shiftRow.Predict;
+        public double ShiftMs(int rows)
+        {
+            lock (_gate) return rows * _shiftRow.Predict;
+        }
 
         public void ObserveLayer(InferenceSession session, int tokens, double ms)
         {
-            ref var own = ref DecodeLayer(session);
-            if (tokens <= 1)
+            lock (_gate)
             {
-                own.Add(ms);
-                _modelDecodeLayer.Add(ms);
-            }
-            else
-            {
-                // A ratio far above 1 is noise; believed, it would make the scheduler stop batching prompt tokens.
-                _batchRatio[Bucket(tokens)].Add(Math.Min(1.5, Math.Max(0.1, ms / (own.Mean * tokens))));
+                ref var own = ref DecodeLayer(session);
+                if (tokens <= 1)
+                {
+                    own.Add(ms);
+                    _modelDecodeLayer.Add(ms);
+                }
+                else if (!own.Measured)
+                {
+                    // No single-token layer measured at this context yet (a persona prefilled at load): take this
+                    // batch layer, divided by the expected batch ratio, as one.
+                    own.Add(ms / (tokens * _batchRatio[Bucket(tokens)].Mean));
+                }
+                else
+                {
+                    // A ratio far above 1 is noise; believed, it would make the scheduler stop batching prompt tokens.
+                    _batchRatio[Bucket(tokens)].Add(Math.Min(1.5, Math.Max(0.1, ms / (own.Mean * tokens))));
+                }
             }
         }
 
-        public void ObserveLogits(double ms) => _logits.Add(ms);
+        public void ObserveLogits(double ms)
+        {
+            lock (_gate) _logits.Add(ms);
+        }
 
-        public void ObserveSample(double ms) => _sample.Add(ms);
+        public void ObserveSample(double ms)
+        {
+            lock (_gate) _sample.Add(ms);
+        }
 
         public void ObserveShift(int rows, double ms)
         {
-            if (rows > 0) _shiftRow.Add(ms / rows);
+            lock (_gate)
+                if (rows > 0) _shiftRow.Add(ms / rows);
         }
 
         /// <summary>ceil(log2(tokens)), capped at the last bucket.</summary>

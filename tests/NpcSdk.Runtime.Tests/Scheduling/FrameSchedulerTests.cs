@@ -163,6 +163,28 @@ namespace NpcSdk.Tests.Scheduling
         }
 
         [Fact]
+        public void Work_Outside_A_Scheduler_Calibrates_The_Models_Cost_Model()
+        {
+            using var model = Model.Load(NpcModel, new ModelOptions { Threads = 1 });
+            var session = model.CreateSession();
+            double guess = model.SliceCosts.LayerMs(session, 1);
+            var tokens = model.Tokenizer.Encode(Prompt(Lines[0]), addSpecial: true, parseSpecial: true);
+            session.Evaluate(tokens.Take(8).ToArray());
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            int steps = 0;
+            foreach (int t in tokens.Skip(8).Take(40))
+            {
+                session.Evaluate(new[] { t });
+                steps++;
+            }
+            // One layer's share of a decode step (logits included, so an upper bound) against what the model predicts.
+            double perLayer = clock.Elapsed.TotalMilliseconds / steps / model.Config.LayerCount;
+            double mean = model.SliceCosts.MeanLayerMs(session, 1);
+            Assert.NotEqual(guess, model.SliceCosts.LayerMs(session, 1));
+            Assert.InRange(mean, perLayer / 10, perLayer * 1.5);
+        }
+
+        [Fact]
         public void Cancel_Between_Ticks_Ends_The_Request_At_Once_Even_Mid_Step()
         {
             using var model = Model.Load(NpcModel, new ModelOptions { Threads = 1 });
