@@ -100,6 +100,7 @@ namespace NpcSdk.Samples.FrameLoop
             bool[] awaitingFirst = new bool[o.Npcs];
             bool[] headerOpen = new bool[o.Npcs]; // the session ends with an evaluated user-turn header
             int nextPlayerLine = 0;
+            long promptTokens = 0; // evaluated for requests, beyond cached prefixes
 
             // The player: talking to NPC talkTo, line linesThisVisit of the visit, in one of four states.
             var state = PlayerState.Speaking;
@@ -116,6 +117,7 @@ namespace NpcSdk.Samples.FrameLoop
                 headerOpen[i] = false;
                 turn.AddRange(tok.Encode(line, addSpecial: false, parseSpecial: false));
                 turn.AddRange(tok.Encode("<|im_end|>\n<|im_start|>assistant\n", addSpecial: false, parseSpecial: true));
+                promptTokens += turn.Count - (s.Position == 0 ? personas[i].Length : 0);
                 var h = scheduler.Submit(s, new GenerationRequest
                 {
                     Tokens = turn,
@@ -154,7 +156,9 @@ namespace NpcSdk.Samples.FrameLoop
             // so that only their own words are left when they speak.
             void PreRoll(int i)
             {
-                var h = scheduler.Submit(sessions[i], new GenerationRequest { Tokens = NextUserHeader(i), MaxTokens = 0, Priority = PlayerPriority });
+                var header = NextUserHeader(i);
+                promptTokens += header.Count;
+                var h = scheduler.Submit(sessions[i], new GenerationRequest { Tokens = header, MaxTokens = 0, Priority = PlayerPriority });
                 h.Finished += (_, r) => headerOpen[i] = r.StopReason == GenerationStopReason.MaxTokens;
                 handles[i] = h;
             }
@@ -247,6 +251,7 @@ namespace NpcSdk.Samples.FrameLoop
                 TickMs = Stats.Of(tickMs),
                 TicksOverBudgetPct = 100.0 * tickMs.Count(t => t > o.BudgetMs) / tickMs.Count,
                 TokensPerS = tokens.Sum() / seconds,
+                PromptTokensPerS = promptTokens / seconds,
                 TokensPerSPerNpc = tokens.Select(t => t / seconds).ToArray(),
                 TtftFramesPlayer = FrameStats(openingFrames.Concat(followUpFrames)),
                 TtftFramesPlayerOpening = FrameStats(openingFrames),
@@ -269,6 +274,7 @@ namespace NpcSdk.Samples.FrameLoop
                 Console.WriteLine($"garbage collections during the run: {summary.GcCollections} ({summary.GcGen2Collections} full)");
                 Console.WriteLine($"frames: {summary.Frames}   frame ms  p50 {summary.FrameMs.P50:F2}  p95 {summary.FrameMs.P95:F2}  p99 {summary.FrameMs.P99:F2}  max {summary.FrameMs.Max:F2}");
                 Console.WriteLine($"scheduler Tick ms  p50 {summary.TickMs.P50:F2}  p99 {summary.TickMs.P99:F2}  max {summary.TickMs.Max:F2}  (budget {o.BudgetMs} ms; p99 over by {Math.Max(0, summary.TickMs.P99 - o.BudgetMs):F2} ms, max over by {Math.Max(0, summary.TickMs.Max - o.BudgetMs):F2} ms)");
+                Console.WriteLine($"prompt tokens evaluated: {summary.PromptTokensPerS:F1}/s (new turns, beyond the cached persona prefixes)");
                 Console.WriteLine($"tokens/s total {summary.TokensPerS:F1} (target >= {summary.TargetTokensPerS:F1} = 0.8 x {standalone:F0} x {o.BudgetMs}/{frameBudget:F1});  per NPC: {string.Join(" ", summary.TokensPerSPerNpc.Select(t => t.ToString("F1", CultureInfo.InvariantCulture)))}");
                 void Ttft(string what, Stats? st, int count)
                 {
@@ -361,6 +367,7 @@ namespace NpcSdk.Samples.FrameLoop
         public Stats FrameMs { get; set; } = new Stats();
         public double TicksOverBudgetPct { get; set; }
         public double TokensPerS { get; set; }
+        public double PromptTokensPerS { get; set; }
         public double[] TokensPerSPerNpc { get; set; } = Array.Empty<double>();
         public double TargetTokensPerS { get; set; }
         public Stats? TtftFramesPlayer { get; set; }
