@@ -487,39 +487,63 @@ namespace NpcSdk.Models
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void AccumulateValues(float* partials, float* values, float* p, int len, int hd, int classes)
         {
-            for (int c0 = 0; c0 < classes; c0 += 8)
+            // Positions in tiles of 64 (a multiple of 8 and 32 classes), so that a tile's value rows (16 KiB for 64-wide
+            // heads) stay in L1 while every column block and class group passes over them; whole rows of a long
+            // context would be streamed from L2 once per column block. Each accumulator still sees its positions in order.
+            const int Tile = 64;
+            // Row offsets as native integers, computed once: the loop body is then loads and FMAs only.
+            nint r1 = hd, r2 = 2 * (nint)hd, r3 = 3 * (nint)hd, r4 = 4 * (nint)hd, r5 = 5 * (nint)hd, r6 = 6 * (nint)hd, r7 = 7 * (nint)hd;
+            nint round = (nint)classes * hd;
+            for (int t0 = 0; t0 < len; t0 += Tile)
             {
-                for (int d = 0; d < hd; d += 8)
+                int tEnd = Math.Min(len, t0 + Tile);
+                bool first = t0 == 0;
+                for (int c0 = 0; c0 < classes; c0 += 8)
                 {
-                    Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-                    int j = c0;
-                    for (; j + 8 <= len; j += classes)
+                    for (int d = 0; d < hd; d += 8)
                     {
-                        float* v = values + j * hd + d;
+                        float* acc = partials + c0 * hd + d;
+                        Vector256<float> a0, a1, a2, a3, a4, a5, a6, a7;
+                        if (first)
+                        {
+                            a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = Vector256<float>.Zero;
+                        }
+                        else
+                        {
+                            a0 = Avx.LoadVector256(acc); a1 = Avx.LoadVector256(acc + hd);
+                            a2 = Avx.LoadVector256(acc + 2 * hd); a3 = Avx.LoadVector256(acc + 3 * hd);
+                            a4 = Avx.LoadVector256(acc + 4 * hd); a5 = Avx.LoadVector256(acc + 5 * hd);
+                            a6 = Avx.LoadVector256(acc + 6 * hd); a7 = Avx.LoadVector256(acc + 7 * hd);
+                        }
+                        int j = t0 + c0;
+                        float* v = values + (nint)j * hd + d;
                         float* pj = p + j;
-                        a0 = Fma.MultiplyAdd(Avx.LoadVector256(v), Vector256.Create(pj[0]), a0);
-                        a1 = Fma.MultiplyAdd(Avx.LoadVector256(v + hd), Vector256.Create(pj[1]), a1);
-                        a2 = Fma.MultiplyAdd(Avx.LoadVector256(v + 2 * hd), Vector256.Create(pj[2]), a2);
-                        a3 = Fma.MultiplyAdd(Avx.LoadVector256(v + 3 * hd), Vector256.Create(pj[3]), a3);
-                        a4 = Fma.MultiplyAdd(Avx.LoadVector256(v + 4 * hd), Vector256.Create(pj[4]), a4);
-                        a5 = Fma.MultiplyAdd(Avx.LoadVector256(v + 5 * hd), Vector256.Create(pj[5]), a5);
-                        a6 = Fma.MultiplyAdd(Avx.LoadVector256(v + 6 * hd), Vector256.Create(pj[6]), a6);
-                        a7 = Fma.MultiplyAdd(Avx.LoadVector256(v + 7 * hd), Vector256.Create(pj[7]), a7);
-                    }
-                    float* acc = partials + c0 * hd + d;
-                    Avx.Store(acc, a0);
-                    Avx.Store(acc + hd, a1);
-                    Avx.Store(acc + 2 * hd, a2);
-                    Avx.Store(acc + 3 * hd, a3);
-                    Avx.Store(acc + 4 * hd, a4);
-                    Avx.Store(acc + 5 * hd, a5);
-                    Avx.Store(acc + 6 * hd, a6);
-                    Avx.Store(acc + 7 * hd, a7);
-                    // The last round's positions short of len: fewer than eight, one class each.
-                    for (int i = 0; j + i < len; i++)
-                    {
-                        float* a = acc + i * hd;
-                        Avx.Store(a, Fma.MultiplyAdd(Avx.LoadVector256(values + (j + i) * hd + d), Vector256.Create(p[j + i]), Avx.LoadVector256(a)));
+                        for (; j + 8 <= tEnd; j += classes, v += round, pj += classes)
+                        {
+                            a0 = Fma.MultiplyAdd(Avx.LoadVector256(v), Vector256.Create(pj[0]), a0);
+                            a1 = Fma.MultiplyAdd(Avx.LoadVector256(v + r1), Vector256.Create(pj[1]), a1);
+                            a2 = Fma.MultiplyAdd(Avx.LoadVector256(v + r2), Vector256.Create(pj[2]), a2);
+                            a3 = Fma.MultiplyAdd(Avx.LoadVector256(v + r3), Vector256.Create(pj[3]), a3);
+                            a4 = Fma.MultiplyAdd(Avx.LoadVector256(v + r4), Vector256.Create(pj[4]), a4);
+                            a5 = Fma.MultiplyAdd(Avx.LoadVector256(v + r5), Vector256.Create(pj[5]), a5);
+                            a6 = Fma.MultiplyAdd(Avx.LoadVector256(v + r6), Vector256.Create(pj[6]), a6);
+                            a7 = Fma.MultiplyAdd(Avx.LoadVector256(v + r7), Vector256.Create(pj[7]), a7);
+                        }
+                        Avx.Store(acc, a0);
+                        Avx.Store(acc + hd, a1);
+                        Avx.Store(acc + 2 * hd, a2);
+                        Avx.Store(acc + 3 * hd, a3);
+                        Avx.Store(acc + 4 * hd, a4);
+                        Avx.Store(acc + 5 * hd, a5);
+                        Avx.Store(acc + 6 * hd, a6);
+                        Avx.Store(acc + 7 * hd, a7);
+                        // The tile's last round short of its end: fewer than eight positions, one class each (only the
+                        // last tile can be short, tiles being whole rounds).
+                        for (int i = 0; j + i < tEnd; i++)
+                        {
+                            float* a = acc + i * hd;
+                            Avx.Store(a, Fma.MultiplyAdd(Avx.LoadVector256(values + (j + i) * hd + d), Vector256.Create(p[j + i]), Avx.LoadVector256(a)));
+                        }
                     }
                 }
             }
