@@ -48,7 +48,6 @@ namespace NpcSdk.Models
         }
 
         [ThreadStatic] private static Widened? t_widened;
-        [ThreadStatic] private static byte[]? t_probabilities;
         [ThreadStatic] private static float[]? t_scores;
         [ThreadStatic] private static float[]? t_partials;
         [ThreadStatic] private static float[]? t_row;
@@ -182,14 +181,14 @@ namespace NpcSdk.Models
                 if (wide == null || hd % 8 != 0) partials.AsSpan(0, classes * hd).Clear();
                 if (wide != null)
                 {
-                    // ggml multiplies F16 values with probabilities rounded to F16: round the row once, vectorised.
-                    var rounded = ScratchBytes(ref t_probabilities, 2 * len);
-                    Quantizer.QuantizeRow(TensorType.F16, scores.Slice(0, len), rounded);
-                    Dequantizer.DequantizeRow(TensorType.F16, rounded.AsSpan(0, 2 * len), scores.Slice(0, len));
                     fixed (float* acc = partials)
                     fixed (float* p = scores)
                     fixed (float* values = Fill(wide.Values, wide.ValuesFilled, kvHead, len, keys: false))
                     {
+                        // ggml multiplies F16 values with probabilities rounded to F16: round the row once, vectorised.
+#if NET
+                        RoundToHalf(p, len);
+#endif
 #if NET
                         if (hd % 8 == 0)
                         {
@@ -491,9 +490,6 @@ namespace NpcSdk.Models
             // heads) stay in L1 while every column block and class group passes over them; whole rows of a long
             // context would be streamed from L2 once per column block. Each accumulator still sees its positions in order.
             const int Tile = 64;
-            // Row offsets as native integers, computed once: the loop body is then loads and FMAs only.
-            nint r1 = hd, r2 = 2 * (nint)hd, r3 = 3 * (nint)hd, r4 = 4 * (nint)hd, r5 = 5 * (nint)hd, r6 = 6 * (nint)hd, r7 = 7 * (nint)hd;
-            nint round = (nint)classes * hd;
             for (int t0 = 0; t0 < len; t0 += Tile)
             {
                 int tEnd = Math.Min(len, t0 + Tile);
@@ -516,18 +512,18 @@ namespace NpcSdk.Models
                             a6 = Avx.LoadVector256(acc + 6 * hd); a7 = Avx.LoadVector256(acc + 7 * hd);
                         }
                         int j = t0 + c0;
-                        float* v = values + (nint)j * hd + d;
-                        float* pj = p + j;
-                        for (; j + 8 <= tEnd; j += classes, v += round, pj += classes)
+                        for (; j + 8 <= tEnd; j += classes)
                         {
+                            float* v = values + j * hd + d;
+                            float* pj = p + j;
                             a0 = Fma.MultiplyAdd(Avx.LoadVector256(v), Vector256.Create(pj[0]), a0);
-                            a1 = Fma.MultiplyAdd(Avx.LoadVector256(v + r1), Vector256.Create(pj[1]), a1);
-                            a2 = Fma.MultiplyAdd(Avx.LoadVector256(v + r2), Vector256.Create(pj[2]), a2);
-                            a3 = Fma.MultiplyAdd(Avx.LoadVector256(v + r3), Vector256.Create(pj[3]), a3);
-                            a4 = Fma.MultiplyAdd(Avx.LoadVector256(v + r4), Vector256.Create(pj[4]), a4);
-                            a5 = Fma.MultiplyAdd(Avx.LoadVector256(v + r5), Vector256.Create(pj[5]), a5);
-                            a6 = Fma.MultiplyAdd(Avx.LoadVector256(v + r6), Vector256.Create(pj[6]), a6);
-                            a7 = Fma.MultiplyAdd(Avx.LoadVector256(v + r7), Vector256.Create(pj[7]), a7);
+                            a1 = Fma.MultiplyAdd(Avx.LoadVector256(v + hd), Vector256.Create(pj[1]), a1);
+                            a2 = Fma.MultiplyAdd(Avx.LoadVector256(v + 2 * hd), Vector256.Create(pj[2]), a2);
+                            a3 = Fma.MultiplyAdd(Avx.LoadVector256(v + 3 * hd), Vector256.Create(pj[3]), a3);
+                            a4 = Fma.MultiplyAdd(Avx.LoadVector256(v + 4 * hd), Vector256.Create(pj[4]), a4);
+                            a5 = Fma.MultiplyAdd(Avx.LoadVector256(v + 5 * hd), Vector256.Create(pj[5]), a5);
+                            a6 = Fma.MultiplyAdd(Avx.LoadVector256(v + 6 * hd), Vector256.Create(pj[6]), a6);
+                            a7 = Fma.MultiplyAdd(Avx.LoadVector256(v + 7 * hd), Vector256.Create(pj[7]), a7);
                         }
                         Avx.Store(acc, a0);
                         Avx.Store(acc + hd, a1);
@@ -547,6 +543,34 @@ namespace NpcSdk.Models
                     }
                 }
             }
+        }
+
+        /// <summary>
+        /// p[i] becomes the F16 value nearest it (ties to even), as a float: what converting to F16 and back gives, without
+        /// the round trip through a buffer. Lanes that overflow F16 (or are not finite) take that round trip.
+        /// </summary>
+        internal static void RoundToHalf(float* p, int n)
+        {
+            int i = 0;
+            for (; i + 8 <= n; i += 8)
+            {
+                Vector256<uint> x = Avx.LoadVector256((uint*)(p + i));
+                Vector256<uint> ax = x & Vector256.Create(0x7FFFFFFFu);
+                // 65520 and up round to infinity in F16 (and NaN stays NaN): rare, so the exact general path.
+                if (Avx2.CompareGreaterThan(ax.AsInt32(), Vector256.Create(0x477FEFFF)).AsByte().ExtractMostSignificantBits() != 0)
+                {
+                    for (int l = 0; l < 8; l++) p[i + l] = Half16.ToFloat(Half16.FromFloat(p[i + l]));
+                    continue;
+                }
+                // Normal F16 range: round the 13 dropped mantissa bits to nearest even (a carry moves the exponent).
+                Vector256<uint> normal = (ax + Vector256.Create(0x0FFFu) + ((ax >> 13) & Vector256<uint>.One)) & Vector256.Create(0xFFFFE000u);
+                // Below 2^-14 F16 is subnormal, multiples of 2^-24: adding 0.5 makes the FPU round to one.
+                Vector256<uint> subnormal = ((ax.AsSingle() + Vector256.Create(0.5f)) - Vector256.Create(0.5f)).AsUInt32();
+                Vector256<uint> isSubnormal = Avx2.CompareGreaterThan(Vector256.Create(0x38800000), ax.AsInt32()).AsUInt32();
+                Vector256<uint> r = Avx2.BlendVariable(normal.AsByte(), subnormal.AsByte(), isSubnormal.AsByte()).AsUInt32();
+                Avx.Store((uint*)(p + i), r | (x & Vector256.Create(0x80000000u)));
+            }
+            for (; i < n; i++) p[i] = Half16.ToFloat(Half16.FromFloat(p[i]));
         }
 
         /// <summary><see cref="ReduceEightClasses(float[], int, Span{float})"/> for eight output elements at a time (same additions, lane-wise).</summary>

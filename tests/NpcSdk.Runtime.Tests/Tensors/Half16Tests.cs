@@ -91,3 +91,33 @@ public class Half16Tests
         Assert.Equal(0xFE00, h & 0xFE00);
     }
 }
+
+public unsafe class RoundToHalfTests
+{
+    [Fact]
+    public void Attention_Probability_Rounding_Equals_The_F16_Round_Trip()
+    {
+        var rng = new Random(3);
+        var values = new System.Collections.Generic.List<float>();
+        // Every float bit pattern near the F16 rounding boundaries of a sample of halves (ties included), plus random
+        // probabilities, tiny values around the subnormal edge, overflow and specials.
+        for (int h = 0; h < 0x7C00; h += 37)
+        {
+            int bits = BitConverter.SingleToInt32Bits(Half16.ToFloat((ushort)h));
+            for (int d = -4100; d <= 4100; d += 1025) values.Add(BitConverter.Int32BitsToSingle(bits + d));
+            values.Add(BitConverter.Int32BitsToSingle(bits + 0x1000)); // a tie
+        }
+        for (int i = 0; i < 20000; i++) values.Add((float)rng.NextDouble());
+        for (int i = 0; i < 2000; i++) values.Add((float)(rng.NextDouble() * Math.Pow(2, -rng.Next(10, 30))));
+        values.AddRange(new[] { 0f, -0f, 6.1035156e-5f, 6.1035152e-5f, 5.9604645e-8f, 2.9802322e-8f, 65504f, 65519.99f, 65520f, 1e9f, -65520f, float.PositiveInfinity, float.NegativeInfinity, float.NaN, -0.3f });
+        while (values.Count % 8 != 3) values.Add(0.25f); // and a scalar tail
+        var x = values.ToArray();
+        var expected = Array.ConvertAll(x, v => Half16.ToFloat(Half16.FromFloat(v)));
+        fixed (float* p = x) NpcSdk.Models.Attention.RoundToHalf(p, x.Length);
+        for (int i = 0; i < x.Length; i++)
+        {
+            if (float.IsNaN(expected[i])) Assert.True(float.IsNaN(x[i]), $"{values[i]:R}");
+            else Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(x[i]), $"{values[i]:R}: {x[i]:R} vs {expected[i]:R}");
+        }
+    }
+}
