@@ -36,7 +36,8 @@ namespace NpcSdk.Models
         private readonly NativeMatMulWork _native = new NativeMatMulWork();
         private readonly Attention _attention;
 
-        private readonly float[] _x, _xb, _q, _k, _v, _att, _gate, _up, _cos, _sin, _normed, _logits, _widened;
+        private readonly float[] _x, _xb, _q, _k, _v, _att, _gate, _up, _cos, _sin, _normed, _logits;
+        private float[]? _widened; // F16/BF16 weights only (tinyBLAS): made on first use
         private readonly ActivationRows _actRows;
         private int _batch;
         private int _startPos;
@@ -62,7 +63,6 @@ namespace NpcSdk.Models
             _normed = new float[_c.Dim];
             _logits = new float[model.Weights.Output.Rows];
             _actRows = new ActivationRows(maxBatch, Math.Max(_c.Dim, Math.Max(_c.QueryDim, _c.FeedForwardDim)));
-            _widened = new float[maxBatch * Math.Max(_c.Dim, Math.Max(_c.QueryDim, _c.FeedForwardDim))];
             _attention = new Attention(_c);
         }
 
@@ -204,6 +204,7 @@ namespace NpcSdk.Models
                 {
                     // ggml first converts the activations to the weight's vec_dot type (F16/BF16); widening back is exact.
                     var rounded = _actRows.Quantize(input, inStride, rows, w);
+                    _widened ??= new float[MaxBatch * Math.Max(_c.Dim, Math.Max(_c.QueryDim, _c.FeedForwardDim))];
                     for (int t = 0; t < rows; t++)
                         Dequantizer.DequantizeRow(w.Type, rounded.Row(t), _widened.AsSpan(t * w.Cols, w.Cols));
                     act = _widened;

@@ -42,7 +42,7 @@ namespace NpcSdk.Tokenization
         private static readonly string[] s_fimRepoTexts = { "<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>" };
         private static readonly string[] s_fimSeparatorTexts = { "<|file_sep|>" };
 
-        private readonly string[] _tokens;
+        private readonly TokenTable _tokens;
         private readonly TokenAttributes[] _attributes;
         private readonly IVocabularyModel _model;
         private readonly SpecialTokenSplitter _specialTokens;
@@ -53,7 +53,7 @@ namespace NpcSdk.Tokenization
         private GgufTokenizer(string[] tokens, TokenAttributes[] attributes, IVocabularyModel model, SpecialIds ids,
             HashSet<int> endOfGeneration, bool addBos, bool addEos, bool addSpacePrefix, bool cleanSpaces)
         {
-            _tokens = tokens;
+            _tokens = new TokenTable(tokens);
             _attributes = attributes;
             _model = model;
             _endOfGeneration = endOfGeneration;
@@ -68,7 +68,7 @@ namespace NpcSdk.Tokenization
         }
 
         /// <summary>Number of vocabulary entries.</summary>
-        public int VocabSize => _tokens.Length;
+        public int VocabSize => _tokens.Count;
 
         /// <summary>Beginning-of-sequence token id, or -1.</summary>
         public int BosId { get; }
@@ -148,7 +148,7 @@ namespace NpcSdk.Tokenization
         public bool IsEndOfGeneration(int id) => _endOfGeneration.Contains(id);
 
         /// <summary>True for CONTROL tokens (hidden when detokenizing without <c>unparseSpecial</c>).</summary>
-        public bool IsControl(int id) => (uint)id < (uint)_tokens.Length && (_attributes[id] & TokenAttributes.Control) != 0;
+        public bool IsControl(int id) => (uint)id < (uint)_tokens.Count && (_attributes[id] & TokenAttributes.Control) != 0;
 
         /// <summary>The raw vocabulary string of a token (e.g. "▁the", "Ġthe", "&lt;0x0A&gt;").</summary>
         public string TokenText(int id)
@@ -242,7 +242,7 @@ namespace NpcSdk.Tokenization
             CheckId(id);
             TokenAttributes a = _attributes[id];
             if (!special && (a & (TokenAttributes.Unknown | TokenAttributes.Control)) != 0) return Array.Empty<byte>();
-            if ((a & (TokenAttributes.Unknown | TokenAttributes.Control | TokenAttributes.UserDefined)) != 0) return Encoding.UTF8.GetBytes(_tokens[id]);
+            if ((a & (TokenAttributes.Unknown | TokenAttributes.Control | TokenAttributes.UserDefined)) != 0) return _tokens.Utf8Bytes(id).ToArray();
             if ((a & TokenAttributes.Normal) != 0) return _model.NormalPiece(_tokens[id]);
             if ((a & TokenAttributes.Byte) != 0) return new[] { ByteTokenValue(_tokens[id]) };
             return Array.Empty<byte>(); // UNUSED and UNDEFINED render as nothing, as in llama.cpp
@@ -304,8 +304,8 @@ namespace NpcSdk.Tokenization
 
         private void CheckId(int id)
         {
-            if ((uint)id >= (uint)_tokens.Length)
-                throw new ArgumentOutOfRangeException(nameof(id), id, $"token id must be in [0, {_tokens.Length})");
+            if ((uint)id >= (uint)_tokens.Count)
+                throw new ArgumentOutOfRangeException(nameof(id), id, $"token id must be in [0, {_tokens.Count})");
         }
 
         private static string[] ReadTokens(GgufFile file, out Dictionary<string, int> tokenToId)

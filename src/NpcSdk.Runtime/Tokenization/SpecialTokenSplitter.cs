@@ -13,16 +13,15 @@ namespace NpcSdk.Tokenization
     /// "&lt;|im_start|&gt;") never produces a CONTROL token.</remarks>
     internal sealed class SpecialTokenSplitter
     {
-        private readonly string[] _tokens;
+        private readonly Dictionary<int, string> _texts = new Dictionary<int, string>();
         private readonly TokenAttributes[] _attributes;
         private readonly int[] _longestFirst;
 
         /// <summary>Orders the vocabulary's special tokens for splitting.</summary>
-        /// <param name="tokens">The vocabulary; kept by reference.</param>
+        /// <param name="tokens">The vocabulary (the special tokens' texts are kept).</param>
         /// <param name="attributes">Final token attributes; kept by reference.</param>
         public SpecialTokenSplitter(string[] tokens, TokenAttributes[] attributes)
         {
-            _tokens = tokens;
             _attributes = attributes;
 
             const TokenAttributes special = TokenAttributes.Control | TokenAttributes.UserDefined | TokenAttributes.Unknown;
@@ -32,6 +31,7 @@ namespace NpcSdk.Tokenization
             {
                 if ((attributes[i] & special) == 0) continue;
                 ids.Add(i);
+                _texts[i] = tokens[i];
                 lengths[i] = Encoding.UTF8.GetByteCount(tokens[i]);
             }
             // llama.cpp orders by UTF-8 length only (std::sort, unstable); equal lengths go by id here.
@@ -51,7 +51,7 @@ namespace NpcSdk.Tokenization
             foreach (int id in _longestFirst)
             {
                 if (!parseSpecial && (_attributes[id] & (TokenAttributes.Control | TokenAttributes.Unknown)) != 0) continue;
-                string special = _tokens[id];
+                string special = _texts[id];
                 List<Fragment>? split = null;
                 for (int f = 0; f < fragments.Count; f++)
                 {
