@@ -126,7 +126,10 @@ namespace NpcSdk.Generation
             return Result!;
         }
 
-        /// <summary>Asks the request to stop at the next slice boundary.</summary>
+        /// <summary>
+        /// Stops the request: at once when none of its work is running (a scheduled request between ticks), otherwise at
+        /// the next slice boundary. Its pending prompt is discarded; the tokens generated so far stay in the session.
+        /// </summary>
         public void Cancel()
         {
             _cancelRequested = true;

@@ -38,6 +38,7 @@ namespace NpcSdk.Scheduling
         private int _tick;
         private int _tokensThisTick;
         private readonly object _sliceGate = new object();
+        private bool _inSlice; // guarded by _sliceGate
 
         /// <summary>Creates a scheduler; in worker mode its thread starts at once.</summary>
         public FrameScheduler(SchedulerOptions? options = null)
@@ -248,7 +249,8 @@ namespace NpcSdk.Scheduling
             if (!Monitor.TryEnter(_sliceGate)) return;
             try
             {
-                if (!job.IsFinished) job.Advance(0, 0);
+                // Monitor is reentrant: code called from inside a slice on this thread must not end a request mid-slice.
+                if (!_inSlice && !job.IsFinished) job.Advance(0, 0);
             }
             finally
             {
@@ -258,7 +260,18 @@ namespace NpcSdk.Scheduling
 
         private void RunSlice(GenerationHandle job, SliceCostModel cost, int layers, int tokens, double predicted)
         {
-            lock (_sliceGate) RunSliceLocked(job, cost, layers, tokens, predicted);
+            lock (_sliceGate)
+            {
+                _inSlice = true;
+                try
+                {
+                    RunSliceLocked(job, cost, layers, tokens, predicted);
+                }
+                finally
+                {
+                    _inSlice = false;
+                }
+            }
         }
 
         private void RunSliceLocked(GenerationHandle job, SliceCostModel cost, int layers, int tokens, double predicted)
