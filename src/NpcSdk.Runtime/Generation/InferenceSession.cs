@@ -387,10 +387,13 @@ namespace NpcSdk.Generation
         /// <summary>Copies this session's tokens and KV cache into a shared prefix (used by <see cref="Model.CreatePrefix"/>).</summary>
         internal SharedPrefix DetachAsPrefix()
         {
+            _detached = true;
             return new SharedPrefix(_tokens.ToArray(), _cache, (float[])_logits.Clone());
         }
 
         internal KvCache Cache => _cache;
+
+        private bool _detached; // the cache now belongs to a SharedPrefix
 
         /// <summary>Time the last output projection took (for the scheduler's cost model); 0 when the last step had none.</summary>
         internal double LastLogitsMs { get; set; }
@@ -421,10 +424,13 @@ namespace NpcSdk.Generation
             }
         }
 
-        /// <inheritdoc/>
+        /// <summary>Cancels a running request and hands the session's KV blocks to the model's next sessions.</summary>
         public void Dispose()
         {
             ActiveJob?.Cancel();
+            // Only when no slice can still be reading them (a worker thread finishes a running one first), and never
+            // blocks that became a shared prefix.
+            if (!_detached && (ActiveJob == null || ActiveJob.IsFinished)) _cache.Clear();
         }
     }
 }

@@ -49,6 +49,9 @@ namespace NpcSdk.Tests.Generation
             var tokens = session.Generate(prompt, 40, new SamplerChain(new SamplingOptions { Temperature = 0.9f, Seed = 11 })).ToArray();
             Assert.True(model.KvBlocks.Bytes < pooled, "the next session allocated new blocks instead of reusing freed ones");
             Assert.Equal(expected, tokens);
+            long before = model.KvBlocks.Bytes;
+            session.Dispose();
+            Assert.True(model.KvBlocks.Bytes > before, "a disposed session's blocks were not kept for reuse");
         }
 
         [Fact]
