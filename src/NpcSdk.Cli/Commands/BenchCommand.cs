@@ -93,10 +93,14 @@ namespace NpcSdk.Cli.Commands
             }
         }
 
-        /// <summary>Mean and standard deviation of tokens/s over <paramref name="reps"/> runs, after one warm-up.</summary>
+        /// <summary>
+        /// Mean and standard deviation of tokens/s over <paramref name="reps"/> runs, after warming up: one run, repeated
+        /// for at least a second, so that the JIT's tiered compilation has replaced the first, slower code.
+        /// </summary>
         private static (double Mean, double Sd) Measure(int reps, Func<double> run)
         {
-            run();
+            var warm = Stopwatch.StartNew();
+            do run(); while (warm.ElapsedMilliseconds < 1000);
             var v = Enumerable.Range(0, reps).Select(_ => run()).ToArray();
             double mean = v.Average();
             double sd = v.Length > 1 ? Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Length - 1)) : 0;
