@@ -375,7 +375,8 @@ namespace NpcSdk.Models
             {
                 // At least 16 rows, more when rows are short, so a call does enough work to hide its overhead; a multiple
                 // of 8, the row group of the repacked kernels (left-over rows take their one-row path).
-                int rowBlock = Math.Max(16, (int)(RowBlockBytes / TensorTypeInfo.RowBytes(_w.Type, _w.Cols)) & ~7);
+                // A single token has nothing to reuse between blocks: one call for the whole range.
+                int rowBlock = _batch == 1 ? Math.Max(1, end - start) : Math.Max(16, (int)(RowBlockBytes / TensorTypeInfo.RowBytes(_w.Type, _w.Cols)) & ~7);
                 for (int r0 = start; r0 < end; r0 += rowBlock)
                 {
                     int n = Math.Min(rowBlock, end - r0);
