@@ -247,7 +247,7 @@ namespace NpcSdk.Models
     internal sealed class KvBlockPool
     {
         private readonly Dictionary<int, Stack<byte[]>> _free = new Dictionary<int, Stack<byte[]>>();
-        private readonly long _maxBytes;
+        private long _maxBytes;
         private long _bytes;
 
         public KvBlockPool(long maxBytes)
@@ -273,6 +273,27 @@ namespace NpcSdk.Models
             }
             Array.Clear(block, 0, block.Length);
             return block;
+        }
+
+        /// <summary>Adds <paramref name="count"/> new blocks of <paramref name="size"/> bytes, raising the cap to hold them.</summary>
+        public long Reserve(int size, long count)
+        {
+            for (long i = 0; i < count; i++)
+            {
+#if NET
+                var block = GC.AllocateArray<byte>(size, pinned: true);
+#else
+                var block = new byte[size];
+#endif
+                lock (_free)
+                {
+                    _maxBytes = Math.Max(_maxBytes, _bytes + size);
+                    if (!_free.TryGetValue(size, out var stack)) _free[size] = stack = new Stack<byte[]>();
+                    stack.Push(block);
+                    _bytes += size;
+                }
+            }
+            return count * size;
         }
 
         public void Return(byte[] block)

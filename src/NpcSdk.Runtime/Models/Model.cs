@@ -118,8 +118,24 @@ namespace NpcSdk.Models
 
         internal WorkerPool Pool => _pool;
 
-        /// <summary>KV blocks freed by this model's sessions, for its next ones (at most 32 MiB held).</summary>
+        /// <summary>KV blocks freed by this model's sessions, for its next ones (at most 32 MiB held, or what was reserved).</summary>
         internal KvBlockPool KvBlocks { get; } = new KvBlockPool(32L << 20);
+
+        /// <summary>
+        /// Allocates KV cache memory for <paramref name="positions"/> cached positions (summed over all sessions) now,
+        /// for sessions to take as they grow instead of allocating it during play: a game calls this at load with its NPC
+        /// count times their context length, so that no garbage collection of new cache memory lands in a frame.
+        /// </summary>
+        /// <returns>The bytes reserved.</returns>
+        public long ReserveKvCache(int positions, KvCacheType kvCacheType = KvCacheType.F16)
+        {
+            if (positions < 0) throw new ArgumentOutOfRangeException(nameof(positions), positions, "must not be negative");
+            var c = Config;
+            var type = kvCacheType == KvCacheType.F32 ? NpcSdk.Tensors.TensorType.F32 : kvCacheType == KvCacheType.F16 ? NpcSdk.Tensors.TensorType.F16 : NpcSdk.Tensors.TensorType.Q8_0;
+            int blockBytes = KvCache.BlockSize * (int)NpcSdk.Tensors.TensorTypeInfo.RowBytes(type, c.KvDim);
+            long blocks = 2L * c.LayerCount * ((positions + KvCache.BlockSize - 1) / KvCache.BlockSize);
+            return KvBlocks.Reserve(blockBytes, blocks);
+        }
 
         /// <summary>Starts a new session (its own KV cache and token history) on this model.</summary>
         public InferenceSession CreateSession(SessionOptions? options = null) => new InferenceSession(this, options ?? new SessionOptions());

@@ -55,6 +55,21 @@ namespace NpcSdk.Tests.Generation
         }
 
         [Fact]
+        public void Reserved_Kv_Memory_Is_What_Sessions_Grow_Into()
+        {
+            using var model = Model.Load(NpcModel, new ModelOptions { Threads = 1 });
+            var prompt = model.Tokenizer.Encode(Prompt, addSpecial: true, parseSpecial: true);
+            long reserved = model.ReserveKvCache(2 * 128);
+            // Blocks of 16 positions, keys and values, per layer; a position of one layer holds KvDim F16 elements.
+            Assert.Equal(2L * model.Config.LayerCount * (256 / 16) * 16 * model.Config.KvDim * 2, reserved);
+            Assert.Equal(reserved, model.KvBlocks.Bytes);
+            using var a = model.CreateSession();
+            a.Evaluate(prompt);
+            Assert.Equal(reserved - a.KvCacheBytes, model.KvBlocks.Bytes);
+            Assert.True(a.KvCacheBytes > 0);
+        }
+
+        [Fact]
         public void Different_Seeds_Give_Different_Replies()
         {
             var replies = Enumerable.Range(0, 4).Select(s => string.Join(",", Generate(1, 64, (ulong)s))).Distinct().Count();
