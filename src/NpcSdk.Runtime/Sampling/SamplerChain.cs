@@ -9,7 +9,10 @@ namespace NpcSdk.Sampling
     public sealed class SamplerChain
     {
         private readonly List<ISampler> _samplers = new List<ISampler>();
-        private readonly TokenCandidates _candidates = new TokenCandidates();
+        // One candidate list per thread, shared by every chain: a chain lives for one request, and its own vocabulary-
+        // sized arrays (1.8 MiB for a 150k vocabulary) would be garbage a few seconds later. Samplers see it only
+        // during Apply.
+        [ThreadStatic] private static TokenCandidates? t_candidates;
         private readonly int _constraintIndex;
         private int _constraints;
 
@@ -56,27 +59,28 @@ namespace NpcSdk.Sampling
 
         private int Draw(ReadOnlySpan<float> logits, IReadOnlyList<int> history)
         {
-            _candidates.Reset(logits);
-            foreach (var s in _samplers) s.Apply(_candidates, history);
+            var candidates = t_candidates ??= new TokenCandidates();
+            candidates.Reset(logits);
+            foreach (var s in _samplers) s.Apply(candidates, history);
             if (Options.Temperature <= 0f)
             {
-                var l = _candidates.Logits;
-                var ids = _candidates.Ids;
+                var l = candidates.Logits;
+                var ids = candidates.Ids;
                 int best = 0;
                 for (int i = 1; i < l.Length; i++)
                     if (l[i] > l[best] || (l[i] == l[best] && ids[i] < ids[best])) best = i;
                 return ids[best];
             }
-            _candidates.Softmax();
-            var probs = _candidates.Probabilities;
+            candidates.Softmax();
+            var probs = candidates.Probabilities;
             double r = Random.NextDouble();
             double cum = 0;
             for (int i = 0; i < probs.Length; i++)
             {
                 cum += probs[i];
-                if (r < cum) return _candidates.Ids[i];
+                if (r < cum) return candidates.Ids[i];
             }
-            return _candidates.Ids[probs.Length - 1];
+            return candidates.Ids[probs.Length - 1];
         }
     }
 }

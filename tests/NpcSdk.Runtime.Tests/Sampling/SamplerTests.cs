@@ -145,3 +145,25 @@ namespace NpcSdk.Tests.Sampling
         }
     }
 }
+
+namespace NpcSdk.Tests.Sampling
+{
+    public sealed class SamplerAllocationTests
+    {
+        [Fact]
+        public void A_Chain_Per_Request_Does_Not_Allocate_Vocabulary_Sized_Buffers()
+        {
+            const int vocab = 150_000;
+            var rng = new Random(4);
+            var logits = Enumerable.Range(0, vocab).Select(_ => (float)(rng.NextDouble() * 10)).ToArray();
+            var history = new List<int> { 1, 2, 3 };
+            var options = new SamplingOptions { Temperature = 0.8f, Seed = 9, TopK = 40 };
+            new SamplerChain(options).Sample(logits, history); // this thread's candidate list exists from now on
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 5; i++) new SamplerChain(options).Sample(logits, history);
+            long perRequest = (GC.GetAllocatedBytesForCurrentThread() - before) / 5;
+            // One float array of the vocabulary alone would be 600 KB.
+            Assert.True(perRequest < 64 * 1024, $"{perRequest} bytes per request");
+        }
+    }
+}
