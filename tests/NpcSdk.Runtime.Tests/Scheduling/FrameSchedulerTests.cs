@@ -181,7 +181,7 @@ namespace NpcSdk.Tests.Scheduling
             double perLayer = clock.Elapsed.TotalMilliseconds / steps / model.Config.LayerCount;
             double mean = model.SliceCosts.MeanLayerMs(session, 1);
             Assert.NotEqual(guess, model.SliceCosts.LayerMs(session, 1));
-            Assert.InRange(mean, perLayer / 10, perLayer * 1.5);
+            Assert.InRange(mean, perLayer / 10, perLayer * 2); // the first guess (from the file size) is about 3x here
         }
 
         [Fact]
