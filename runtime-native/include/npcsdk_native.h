@@ -48,7 +48,7 @@ extern "C" {
 #endif
 
 /** Version of this header's ABI; bumped on every incompatible change. */
-#define NPC_ABI_VERSION 2
+#define NPC_ABI_VERSION 3
 
 /** Element formats: ggml's ggml_type ids. */
 enum npc_type {
@@ -177,6 +177,12 @@ NPC_API int npc_rmsnorm(const float* x, const float* w, float* y, int n, float e
 
 /** In-place softmax; the normaliser accumulated in double (ggml_soft_max). */
 NPC_API int npc_softmax(float* x, int n);
+
+/**
+ * gate[i] = silu(gate[i]) * up[i] as ggml's SwiGLU computes it on x86: ggml_v_expf's arithmetic on whole groups of 8
+ * elements, libm expf on the rest (the same values as NpcSdk's VectorOps.SwiGlu). gate may equal up.
+ */
+NPC_API int npc_swiglu(float* gate, const float* up, int n);
 
 /** Rotary embedding styles. */
 enum npc_rope_style {

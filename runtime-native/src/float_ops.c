@@ -3,7 +3,9 @@
  * Attention (built with -ffp-contract=off, so no multiply-add is fused behind our back).
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "npc_internal.h"
 
@@ -36,6 +38,58 @@ int npc_softmax(float* x, int n)
     }
     float inv = (float)(1.0 / sum);
     for (int i = 0; i < n; i++) x[i] *= inv;
+    return NPC_OK;
+}
+
+static inline float f32_of(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static inline uint32_t bits_of(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+/* One lane of ggml_v_expf (AVX2 + FMA): the same operations as GgmlMath.Exp(float), fmaf where it fuses. */
+static float v_expf_lane(float x)
+{
+    const float round = 12582912.0f; /* 0x1.8p23f */
+    const float log2e = f32_of(0x3FB8AA3Bu), ln2lo = f32_of(0x35BFBE8Eu), ln2hi = f32_of(0x3F317200u);
+    const float p5 = f32_of(0x3C072010u), p4 = f32_of(0x3D2B9F17u), p3 = f32_of(0x3E2AAF33u);
+    const float p2 = f32_of(0x3EFFFEDBu), p1 = f32_of(0x3F7FFFF6u);
+    float z = fmaf(x, log2e, round);
+    float n = z - round;
+    float b = fmaf(-n, ln2lo, fmaf(-n, ln2hi, x));
+    uint32_t e = bits_of(z) << 23;
+    float k = f32_of(e + 0x3F800000u);
+    float u = b * b;
+    float j = fmaf(fmaf(fmaf(p5, b, p4), u, fmaf(p3, b, p2)), u, p1 * b);
+    float absn = fabsf(n);
+    if (!(absn > 126.0f)) return fmaf(j, k, k);
+    uint32_t g = n <= 0.0f ? 0x82000000u : 0u;
+    float s1 = f32_of(g + 0x7F000000u);
+    float s2 = f32_of(e - g);
+    if (absn > 192.0f) return s1 * s1;
+    return fmaf(s2, j, s2) * s1;
+}
+
+int npc_swiglu(float* gate, const float* up, int n)
+{
+    if (!gate || !up || n < 0) return NPC_ERR_ARGUMENT;
+    int full = n & ~7, i = 0;
+    for (; i < full; i++) {
+        float x = gate[i];
+        gate[i] = x / (1.0f + v_expf_lane(0.0f - x)) * up[i];
+    }
+    for (; i < n; i++) {
+        float x = gate[i];
+        gate[i] = x / (1.0f + expf(-x)) * up[i];
+    }
     return NPC_OK;
 }
 

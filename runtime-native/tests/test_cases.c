@@ -238,6 +238,13 @@ static void float_helpers(void)
     expect("softmax 1", p[1], 2.0f / 3);
     expect("softmax 2", p[2], 0);
 
+    /* SwiGLU: 8 lanes through ggml_v_expf's arithmetic (and its overflow branches), one tail lane through expf. */
+    float gate[9] = { 1, -1, 0, 2.5f, -3, 100, -100, 200, 1 }, up[9] = { 1, 1, 1, 2, 1, 1, 1, 1, 3 };
+    float want[9];
+    for (int i = 0; i < 9; i++) want[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+    npc_swiglu(gate, up, 9);
+    for (int i = 0; i < 9; i++) check(fabsf(gate[i] - want[i]) <= 2e-6f * fmaxf(1.0f, fabsf(want[i])), "swiglu %d: %g vs %g", i, gate[i], want[i]);
+
     float head[8] = { 1, 0, 0, 1, 1, 0, 0, 1 };
     const float c[2] = { 0, 1 }, sn[2] = { 1, 0 };
     npc_rope(head, 2, 4, 4, 4, c, sn, NPC_ROPE_NORMAL);

@@ -150,7 +150,18 @@ namespace NpcSdk.Models
             MatMul(w.Gate, _xb, dim, _gate, _c.FeedForwardDim, null);
             MatMul(w.Up, _xb, dim, _up, _c.FeedForwardDim, null);
             int ff = _c.FeedForwardDim;
-            for (int t = 0; t < T; t++) VectorOps.SwiGlu(_gate.AsSpan(t * ff, ff), _up.AsSpan(t * ff, ff));
+#if !NET
+            // netstandard has no hardware FMA: ggml's SiLU is emulated in software there, so the plugin computes it.
+            if (_model.UseNativeKernels)
+            {
+                // Per token: which elements take the tail path depends on each row's own length.
+                for (int t = 0; t < T; t++) NpcSdk.Native.NativeKernels.SwiGlu(_gate.AsSpan(t * ff, ff), _up.AsSpan(t * ff, ff));
+            }
+            else
+#endif
+            {
+                for (int t = 0; t < T; t++) VectorOps.SwiGlu(_gate.AsSpan(t * ff, ff), _up.AsSpan(t * ff, ff));
+            }
             _actRows.Invalidate();
             MatMul(w.Down, _gate, ff, _xb, dim, null);
             for (int t = 0; t < T; t++) VectorOps.Add(_x.AsSpan(t * dim, dim), _xb.AsSpan(t * dim, dim));

@@ -194,6 +194,23 @@ internal static unsafe class NativeKernels
         }
     }
 
+    /// <summary>gate = silu(gate) * up, the same values as <c>VectorOps.SwiGlu</c>.</summary>
+    public static void SwiGlu(Span<float> gate, ReadOnlySpan<float> up)
+    {
+        EnsureAvailable();
+        if (up.Length < gate.Length) throw new ArgumentException($"SwiGlu of {gate.Length} values needs as many up values, got {up.Length}.", nameof(up));
+        if (gate.Length == 0)
+        {
+            return;
+        }
+
+        fixed (float* pg = &MemoryMarshal.GetReference(gate))
+        fixed (float* pu = &MemoryMarshal.GetReference(up))
+        {
+            Check(NativeLibraryBinding.SwiGlu(pg, pu, gate.Length), TensorType.F32);
+        }
+    }
+
     /// <summary>In-place softmax, like <c>VectorOps.Softmax</c> (normaliser in double).</summary>
     public static void Softmax(Span<float> x)
     {

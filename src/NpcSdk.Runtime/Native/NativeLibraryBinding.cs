@@ -21,7 +21,7 @@ internal static unsafe class NativeLibraryBinding
     public const string LibraryName = "npcsdk_native";
 
     /// <summary>NPC_ABI_VERSION of the header these bindings were written against.</summary>
-    public const int AbiVersion = 2;
+    public const int AbiVersion = 3;
 
     /// <summary>Set to a full path to load that file instead of searching.</summary>
     public const string LibraryPathVariable = "NPCSDK_NATIVE_LIBRARY";
@@ -40,6 +40,7 @@ internal static unsafe class NativeLibraryBinding
     private static delegate* unmanaged[Cdecl]<int, void*, float*, long, int> s_dequantizeRow;
     private static delegate* unmanaged[Cdecl]<float*, float*, float*, int, float, int> s_rmsNorm;
     private static delegate* unmanaged[Cdecl]<float*, int, int> s_softmax;
+    private static delegate* unmanaged[Cdecl]<float*, float*, int, int> s_swiglu;
     private static delegate* unmanaged[Cdecl]<float*, int, int, long, int, float*, float*, int, int> s_rope;
     private static delegate* unmanaged[Cdecl]<float*, int, int, void*, void*, long, int, float, float*, float*, int> s_attention;
 
@@ -63,6 +64,8 @@ internal static unsafe class NativeLibraryBinding
     public static int RmsNorm(float* x, float* w, float* y, int n, float eps) => s_rmsNorm(x, w, y, n, eps);
 
     public static int Softmax(float* x, int n) => s_softmax(x, n);
+
+    public static int SwiGlu(float* gate, float* up, int n) => s_swiglu(gate, up, n);
 
     public static int Rope(float* x, int heads, int headDim, long headStride, int ropeDim, float* cos, float* sin, int style) =>
         s_rope(x, heads, headDim, headStride, ropeDim, cos, sin, style);
@@ -104,6 +107,7 @@ internal static unsafe class NativeLibraryBinding
             s_dequantizeRow = (delegate* unmanaged[Cdecl]<int, void*, float*, long, int>)NativeLibrary.GetExport(handle, "npc_dequantize_row");
             s_rmsNorm = (delegate* unmanaged[Cdecl]<float*, float*, float*, int, float, int>)NativeLibrary.GetExport(handle, "npc_rmsnorm");
             s_softmax = (delegate* unmanaged[Cdecl]<float*, int, int>)NativeLibrary.GetExport(handle, "npc_softmax");
+            s_swiglu = (delegate* unmanaged[Cdecl]<float*, float*, int, int>)NativeLibrary.GetExport(handle, "npc_swiglu");
             s_rope = (delegate* unmanaged[Cdecl]<float*, int, int, long, int, float*, float*, int, int>)NativeLibrary.GetExport(handle, "npc_rope");
             s_attention = (delegate* unmanaged[Cdecl]<float*, int, int, void*, void*, long, int, float, float*, float*, int>)NativeLibrary.GetExport(handle, "npc_attention");
             failure = string.Empty;
@@ -175,6 +179,8 @@ internal static unsafe class NativeLibraryBinding
     public static int RmsNorm(float* x, float* w, float* y, int n, float eps) => npc_rmsnorm(x, w, y, n, eps);
 
     public static int Softmax(float* x, int n) => npc_softmax(x, n);
+
+    public static int SwiGlu(float* gate, float* up, int n) => npc_swiglu(gate, up, n);
 
     public static int Rope(float* x, int heads, int headDim, long headStride, int ropeDim, float* cos, float* sin, int style) =>
         npc_rope(x, heads, headDim, headStride, ropeDim, cos, sin, style);
@@ -256,6 +262,9 @@ internal static unsafe class NativeLibraryBinding
 
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
     private static extern int npc_softmax(float* x, int n);
+
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+    private static extern int npc_swiglu(float* gate, float* up, int n);
 
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
     private static extern int npc_rope(float* x, int heads, int headDim, long headStride, int ropeDim, float* cos, float* sin, int style);

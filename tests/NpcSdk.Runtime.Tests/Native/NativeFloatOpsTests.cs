@@ -11,6 +11,25 @@ namespace NpcSdk.Runtime.Tests.Native;
 public class NativeFloatOpsTests
 {
     [NativeTheory]
+    [InlineData(1024)]
+    [InlineData(4864)]
+    [InlineData(1029)]
+    public void SwiGlu_Gives_The_Managed_Bits(int n)
+    {
+        float[] gate = TestData.Gaussian(n, seed: 3);
+        float[] up = TestData.Gaussian(n, seed: 4);
+        // Scale some lanes into ggml_v_expf's overflow and underflow branches (|n| > 126 and > 192 after the log2e step).
+        for (int i = 0; i < n; i += 7) gate[i] *= 40f;
+        for (int i = 3; i < n; i += 11) gate[i] *= 160f;
+        gate[n - 1] = 150f; // a tail lane when n is not a multiple of 8
+        float[] expected = (float[])gate.Clone();
+        NpcSdk.Compute.VectorOps.SwiGlu(expected, up);
+        NativeKernels.SwiGlu(gate, up);
+        for (int i = 0; i < n; i++)
+            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(gate[i]), $"element {i}: {gate[i]:R} vs {expected[i]:R}");
+    }
+
+    [NativeTheory]
     [InlineData(false)]
     [InlineData(true)]
     public void Rope_Rotates_Like_The_Managed_Forward_Pass(bool neox)
