@@ -152,9 +152,6 @@ namespace NpcSdk.Generation
         /// </summary>
         internal void Advance(int maxLayers, int maxPrefillTokens, bool finishStep = true)
         {
-            LastSampleMs = 0;
-            _session.LastLogitsMs = 0;
-            _session.LastShiftMs = 0;
             if (IsFinished) return;
             if (CancelRequested)
             {
@@ -181,12 +178,8 @@ namespace NpcSdk.Generation
             }
         }
 
-        /// <summary>Time the last sampling took (for the scheduler's cost model).</summary>
-        internal double LastSampleMs { get; private set; }
-
         private void SampleNext()
         {
-            LastSampleMs = 0;
             if (_generated.Count >= _request.MaxTokens)
             {
                 Finish(GenerationStopReason.MaxTokens, null);
@@ -194,8 +187,7 @@ namespace NpcSdk.Generation
             }
             long t0 = Stopwatch.GetTimestamp();
             int token = _sampler.Sample(_session.LogitsArray, _session.Tokens);
-            LastSampleMs = (Stopwatch.GetTimestamp() - t0) * 1000.0 / Stopwatch.Frequency;
-            _session.Model.SliceCosts.ObserveSample(LastSampleMs);
+            _session.Model.SliceCosts.ObserveSample((Stopwatch.GetTimestamp() - t0) * 1000.0 / Stopwatch.Frequency);
             _generated.Add(token);
             bool eog = _session.Model.Tokenizer.IsEndOfGeneration(token);
             string piece = _stream.Append(token);

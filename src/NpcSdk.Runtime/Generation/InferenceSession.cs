@@ -265,7 +265,6 @@ namespace NpcSdk.Generation
         /// <returns>True when the step finished.</returns>
         internal bool RunLayers(int maxLayers, bool finish = true)
         {
-            LastShiftMs = 0;
             var costs = Model.SliceCosts;
             for (int i = 0; i < maxLayers && !_pass.LayersDone; i++)
             {
@@ -274,9 +273,7 @@ namespace NpcSdk.Generation
                 {
                     long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
                     _cache.CompleteShift(_pass.NextLayer);
-                    double shiftMs = Ms(t0);
-                    LastShiftMs += shiftMs;
-                    costs.ObserveShift(shiftRows, shiftMs);
+                    costs.ObserveShift(shiftRows, Ms(t0));
                 }
                 long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
                 _pass.RunNextLayer(_cache);
@@ -316,8 +313,7 @@ namespace NpcSdk.Generation
             {
                 long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
                 _pass.ComputeLogits(n - 1, _logits);
-                LastLogitsMs = Ms(t0);
-                Model.SliceCosts.ObserveLogits(LastLogitsMs);
+                Model.SliceCosts.ObserveLogits(Ms(t0));
             }
             for (int i = 0; i < n; i++) _tokens.Add(_step[i]);
             _pending.RemoveRange(0, n);
@@ -394,12 +390,6 @@ namespace NpcSdk.Generation
         internal KvCache Cache => _cache;
 
         private bool _detached; // the cache now belongs to a SharedPrefix
-
-        /// <summary>Time the last output projection took (for the scheduler's cost model); 0 when the last step had none.</summary>
-        internal double LastLogitsMs { get; set; }
-
-        /// <summary>Time the last <see cref="RunLayers"/> spent moving keys for a context shift (for the scheduler's cost model).</summary>
-        internal double LastShiftMs { get; set; }
 
         internal List<int> PendingTokens => _pending;
 

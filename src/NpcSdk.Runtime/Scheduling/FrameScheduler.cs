@@ -125,10 +125,10 @@ namespace NpcSdk.Scheduling
             {
                 var job = BestJob();
                 if (job == null) break;
-                var cost = CostFor(job.Session.Model);
+                var cost = job.Session.Model.SliceCosts;
                 int layers = Plan(job, cost, limit, ElapsedMs(start), out int tokens, out double predicted);
                 if (ElapsedMs(start) + predicted > limit && !(forceProgress && slices == 0)) break;
-                RunSlice(job, cost, layers, tokens, predicted);
+                RunSlice(job, layers, tokens, predicted);
                 slices++;
             }
             return slices;
@@ -211,8 +211,8 @@ namespace NpcSdk.Scheduling
             double bestMs = double.MaxValue;
             for (int t = 1; t <= max; t++)
             {
-                if (t > 1 && 2 * cost.LayerMs(s, t) > limitMs) break;
                 double unit = cost.LayerMs(s, t);
+                if (t > 1 && 2 * unit > limitMs) break;
                 int ticks = 0;
                 double used = usedMs, total = 0;
                 for (int left = pending; left > 0; left -= t)
@@ -258,14 +258,14 @@ namespace NpcSdk.Scheduling
             }
         }
 
-        private void RunSlice(GenerationHandle job, SliceCostModel cost, int layers, int tokens, double predicted)
+        private void RunSlice(GenerationHandle job, int layers, int tokens, double predicted)
         {
             lock (_sliceGate)
             {
                 _inSlice = true;
                 try
                 {
-                    RunSliceLocked(job, cost, layers, tokens, predicted);
+                    RunSliceLocked(job, layers, tokens, predicted);
                 }
                 finally
                 {
@@ -274,11 +274,10 @@ namespace NpcSdk.Scheduling
             }
         }
 
-        private void RunSliceLocked(GenerationHandle job, SliceCostModel cost, int layers, int tokens, double predicted)
+        private void RunSliceLocked(GenerationHandle job, int layers, int tokens, double predicted)
         {
             var s = job.Session;
             int stepTokens = s.StepInProgress ? s.StepTokenCount : tokens;
-            int shiftRows = layers > 0 ? s.NextLayerShiftRows : 0;
             int before = job.Tokens.Count;
             long t0 = Stopwatch.GetTimestamp();
             job.Advance(layers, tokens, finishStep: layers == 0);
@@ -303,8 +302,6 @@ namespace NpcSdk.Scheduling
             }
             if (ms > predicted + 0.5) Console.Error.WriteLine($"slow {kind}: {ms:F2} ms vs predicted {predicted:F2} (T={tokens}, gen0 GCs {GC.CollectionCount(0)})");
         }
-
-        private static SliceCostModel CostFor(Model model) => model.SliceCosts;
 
         private void WorkerLoop()
         {
