@@ -153,9 +153,13 @@ namespace NpcSdk.Compute
 
         /// <summary><c>GGML_F32x8_REDUCE</c> of four accumulators.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static float Reduce(Vector256<float> a0, Vector256<float> a1, Vector256<float> a2, Vector256<float> a3)
+        public static float Reduce(Vector256<float> a0, Vector256<float> a1, Vector256<float> a2, Vector256<float> a3) =>
+            ReduceLanes((a0 + a2) + (a1 + a3));
+
+        /// <summary><see cref="Reduce"/>'s last part, once its accumulators are added into one vector: t = lower + upper half, then (t0+t1)+(t2+t3).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static float ReduceLanes(Vector256<float> x)
         {
-            Vector256<float> x = (a0 + a2) + (a1 + a3);
             Vector128<float> t = x.GetLower() + x.GetUpper();
             return (t.ToScalar() + t.GetElement(1)) + (t.GetElement(2) + t.GetElement(3));
         }

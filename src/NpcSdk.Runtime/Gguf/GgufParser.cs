@@ -177,24 +177,27 @@ namespace NpcSdk.Gguf
 
         private void SkipStr(string what)
         {
-            long at = _pos;
-            ulong len = U64();
-            if (len > (ulong)Remaining)
-                throw Error(at, $"{what} claims {len} bytes but only {Remaining} remain");
-            if (len > int.MaxValue) throw Error(at, $"{what} length {len} is too large");
-            _pos += (long)len;
+            int len = StrLength(what); // advances past the length field first: not `_pos += StrLength(...)`
+            _pos += len;
         }
 
         private string Str(string what)
+        {
+            int len = StrLength(what);
+            string s = Utf8.GetString(_base + _pos, len);
+            _pos += len;
+            return s;
+        }
+
+        /// <summary>Reads a string's length and checks that its bytes are there.</summary>
+        private int StrLength(string what)
         {
             long at = _pos;
             ulong len = U64();
             if (len > (ulong)Remaining)
                 throw Error(at, $"{what} claims {len} bytes but only {Remaining} remain");
             if (len > int.MaxValue) throw Error(at, $"{what} length {len} is too large");
-            string s = Utf8.GetString(_base + _pos, (int)len);
-            _pos += (long)len;
-            return s;
+            return (int)len;
         }
 
         private static int ScalarSize(GgufValueType t)

@@ -188,8 +188,6 @@ namespace NpcSdk.Models
                         // ggml multiplies F16 values with probabilities rounded to F16: round the row once, vectorised.
 #if NET
                         RoundToHalf(p, len);
-#endif
-#if NET
                         if (hd % 8 == 0)
                         {
                             AccumulateValues(acc, values, p, len, hd, classes);

@@ -30,7 +30,7 @@ namespace NpcSdk.Models
             Capacity = capacity;
             KvDim = kvDim;
             Type = type;
-            ElementType = type == KvCacheType.F32 ? TensorType.F32 : type == KvCacheType.F16 ? TensorType.F16 : TensorType.Q8_0;
+            ElementType = ElementTypeOf(type);
             RowBytes = (int)TensorTypeInfo.RowBytes(ElementType, kvDim);
             _blockElements = TensorTypeInfo.BlockSize(ElementType);
             _blockBytes = (int)TensorTypeInfo.RowBytes(ElementType, _blockElements);
@@ -43,6 +43,13 @@ namespace NpcSdk.Models
                 _v[l] = new byte[blocks][];
             }
         }
+
+        /// <summary>How a cache of <paramref name="type"/> stores its elements.</summary>
+        public static TensorType ElementTypeOf(KvCacheType type) =>
+            type == KvCacheType.F32 ? TensorType.F32 : type == KvCacheType.F16 ? TensorType.F16 : TensorType.Q8_0;
+
+        /// <summary>Bytes of one block (<see cref="BlockSize"/> positions of one layer's keys or values).</summary>
+        public static int BlockBytes(KvCacheType type, int kvDim) => BlockSize * (int)TensorTypeInfo.RowBytes(ElementTypeOf(type), kvDim);
 
         public int Layers { get; }
         public int Capacity { get; }
@@ -104,13 +111,7 @@ namespace NpcSdk.Models
         /// </summary>
         private byte[] NewBlock()
         {
-            var reused = _pool?.Rent(BlockSize * RowBytes);
-            if (reused != null) return reused;
-#if NET
-            return GC.AllocateArray<byte>(BlockSize * RowBytes, pinned: true);
-#else
-            return new byte[BlockSize * RowBytes];
-#endif
+            return _pool?.Rent(BlockSize * RowBytes) ?? KvBlockPool.Allocate(BlockSize * RowBytes);
         }
 
         /// <summary>
@@ -261,6 +262,16 @@ namespace NpcSdk.Models
             get { lock (_free) return _bytes; }
         }
 
+        /// <summary>A new zeroed block (on .NET 5+ on the pinned object heap, see <see cref="KvCache"/>).</summary>
+        public static byte[] Allocate(int size)
+        {
+#if NET
+            return GC.AllocateArray<byte>(size, pinned: true);
+#else
+            return new byte[size];
+#endif
+        }
+
         /// <summary>A zeroed block of <paramref name="size"/> bytes, or null when none is free.</summary>
         public byte[]? Rent(int size)
         {
@@ -280,11 +291,7 @@ namespace NpcSdk.Models
         {
             for (long i = 0; i < count; i++)
             {
-#if NET
-                var block = GC.AllocateArray<byte>(size, pinned: true);
-#else
-                var block = new byte[size];
-#endif
+                var block = Allocate(size);
                 lock (_free)
                 {
                     _maxBytes = Math.Max(_maxBytes, _bytes + size);

@@ -130,11 +130,8 @@ namespace NpcSdk.Models
         public long ReserveKvCache(int positions, KvCacheType kvCacheType = KvCacheType.F16)
         {
             if (positions < 0) throw new ArgumentOutOfRangeException(nameof(positions), positions, "must not be negative");
-            var c = Config;
-            var type = kvCacheType == KvCacheType.F32 ? NpcSdk.Tensors.TensorType.F32 : kvCacheType == KvCacheType.F16 ? NpcSdk.Tensors.TensorType.F16 : NpcSdk.Tensors.TensorType.Q8_0;
-            int blockBytes = KvCache.BlockSize * (int)NpcSdk.Tensors.TensorTypeInfo.RowBytes(type, c.KvDim);
-            long blocks = 2L * c.LayerCount * ((positions + KvCache.BlockSize - 1) / KvCache.BlockSize);
-            return KvBlocks.Reserve(blockBytes, blocks);
+            long blocks = 2L * Config.LayerCount * ((positions + KvCache.BlockSize - 1) / KvCache.BlockSize);
+            return KvBlocks.Reserve(KvCache.BlockBytes(kvCacheType, Config.KvDim), blocks);
         }
 
         /// <summary>Starts a new session (its own KV cache and token history) on this model.</summary>

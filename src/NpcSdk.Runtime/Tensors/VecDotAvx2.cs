@@ -199,18 +199,9 @@ internal static unsafe class VecDotAvx2
             r1 = F16Widened(x1, y, n);
             return;
         }
-        Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-        for (int i = 0; i < n; i += 32)
-        {
-            Vector256<float> y0 = Avx.LoadVector256(y + i), y1 = Avx.LoadVector256(y + i + 8), y2 = Avx.LoadVector256(y + i + 16), y3 = Avx.LoadVector256(y + i + 24);
-            a0 = Fma.MultiplyAdd(Avx.LoadVector256(x0 + i), y0, a0); b0 = Fma.MultiplyAdd(Avx.LoadVector256(x1 + i), y0, b0);
-            a1 = Fma.MultiplyAdd(Avx.LoadVector256(x0 + i + 8), y1, a1); b1 = Fma.MultiplyAdd(Avx.LoadVector256(x1 + i + 8), y1, b1);
-            a2 = Fma.MultiplyAdd(Avx.LoadVector256(x0 + i + 16), y2, a2); b2 = Fma.MultiplyAdd(Avx.LoadVector256(x1 + i + 16), y2, b2);
-            a3 = Fma.MultiplyAdd(Avx.LoadVector256(x0 + i + 24), y3, a3); b3 = Fma.MultiplyAdd(Avx.LoadVector256(x1 + i + 24), y3, b3);
-        }
-
-        r0 = (float)GgmlMath.Reduce(a0, a1, a2, a3);
-        r1 = (float)GgmlMath.Reduce(b0, b1, b2, b3);
+        F16WidenedPairSums(x0, x1, y, n, out Vector256<float> s0, out Vector256<float> s1);
+        r0 = GgmlMath.ReduceLanes(s0);
+        r1 = GgmlMath.ReduceLanes(s1);
     }
 
     /// <summary>
