@@ -49,8 +49,12 @@ internal static unsafe class VecDotAvx2
         }
     }
 
+    /// <summary>
+    /// An F16 scale from <see cref="Half16.TablePointer"/>, which kernels copy into a local first: native AOT re-checks a
+    /// static field's class initialisation on every read, and inside a loop that check spills the accumulators.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float H(byte* p) => Half16.TablePointer[*(ushort*)p];
+    private static float H(float* table, byte* p) => table[*(ushort*)p];
 
     /// <summary>Signed int8 x int8, summed in adjacent groups of 4 into 8 int32 lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -154,6 +158,7 @@ internal static unsafe class VecDotAvx2
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float F16(byte* x, byte* y, int n)
     {
+        float* ht = Half16.TablePointer;
         ushort* a = (ushort*)x;
         ushort* b = (ushort*)y;
         Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
@@ -169,7 +174,7 @@ internal static unsafe class VecDotAvx2
         double sum = GgmlMath.Reduce(acc0, acc1, acc2, acc3);
         for (int i = np; i < n; i++)
         {
-            sum += Half16.TablePointer[a[i]] * Half16.TablePointer[b[i]];
+            sum += ht[a[i]] * ht[b[i]];
         }
 
         return (float)sum;
@@ -229,6 +234,7 @@ internal static unsafe class VecDotAvx2
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float F16F32(byte* x, float* y, int n)
     {
+        float* ht = Half16.TablePointer;
         ushort* a = (ushort*)x;
         Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
         int np = n & ~31;
@@ -243,7 +249,7 @@ internal static unsafe class VecDotAvx2
         double sum = GgmlMath.Reduce(acc0, acc1, acc2, acc3);
         for (int i = np; i < n; i++)
         {
-            sum += Half16.TablePointer[a[i]] * y[i];
+            sum += ht[a[i]] * y[i];
         }
 
         return (float)sum;
@@ -309,11 +315,12 @@ internal static unsafe class VecDotAvx2
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q8_0(byte* x, byte* y, int blocks)
     {
+        float* ht = Half16.TablePointer;
         Vector256<float> acc = Vector256<float>.Zero;
         for (int b = 0; b < blocks; b++, x += 34, y += 34)
         {
             Vector256<int> s = MulSumI8(Avx.LoadVector256((sbyte*)(x + 2)), Avx.LoadVector256((sbyte*)(y + 2)));
-            acc = Fma.MultiplyAdd(Vector256.Create(H(x) * H(y)), Avx.ConvertToVector256Single(s), acc);
+            acc = Fma.MultiplyAdd(Vector256.Create(H(ht, x) * H(ht, y)), Avx.ConvertToVector256Single(s), acc);
         }
 
         return GgmlMath.Hsum(acc);
@@ -326,20 +333,21 @@ internal static unsafe class VecDotAvx2
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Q8_0x4(byte* x, long rowBytes, byte* y, int blocks, float* output)
     {
+        float* ht = Half16.TablePointer;
         Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
         byte* x1 = x + rowBytes, x2 = x + 2 * rowBytes, x3 = x + 3 * rowBytes;
         for (int b = 0; b < blocks; b++, x += 34, x1 += 34, x2 += 34, x3 += 34, y += 34)
         {
             Vector256<sbyte> qy = Avx.LoadVector256((sbyte*)(y + 2));
-            float dy = H(y);
+            float dy = H(ht, y);
             Vector256<int> s0 = MulSumI8(Avx.LoadVector256((sbyte*)(x + 2)), qy);
             Vector256<int> s1 = MulSumI8(Avx.LoadVector256((sbyte*)(x1 + 2)), qy);
             Vector256<int> s2 = MulSumI8(Avx.LoadVector256((sbyte*)(x2 + 2)), qy);
             Vector256<int> s3 = MulSumI8(Avx.LoadVector256((sbyte*)(x3 + 2)), qy);
-            acc0 = Fma.MultiplyAdd(Vector256.Create(H(x) * dy), Avx.ConvertToVector256Single(s0), acc0);
-            acc1 = Fma.MultiplyAdd(Vector256.Create(H(x1) * dy), Avx.ConvertToVector256Single(s1), acc1);
-            acc2 = Fma.MultiplyAdd(Vector256.Create(H(x2) * dy), Avx.ConvertToVector256Single(s2), acc2);
-            acc3 = Fma.MultiplyAdd(Vector256.Create(H(x3) * dy), Avx.ConvertToVector256Single(s3), acc3);
+            acc0 = Fma.MultiplyAdd(Vector256.Create(H(ht, x) * dy), Avx.ConvertToVector256Single(s0), acc0);
+            acc1 = Fma.MultiplyAdd(Vector256.Create(H(ht, x1) * dy), Avx.ConvertToVector256Single(s1), acc1);
+            acc2 = Fma.MultiplyAdd(Vector256.Create(H(ht, x2) * dy), Avx.ConvertToVector256Single(s2), acc2);
+            acc3 = Fma.MultiplyAdd(Vector256.Create(H(ht, x3) * dy), Avx.ConvertToVector256Single(s3), acc3);
         }
 
         output[0] = GgmlMath.Hsum(acc0);
@@ -379,12 +387,14 @@ internal static unsafe class VecDotAvx2
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Q8_0Step(Vector256<sbyte> absX, Vector256<sbyte> x, byte* y, float dx, Vector256<float> acc)
     {
+        float* ht = Half16.TablePointer;
         Vector256<int> s = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(absX.AsByte(), Avx2.Sign(Avx.LoadVector256((sbyte*)(y + 2)), x)), Vector256.Create((short)1));
-        return Fma.MultiplyAdd(Vector256.Create(dx * H(y)), Avx.ConvertToVector256Single(s), acc);
+        return Fma.MultiplyAdd(Vector256.Create(dx * H(ht, y)), Avx.ConvertToVector256Single(s), acc);
     }
 
     private static void Q8_0x2x4(byte* x0, long rowBytes, byte* y0, long yStride, int blocks, float* output, int outputStride)
     {
+        float* ht = Half16.TablePointer;
         Vector256<float> a00 = Vector256<float>.Zero, a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
         byte* x1 = x0 + rowBytes;
         byte* y1 = y0 + yStride, y2 = y0 + 2 * yStride, y3 = y0 + 3 * yStride;
@@ -392,7 +402,7 @@ internal static unsafe class VecDotAvx2
         {
             Vector256<sbyte> q0 = Avx.LoadVector256((sbyte*)(x0 + 2)), q1 = Avx.LoadVector256((sbyte*)(x1 + 2));
             Vector256<sbyte> abs0 = Avx2.Sign(q0, q0), abs1 = Avx2.Sign(q1, q1);
-            float d0 = H(x0), d1 = H(x1);
+            float d0 = H(ht, x0), d1 = H(ht, x1);
             a00 = Q8_0Step(abs0, q0, y0, d0, a00); a10 = Q8_0Step(abs1, q1, y0, d1, a10);
             a01 = Q8_0Step(abs0, q0, y1, d0, a01); a11 = Q8_0Step(abs1, q1, y1, d1, a11);
             a02 = Q8_0Step(abs0, q0, y2, d0, a02); a12 = Q8_0Step(abs1, q1, y2, d1, a12);
@@ -409,12 +419,13 @@ internal static unsafe class VecDotAvx2
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q4_0(byte* x, byte* y, int blocks)
     {
+        float* ht = Half16.TablePointer;
         Vector256<float> acc = Vector256<float>.Zero;
         Vector256<sbyte> eight = Vector256.Create((sbyte)8);
         for (int b = 0; b < blocks; b++, x += 18, y += 34)
         {
             Vector256<int> s = MulSumI8(Nibbles(x + 2).AsSByte() - eight, Avx.LoadVector256((sbyte*)(y + 2)));
-            acc = Fma.MultiplyAdd(Vector256.Create(H(x) * H(y)), Avx.ConvertToVector256Single(s), acc);
+            acc = Fma.MultiplyAdd(Vector256.Create(H(ht, x) * H(ht, y)), Avx.ConvertToVector256Single(s), acc);
         }
 
         return GgmlMath.Hsum(acc);
@@ -423,13 +434,14 @@ internal static unsafe class VecDotAvx2
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q4_1(byte* x, byte* y, int blocks)
     {
+        float* ht = Half16.TablePointer;
         Vector256<float> acc = Vector256<float>.Zero;
         float summs = 0;
         for (int b = 0; b < blocks; b++, x += 20, y += 36)
         {
-            summs = MulAdd(H(x + 2), H(y + 2), summs);
+            summs = MulAdd(H(ht, x + 2), H(ht, y + 2), summs);
             Vector256<int> s = MulSumU8(Nibbles(x + 4), Avx.LoadVector256((sbyte*)(y + 4)));
-            acc = Fma.MultiplyAdd(Vector256.Create(H(x) * H(y)), Avx.ConvertToVector256Single(s), acc);
+            acc = Fma.MultiplyAdd(Vector256.Create(H(ht, x) * H(ht, y)), Avx.ConvertToVector256Single(s), acc);
         }
 
         return GgmlMath.Hsum(acc) + summs;
@@ -438,6 +450,7 @@ internal static unsafe class VecDotAvx2
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q5_0(byte* x, byte* y, int blocks)
     {
+        float* ht = Half16.TablePointer;
         Vector256<float> acc = Vector256<float>.Zero;
         Vector256<byte> highMinus16 = Vector256.Create((byte)0xF0);
         for (int b = 0; b < blocks; b++, x += 22, y += 34)
@@ -446,7 +459,7 @@ internal static unsafe class VecDotAvx2
             Vector256<byte> high = Avx2.AndNot(BytesFromBits(*(uint*)(x + 2)), highMinus16);
             Vector256<sbyte> qx = (Nibbles(x + 6) | high).AsSByte();
             Vector256<int> s = MulSumI8(qx, Avx.LoadVector256((sbyte*)(y + 2)));
-            acc = Fma.MultiplyAdd(Vector256.Create(H(x) * H(y)), Avx.ConvertToVector256Single(s), acc);
+            acc = Fma.MultiplyAdd(Vector256.Create(H(ht, x) * H(ht, y)), Avx.ConvertToVector256Single(s), acc);
         }
 
         return GgmlMath.Hsum(acc);
@@ -455,15 +468,16 @@ internal static unsafe class VecDotAvx2
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q5_1(byte* x, byte* y, int blocks)
     {
+        float* ht = Half16.TablePointer;
         Vector256<float> acc = Vector256<float>.Zero;
         Vector256<byte> bit4 = Vector256.Create((byte)0x10);
         float summs = 0;
         for (int b = 0; b < blocks; b++, x += 24, y += 36)
         {
-            summs = MulAdd(H(x + 2), H(y + 2), summs);
+            summs = MulAdd(H(ht, x + 2), H(ht, y + 2), summs);
             Vector256<byte> qx = Nibbles(x + 8) | (BytesFromBits(*(uint*)(x + 4)) & bit4);
             Vector256<int> s = MulSumU8(qx, Avx.LoadVector256((sbyte*)(y + 4)));
-            acc = Fma.MultiplyAdd(Vector256.Create(H(x) * H(y)), Avx.ConvertToVector256Single(s), acc);
+            acc = Fma.MultiplyAdd(Vector256.Create(H(ht, x) * H(ht, y)), Avx.ConvertToVector256Single(s), acc);
         }
 
         return GgmlMath.Hsum(acc) + summs;
@@ -674,14 +688,15 @@ internal static unsafe class VecDotAvx2
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q4_K(byte* x, byte* y, int blocks)
     {
+        float* ht = Half16.TablePointer;
         Vector256<float> acc = Vector256<float>.Zero;
         Vector128<float> accMin = Vector128<float>.Zero;
         for (int b = 0; b < blocks; b++, x += 144, y += 292)
         {
             float dy = *(float*)y;
             Vector256<int> sumi = Q4KBlock(x, y, out Vector128<int> mins);
-            accMin = Fma.MultiplyAdd(Vector128.Create(-dy * H(x + 2)), Sse2.ConvertToVector128Single(mins), accMin);
-            acc = Fma.MultiplyAdd(Vector256.Create(dy * H(x)), Avx.ConvertToVector256Single(sumi), acc);
+            accMin = Fma.MultiplyAdd(Vector128.Create(-dy * H(ht, x + 2)), Sse2.ConvertToVector128Single(mins), accMin);
+            acc = Fma.MultiplyAdd(Vector256.Create(dy * H(ht, x)), Avx.ConvertToVector256Single(sumi), acc);
         }
 
         return GgmlMath.Hsum(acc) + ((accMin.ToScalar() + accMin.GetElement(2)) + (accMin.GetElement(1) + accMin.GetElement(3)));
@@ -691,14 +706,15 @@ internal static unsafe class VecDotAvx2
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q5_K(byte* x, byte* y, int blocks)
     {
+        float* ht = Half16.TablePointer;
         Vector256<float> acc = Vector256<float>.Zero;
         float summs = 0f;
         for (int b = 0; b < blocks; b++, x += 176, y += 292)
         {
             float dy = *(float*)y;
             Vector256<int> sumi = Q5KBlock(x, y, out Vector128<int> mins);
-            summs = MulAdd(-dy * H(x + 2), HsumInt(mins), summs);
-            acc = Fma.MultiplyAdd(Vector256.Create(dy * H(x)), Avx.ConvertToVector256Single(sumi), acc);
+            summs = MulAdd(-dy * H(ht, x + 2), HsumInt(mins), summs);
+            acc = Fma.MultiplyAdd(Vector256.Create(dy * H(ht, x)), Avx.ConvertToVector256Single(sumi), acc);
         }
 
         return GgmlMath.Hsum(acc) + summs;
@@ -707,10 +723,11 @@ internal static unsafe class VecDotAvx2
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q6_K(byte* x, byte* y, int blocks)
     {
+        float* ht = Half16.TablePointer;
         Vector256<float> acc = Vector256<float>.Zero;
         for (int b = 0; b < blocks; b++, x += 210, y += 292)
         {
-            acc = Fma.MultiplyAdd(Vector256.Create(*(float*)y * H(x + 208)), Avx.ConvertToVector256Single(Q6KBlock(x, y)), acc);
+            acc = Fma.MultiplyAdd(Vector256.Create(*(float*)y * H(ht, x + 208)), Avx.ConvertToVector256Single(Q6KBlock(x, y)), acc);
         }
 
         return GgmlMath.Hsum(acc);
@@ -720,13 +737,14 @@ internal static unsafe class VecDotAvx2
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q2_K(byte* x, byte* y, int blocks)
     {
+        float* ht = Half16.TablePointer;
         Vector256<float> acc = Vector256<float>.Zero;
         for (int b = 0; b < blocks; b++, x += 84, y += 292)
         {
             float dy = *(float*)y;
             Vector256<int> sumi = Q2KBlock(x, y, out Vector256<int> mins);
-            acc = Fma.MultiplyAdd(Vector256.Create(-dy * H(x + 82)), Avx.ConvertToVector256Single(mins), acc);
-            acc = Fma.MultiplyAdd(Vector256.Create(dy * H(x + 80)), Avx.ConvertToVector256Single(sumi), acc);
+            acc = Fma.MultiplyAdd(Vector256.Create(-dy * H(ht, x + 82)), Avx.ConvertToVector256Single(mins), acc);
+            acc = Fma.MultiplyAdd(Vector256.Create(dy * H(ht, x + 80)), Avx.ConvertToVector256Single(sumi), acc);
         }
 
         return GgmlMath.Hsum(acc);
@@ -735,10 +753,11 @@ internal static unsafe class VecDotAvx2
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q3_K(byte* x, byte* y, int blocks)
     {
+        float* ht = Half16.TablePointer;
         Vector256<float> acc = Vector256<float>.Zero;
         for (int b = 0; b < blocks; b++, x += 110, y += 292)
         {
-            acc = Fma.MultiplyAdd(Vector256.Create(*(float*)y * H(x + 108)), Avx.ConvertToVector256Single(Q3KBlock(x, y)), acc);
+            acc = Fma.MultiplyAdd(Vector256.Create(*(float*)y * H(ht, x + 108)), Avx.ConvertToVector256Single(Q3KBlock(x, y)), acc);
         }
 
         return GgmlMath.Hsum(acc);
@@ -754,6 +773,7 @@ internal static unsafe class VecDotAvx2
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Repacked(TensorType t, byte* x, byte* y, int n)
     {
+        float* ht = Half16.TablePointer;
         if (t == TensorType.Q4_0)
         {
             Vector256<sbyte> eight = Vector256.Create((sbyte)8);
@@ -761,7 +781,7 @@ internal static unsafe class VecDotAvx2
             for (int b = 0; b < n / 32; b++, x += 18, y += 34)
             {
                 int s = HsumInt(MulSumI8(Nibbles(x + 2).AsSByte() - eight, Avx.LoadVector256((sbyte*)(y + 2))));
-                acc = MathF.FusedMultiplyAdd(s, H(x) * H(y), acc);
+                acc = MathF.FusedMultiplyAdd(s, H(ht, x) * H(ht, y), acc);
             }
 
             return acc;
@@ -774,8 +794,8 @@ internal static unsafe class VecDotAvx2
             {
                 float dy = *(float*)y;
                 int s = HsumInt(Q4KBlock(x, y, out Vector128<int> mins));
-                acc = MathF.FusedMultiplyAdd(s, H(x) * dy, acc);
-                accMin = MathF.FusedMultiplyAdd(HsumInt(mins), H(x + 2) * dy, accMin);
+                acc = MathF.FusedMultiplyAdd(s, H(ht, x) * dy, acc);
+                accMin = MathF.FusedMultiplyAdd(HsumInt(mins), H(ht, x + 2) * dy, accMin);
             }
 
             return acc - accMin;
@@ -792,6 +812,7 @@ internal static unsafe class VecDotAvx2
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Q4_0Repacked8(byte* x, long rowBytes, byte* y, int blocks, float* output)
     {
+        float* ht = Half16.TablePointer;
         Vector256<sbyte> eight = Vector256.Create((sbyte)8);
         Vector256<float> acc = Vector256<float>.Zero;
         byte* x1 = x + rowBytes, x2 = x1 + rowBytes, x3 = x2 + rowBytes, x4 = x3 + rowBytes, x5 = x4 + rowBytes, x6 = x5 + rowBytes, x7 = x6 + rowBytes;
@@ -813,7 +834,7 @@ internal static unsafe class VecDotAvx2
             Vector256<int> h0123 = Avx2.HorizontalAdd(h01, h23), h4567 = Avx2.HorizontalAdd(h45, h67);
             // Lanes [r0..r3 of elements 0-3 | r4..r7 of elements 0-3] + [same, elements 4-7]: row i's exact sum in lane i.
             Vector256<int> sums = Avx2.Permute2x128(h0123, h4567, 0x20) + Avx2.Permute2x128(h0123, h4567, 0x31);
-            Vector256<float> d = Vector256.Create(H(x + o), H(x1 + o), H(x2 + o), H(x3 + o), H(x4 + o), H(x5 + o), H(x6 + o), H(x7 + o)) * Vector256.Create(H(y));
+            Vector256<float> d = Vector256.Create(H(ht, x + o), H(ht, x1 + o), H(ht, x2 + o), H(ht, x3 + o), H(ht, x4 + o), H(ht, x5 + o), H(ht, x6 + o), H(ht, x7 + o)) * Vector256.Create(H(ht, y));
             acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sums), d, acc);
         }
 
@@ -828,6 +849,7 @@ internal static unsafe class VecDotAvx2
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Q4_0Repacked8x4(byte* x, long rowBytes, byte* y, long yStride, int blocks, float* output, int outputStride)
     {
+        float* ht = Half16.TablePointer;
         Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
         for (int b = 0; b < blocks; b++)
         {
@@ -839,12 +861,12 @@ internal static unsafe class VecDotAvx2
             Vector256<int> h0123c = Avx2.HorizontalAdd(p01c, p23c), h0123d = Avx2.HorizontalAdd(p01d, p23d);
             Q4_0Pair(xb + 4 * rowBytes, rowBytes, y0, y1, y2, y3, out var p45a, out var p45b, out var p45c, out var p45d);
             Q4_0Pair(xb + 6 * rowBytes, rowBytes, y0, y1, y2, y3, out var p67a, out var p67b, out var p67c, out var p67d);
-            Vector256<float> dx = Vector256.Create(H(xb), H(xb + rowBytes), H(xb + 2 * rowBytes), H(xb + 3 * rowBytes),
-                H(xb + 4 * rowBytes), H(xb + 5 * rowBytes), H(xb + 6 * rowBytes), H(xb + 7 * rowBytes));
-            acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(RowSums(h0123a, Avx2.HorizontalAdd(p45a, p67a))), dx * Vector256.Create(H(y0)), acc0);
-            acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(RowSums(h0123b, Avx2.HorizontalAdd(p45b, p67b))), dx * Vector256.Create(H(y1)), acc1);
-            acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(RowSums(h0123c, Avx2.HorizontalAdd(p45c, p67c))), dx * Vector256.Create(H(y2)), acc2);
-            acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(RowSums(h0123d, Avx2.HorizontalAdd(p45d, p67d))), dx * Vector256.Create(H(y3)), acc3);
+            Vector256<float> dx = Vector256.Create(H(ht, xb), H(ht, xb + rowBytes), H(ht, xb + 2 * rowBytes), H(ht, xb + 3 * rowBytes),
+                H(ht, xb + 4 * rowBytes), H(ht, xb + 5 * rowBytes), H(ht, xb + 6 * rowBytes), H(ht, xb + 7 * rowBytes));
+            acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(RowSums(h0123a, Avx2.HorizontalAdd(p45a, p67a))), dx * Vector256.Create(H(ht, y0)), acc0);
+            acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(RowSums(h0123b, Avx2.HorizontalAdd(p45b, p67b))), dx * Vector256.Create(H(ht, y1)), acc1);
+            acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(RowSums(h0123c, Avx2.HorizontalAdd(p45c, p67c))), dx * Vector256.Create(H(ht, y2)), acc2);
+            acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(RowSums(h0123d, Avx2.HorizontalAdd(p45d, p67d))), dx * Vector256.Create(H(ht, y3)), acc3);
         }
 
         Avx.Store(output, acc0);
@@ -886,14 +908,15 @@ internal static unsafe class VecDotAvx2
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Q4_KRepacked4(byte* x, long rowBytes, byte* y, int blocks, bool perSubBlockPair, float* output)
     {
+        float* ht = Half16.TablePointer;
         Vector128<float> acc = Vector128<float>.Zero, accMin = Vector128<float>.Zero;
         Vector256<byte> low4 = Vector256.Create((byte)0x0F);
         byte* x1 = x + rowBytes, x2 = x1 + rowBytes, x3 = x2 + rowBytes;
         for (int b = 0; b < blocks; b++, x += 144, x1 += 144, x2 += 144, x3 += 144, y += 292)
         {
             Vector128<float> dy = Vector128.Create(*(float*)y);
-            Vector128<float> d = Vector128.Create(H(x), H(x1), H(x2), H(x3)) * dy;
-            Vector128<float> dmin = Vector128.Create(H(x + 2), H(x1 + 2), H(x2 + 2), H(x3 + 2)) * dy;
+            Vector128<float> d = Vector128.Create(H(ht, x), H(ht, x1), H(ht, x2), H(ht, x3)) * dy;
+            Vector128<float> dmin = Vector128.Create(H(ht, x + 2), H(ht, x1 + 2), H(ht, x2 + 2), H(ht, x3 + 2)) * dy;
             Vector128<short> q8Sums = Ssse3.HorizontalAdd(Sse2.LoadVector128((short*)(y + 260)), Sse2.LoadVector128((short*)(y + 276)));
             Vector256<short> sm0 = Avx2.ConvertToVector256Int16(UnpackScalesK4(x + 4)), sm1 = Avx2.ConvertToVector256Int16(UnpackScalesK4(x1 + 4));
             Vector256<short> sm2 = Avx2.ConvertToVector256Int16(UnpackScalesK4(x2 + 4)), sm3 = Avx2.ConvertToVector256Int16(UnpackScalesK4(x3 + 4));
@@ -953,6 +976,7 @@ internal static unsafe class VecDotAvx2
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float RepackedGemm(TensorType t, byte* x, byte* y, int n)
     {
+        float* ht = Half16.TablePointer;
         if (t != TensorType.Q4_K)
         {
             return Repacked(t, x, y, n);
@@ -963,7 +987,7 @@ internal static unsafe class VecDotAvx2
         for (int b = 0; b < n / 256; b++, x += 144, y += 292)
         {
             float dy = *(float*)y;
-            float d = H(x) * dy, dmin = H(x + 2) * dy;
+            float d = H(ht, x) * dy, dmin = H(ht, x + 2) * dy;
             Vector256<short> scalesAndMins = Avx2.ConvertToVector256Int16(UnpackScalesK4(x + 4));
             Vector128<short> q8Sums = Ssse3.HorizontalAdd(Sse2.LoadVector128((short*)(y + 260)), Sse2.LoadVector128((short*)(y + 276)));
             Vector128<int> mins = Sse2.MultiplyAddAdjacent(scalesAndMins.GetUpper(), q8Sums);

@@ -51,8 +51,12 @@ internal static unsafe class VecDotPortable
         }
     }
 
+    /// <summary>
+    /// An F16 scale from <see cref="Half16.TablePointer"/>, which kernels copy into a local first: native AOT re-checks a
+    /// static field's class initialisation on every read, and inside a loop that check spills the accumulators.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float H(byte* p) => Half16.TablePointer[*(ushort*)p];
+    private static float H(float* table, byte* p) => table[*(ushort*)p];
 
     /// <summary>Signed int8 dot product of 32 lanes, as 8 int32 partial sums (element i paired with i+16 in 16-bit lanes).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -163,11 +167,12 @@ internal static unsafe class VecDotPortable
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q8_0(byte* x, byte* y, int blocks)
     {
+        float* ht = Half16.TablePointer;
         Vector256<float> acc = Vector256<float>.Zero;
         for (int b = 0; b < blocks; b++, x += 34, y += 34)
         {
             Vector256<int> s = DotI8(Vector256.Load((sbyte*)(x + 2)), Vector256.Load((sbyte*)(y + 2)));
-            acc += Vector256.Create(H(x) * H(y)) * Vector256.ConvertToSingle(s);
+            acc += Vector256.Create(H(ht, x) * H(ht, y)) * Vector256.ConvertToSingle(s);
         }
 
         return Vector256.Sum(acc);
@@ -176,12 +181,13 @@ internal static unsafe class VecDotPortable
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q4_0(byte* x, byte* y, int blocks)
     {
+        float* ht = Half16.TablePointer;
         Vector256<float> acc = Vector256<float>.Zero;
         for (int b = 0; b < blocks; b++, x += 18, y += 34)
         {
             Vector256<sbyte> qx = Nibbles(x + 2).AsSByte() - Vector256.Create((sbyte)8);
             Vector256<int> s = DotI8(qx, Vector256.Load((sbyte*)(y + 2)));
-            acc += Vector256.Create(H(x) * H(y)) * Vector256.ConvertToSingle(s);
+            acc += Vector256.Create(H(ht, x) * H(ht, y)) * Vector256.ConvertToSingle(s);
         }
 
         return Vector256.Sum(acc);
@@ -190,13 +196,14 @@ internal static unsafe class VecDotPortable
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q4_1(byte* x, byte* y, int blocks)
     {
+        float* ht = Half16.TablePointer;
         Vector256<float> acc = Vector256<float>.Zero;
         float summs = 0;
         for (int b = 0; b < blocks; b++, x += 20, y += 36)
         {
-            summs += H(x + 2) * H(y + 2);
+            summs += H(ht, x + 2) * H(ht, y + 2);
             Vector256<int> s = DotI8(Nibbles(x + 4).AsSByte(), Vector256.Load((sbyte*)(y + 4)));
-            acc += Vector256.Create(H(x) * H(y)) * Vector256.ConvertToSingle(s);
+            acc += Vector256.Create(H(ht, x) * H(ht, y)) * Vector256.ConvertToSingle(s);
         }
 
         return Vector256.Sum(acc) + summs;
@@ -205,12 +212,13 @@ internal static unsafe class VecDotPortable
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q5_0(byte* x, byte* y, int blocks)
     {
+        float* ht = Half16.TablePointer;
         Vector256<float> acc = Vector256<float>.Zero;
         for (int b = 0; b < blocks; b++, x += 22, y += 34)
         {
             Vector256<sbyte> qx = (Nibbles(x + 6) | FifthBits(*(uint*)(x + 2))).AsSByte() - Vector256.Create((sbyte)16);
             Vector256<int> s = DotI8(qx, Vector256.Load((sbyte*)(y + 2)));
-            acc += Vector256.Create(H(x) * H(y)) * Vector256.ConvertToSingle(s);
+            acc += Vector256.Create(H(ht, x) * H(ht, y)) * Vector256.ConvertToSingle(s);
         }
 
         return Vector256.Sum(acc);
@@ -219,14 +227,15 @@ internal static unsafe class VecDotPortable
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q5_1(byte* x, byte* y, int blocks)
     {
+        float* ht = Half16.TablePointer;
         Vector256<float> acc = Vector256<float>.Zero;
         float summs = 0;
         for (int b = 0; b < blocks; b++, x += 24, y += 36)
         {
-            summs += H(x + 2) * H(y + 2);
+            summs += H(ht, x + 2) * H(ht, y + 2);
             Vector256<sbyte> qx = (Nibbles(x + 8) | FifthBits(*(uint*)(x + 4))).AsSByte();
             Vector256<int> s = DotI8(qx, Vector256.Load((sbyte*)(y + 4)));
-            acc += Vector256.Create(H(x) * H(y)) * Vector256.ConvertToSingle(s);
+            acc += Vector256.Create(H(ht, x) * H(ht, y)) * Vector256.ConvertToSingle(s);
         }
 
         return Vector256.Sum(acc) + summs;
@@ -239,6 +248,7 @@ internal static unsafe class VecDotPortable
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float KQuant(TensorType t, byte* x, byte* y, int blocks)
     {
+        float* ht = Half16.TablePointer;
         sbyte* q = stackalloc sbyte[256];
         int* scales = stackalloc int[16];
         int blockBytes = TensorTypeInfo.BlockBytes(t);
@@ -251,11 +261,11 @@ internal static unsafe class VecDotPortable
             float minTerm;
             switch (t)
             {
-                case TensorType.Q2_K: d = H(x + 80); minTerm = H(x + 82) * UnpackQ2_K(x, q, scales, bsums); break;
-                case TensorType.Q3_K: d = H(x + 108); minTerm = 0; UnpackQ3_K(x, q, scales); break;
-                case TensorType.Q4_K: d = H(x); minTerm = H(x + 2) * UnpackQ4_KOrQ5_K(x, q, scales, bsums, false); break;
-                case TensorType.Q5_K: d = H(x); minTerm = H(x + 2) * UnpackQ4_KOrQ5_K(x, q, scales, bsums, true); break;
-                default: d = H(x + 208); minTerm = 0; UnpackQ6_K(x, q, scales); break;
+                case TensorType.Q2_K: d = H(ht, x + 80); minTerm = H(ht, x + 82) * UnpackQ2_K(x, q, scales, bsums); break;
+                case TensorType.Q3_K: d = H(ht, x + 108); minTerm = 0; UnpackQ3_K(x, q, scales); break;
+                case TensorType.Q4_K: d = H(ht, x); minTerm = H(ht, x + 2) * UnpackQ4_KOrQ5_K(x, q, scales, bsums, false); break;
+                case TensorType.Q5_K: d = H(ht, x); minTerm = H(ht, x + 2) * UnpackQ4_KOrQ5_K(x, q, scales, bsums, true); break;
+                default: d = H(ht, x + 208); minTerm = 0; UnpackQ6_K(x, q, scales); break;
             }
 
             Vector256<int> acc = Vector256<int>.Zero;
