@@ -98,7 +98,7 @@ namespace NpcSdk.Extensions.AI
             switch (r.Result)
             {
                 case null:
-                    return r.Exception != null ? "{\"ok\": false, \"error\": " + JsonSerializer.Serialize(r.Exception.Message) + "}" : "null";
+                    return r.Exception != null ? "{\"ok\": false, \"error\": " + "\"" + JsonEncodedText.Encode(r.Exception.Message).ToString() + "\"" + "}" : "null";
                 case string s:
                     return s;
                 case JsonElement e:
@@ -106,9 +106,16 @@ namespace NpcSdk.Extensions.AI
                 case JsonDocument d:
                     return d.RootElement.GetRawText();
                 default:
-                    return JsonSerializer.Serialize(r.Result, r.Result.GetType());
+                    return Serialize(r.Result);
             }
         }
+
+        /// <summary>
+        /// A value as JSON through <see cref="AIJsonUtilities.DefaultOptions"/>, the serializer Microsoft.Extensions.AI itself uses
+        /// (its own contract types source-generated, others by reflection where the application allows it).
+        /// </summary>
+        internal static string Serialize(object value) =>
+            JsonSerializer.Serialize(value, AIJsonUtilities.DefaultOptions.GetTypeInfo(value.GetType()));
 
         private static JsonElement ToJsonElement(object? value)
         {
@@ -119,7 +126,7 @@ namespace NpcSdk.Extensions.AI
                 case null:
                     return Parse("null");
                 default:
-                    return Parse(JsonSerializer.Serialize(value, value.GetType()));
+                    return Parse(Serialize(value));
             }
         }
 

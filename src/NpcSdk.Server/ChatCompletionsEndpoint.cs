@@ -8,6 +8,7 @@ using System.Threading.Tasks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.AI;
 using NpcSdk.Agents.Tools;
+using NpcSdk.Extensions.AI;
 using NpcSdk.Generation;
 using NpcSdk.Grammars;
 
@@ -230,8 +231,8 @@ namespace NpcSdk.Server
             {
                 if (!first) sb.Append(", ");
                 first = false;
-                sb.Append(JsonSerializer.Serialize(kv.Key)).Append(": ");
-                sb.Append(kv.Value is JsonElement e ? e.GetRawText() : JsonSerializer.Serialize(kv.Value));
+                sb.Append('"').Append(JsonEncodedText.Encode(kv.Key).ToString()).Append('"').Append(": ");
+                sb.Append(kv.Value is JsonElement e ? e.GetRawText() : (kv.Value == null ? "null" : ChatMessageMapping.Serialize(kv.Value)));
             }
             return sb.Append('}').ToString();
         }

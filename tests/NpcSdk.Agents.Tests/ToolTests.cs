@@ -15,6 +15,19 @@ namespace NpcSdk.Agents.Tests
             Tools = { "sell_item", "open_door" },
         };
 
+        [Theory]
+        [InlineData("iron sword")]
+        [InlineData("say \"hi\"\\ back\n\t")]
+        [InlineData("caf\u00e9 <b>&'\u0001\ud83d\ude00")]
+        [InlineData("")]
+        public void Json_Literals_Match_The_Reflection_Serializer(string text)
+        {
+            // The AOT-safe writer must produce exactly what JsonSerializer wrote before it.
+            Assert.Equal(JsonSerializer.Serialize(text), JsonText.Quote(text));
+            var items = new[] { text, "b", text + "c" };
+            Assert.Equal(JsonSerializer.Serialize(items), JsonText.Array(items));
+        }
+
         [Fact]
         public void Methods_Become_Tools_With_Prompt_Lines_And_Schemas()
         {

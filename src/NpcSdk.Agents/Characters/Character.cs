@@ -54,14 +54,6 @@ namespace NpcSdk.Agents.Characters
     /// </summary>
     public sealed class Character
     {
-        private static readonly JsonSerializerOptions Json = new JsonSerializerOptions
-        {
-            PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-            WriteIndented = true,
-            ReadCommentHandling = JsonCommentHandling.Skip,
-            AllowTrailingCommas = true,
-        };
-
         /// <summary>Creates a character.</summary>
         public Character(string name, string role)
         {
@@ -116,7 +108,7 @@ namespace NpcSdk.Agents.Characters
         {
             try
             {
-                var c = JsonSerializer.Deserialize<CharacterFile>(json, Json) ?? throw new FormatException("character JSON is empty");
+                var c = JsonSerializer.Deserialize(json, CharacterJson.Default.CharacterFile) ?? throw new FormatException("character JSON is empty");
                 if (string.IsNullOrWhiteSpace(c.Name) || string.IsNullOrWhiteSpace(c.Role)) throw new FormatException("a character needs a name and a role");
                 return new Character(c.Name!, c.Role!)
                 {
@@ -145,9 +137,9 @@ namespace NpcSdk.Agents.Characters
         {
             Name = Name, Role = Role, Town = Town, Personality = Personality, Location = Location,
             Inventory = Inventory, Quests = Quests, Doors = Doors, Songs = Songs, Facts = Facts, Tools = Tools,
-        }, Json);
+        }, CharacterJson.Default.CharacterFile);
 
-        private sealed class CharacterFile
+        internal sealed class CharacterFile
         {
             public string? Name { get; set; }
             public string? Role { get; set; }
@@ -161,6 +153,14 @@ namespace NpcSdk.Agents.Characters
             public List<string>? Facts { get; set; }
             public List<string>? Tools { get; set; }
         }
+    }
+
+    /// <summary>The character file format (snake_case keys, comments and trailing commas allowed), source-generated so it needs no reflection.</summary>
+    [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true,
+        ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]
+    [JsonSerializable(typeof(Character.CharacterFile))]
+    internal sealed partial class CharacterJson : JsonSerializerContext
+    {
     }
 
     /// <summary>What the NPC knows of the player right now.</summary>

@@ -130,7 +130,7 @@ namespace NpcSdk.Agents.Remote
             {
                 if (!first) sb.Append(", ");
                 first = false;
-                sb.Append(JsonSerializer.Serialize(kv.Key)).Append(": ").Append(kv.Value.GetRawText());
+                sb.Append(JsonText.Quote(kv.Key)).Append(": ").Append(kv.Value.GetRawText());
             }
             return sb.Append('}').ToString();
         }
@@ -230,7 +230,7 @@ namespace NpcSdk.Agents.Remote
                 return Parsed(text.Substring(0, open).Trim(), inline);
             }
             string args = string.IsNullOrWhiteSpace(arguments) ? "{}" : arguments!;
-            return Parsed(text.Trim(), "{\"name\": " + JsonSerializer.Serialize(name) + ", \"arguments\": " + args + "}");
+            return Parsed(text.Trim(), "{\"name\": " + JsonText.Quote(name) + ", \"arguments\": " + args + "}");
         }
 
         private static GeneratedReply Parsed(string text, string callJson)

@@ -59,13 +59,13 @@ namespace NpcSdk.Agents.Tools
         public string ToJson()
         {
             var sb = new StringBuilder();
-            sb.Append("{\"name\": ").Append(JsonSerializer.Serialize(Name)).Append(", \"arguments\": {");
+            sb.Append("{\"name\": ").Append(JsonText.Quote(Name)).Append(", \"arguments\": {");
             bool first = true;
             foreach (var kv in Arguments)
             {
                 if (!first) sb.Append(", ");
                 first = false;
-                sb.Append(JsonSerializer.Serialize(kv.Key)).Append(": ").Append(kv.Value.GetRawText());
+                sb.Append(JsonText.Quote(kv.Key)).Append(": ").Append(kv.Value.GetRawText());
             }
             return sb.Append("}}").ToString();
         }
@@ -120,14 +120,14 @@ namespace NpcSdk.Agents.Tools
             var sb = new StringBuilder("{\"ok\": ").Append(Ok ? "true" : "false");
             foreach (var f in _fields)
             {
-                sb.Append(", ").Append(JsonSerializer.Serialize(f.Key)).Append(": ");
+                sb.Append(", ").Append(JsonText.Quote(f.Key)).Append(": ");
                 switch (f.Value)
                 {
                     case null: sb.Append("null"); break;
                     case bool b: sb.Append(b ? "true" : "false"); break;
-                    case string s: sb.Append(JsonSerializer.Serialize(s)); break;
+                    case string s: sb.Append(JsonText.Quote(s)); break;
                     case IFormattable n: sb.Append(n.ToString(null, CultureInfo.InvariantCulture)); break;
-                    default: sb.Append(JsonSerializer.Serialize(f.Value.ToString())); break;
+                    default: sb.Append(JsonText.Quote(f.Value.ToString() ?? "")); break;
                 }
             }
             return sb.Append('}').ToString();

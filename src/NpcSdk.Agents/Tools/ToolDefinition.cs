@@ -127,14 +127,14 @@ namespace NpcSdk.Agents.Tools
             {
                 var p = Parameters[i];
                 if (i > 0) sb.Append(", ");
-                sb.Append(JsonSerializer.Serialize(p.Name)).Append(": {\"type\": \"").Append(p.Type.ToString().ToLowerInvariant()).Append('"');
+                sb.Append(JsonText.Quote(p.Name)).Append(": {\"type\": \"").Append(p.Type.ToString().ToLowerInvariant()).Append('"');
                 var allowed = p.AllowedValues(npc);
-                if (allowed != null) sb.Append(", \"enum\": ").Append(JsonSerializer.Serialize(allowed));
+                if (allowed != null) sb.Append(", \"enum\": ").Append(JsonText.Array(allowed));
                 // A free string gets a length limit so a constrained call always closes in time.
                 else if (p.Type == ToolParameterType.String) sb.Append(", \"maxLength\": ").Append(MaxStringLength);
                 sb.Append('}');
             }
-            sb.Append("}, \"required\": ").Append(JsonSerializer.Serialize(Parameters.Select(p => p.Name).ToArray())).Append(", \"additionalProperties\": false}");
+            sb.Append("}, \"required\": ").Append(JsonText.Array(Parameters.Select(p => p.Name))).Append(", \"additionalProperties\": false}");
             return sb.ToString();
         }
 

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics.CodeAnalysis;
 using System.Linq;
 using System.Reflection;
 using NpcSdk.Agents.Characters;
@@ -22,11 +23,20 @@ namespace NpcSdk.Agents.Tools
             return this;
         }
 
-        /// <summary>Registers every <see cref="NpcToolAttribute"/> method of an object (instance methods) or a static class (pass a Type).</summary>
-        public ToolRegistry AddFrom(object target)
+        private const DynamicallyAccessedMemberTypes ToolMethods = DynamicallyAccessedMemberTypes.PublicMethods | DynamicallyAccessedMemberTypes.NonPublicMethods;
+
+        /// <summary>Registers every <see cref="NpcToolAttribute"/> method (instance or static) declared on <typeparamref name="T"/>, called on <paramref name="target"/>.</summary>
+        public ToolRegistry AddFrom<[DynamicallyAccessedMembers(ToolMethods)] T>(T target) where T : class
         {
-            var type = target as Type ?? target.GetType();
-            object? instance = target is Type ? null : target;
+            if (target == null) throw new ArgumentNullException(nameof(target));
+            return AddMethods(typeof(T), target);
+        }
+
+        /// <summary>Registers every static <see cref="NpcToolAttribute"/> method of a class (a static class, say).</summary>
+        public ToolRegistry AddFrom([DynamicallyAccessedMembers(ToolMethods)] Type staticClass) => AddMethods(staticClass, null);
+
+        private ToolRegistry AddMethods([DynamicallyAccessedMembers(ToolMethods)] Type type, object? instance)
+        {
             var flags = BindingFlags.Public | BindingFlags.NonPublic | (instance == null ? BindingFlags.Static : BindingFlags.Instance | BindingFlags.Static);
             foreach (var m in type.GetMethods(flags).Where(m => m.GetCustomAttribute<NpcToolAttribute>() != null).OrderBy(m => m.MetadataToken))
                 Add(ToolDefinition.FromMethod(m.IsStatic ? null : instance, m));

@@ -138,7 +138,7 @@ internal static unsafe class NativeLibraryBinding
         string fileName = OperatingSystem.IsWindows() ? LibraryName + ".dll"
             : OperatingSystem.IsMacOS() ? "lib" + LibraryName + ".dylib"
             : "lib" + LibraryName + ".so";
-        string assemblyFolder = Path.GetDirectoryName(typeof(NativeLibraryBinding).Assembly.Location) ?? string.Empty;
+        string assemblyFolder = AssemblyFolder();
         foreach (string folder in new[] { assemblyFolder, AppContext.BaseDirectory })
         {
             if (folder.Length != 0 && NativeLibrary.TryLoad(Path.Combine(folder, fileName), out handle))
@@ -158,6 +158,10 @@ internal static unsafe class NativeLibraryBinding
         failure = $"{fileName} was not found next to {typeof(NativeLibraryBinding).Assembly.GetName().Name} ({assemblyFolder}) or on the library path";
         return false;
     }
+
+    /// <summary>The folder of this assembly; empty in a single-file or native AOT app, where AppContext.BaseDirectory serves.</summary>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("SingleFile", "IL3000", Justification = "An empty location is handled: the caller then probes AppContext.BaseDirectory.")]
+    private static string AssemblyFolder() => Path.GetDirectoryName(typeof(NativeLibraryBinding).Assembly.Location) ?? string.Empty;
 #else
     public static int GetPath() => npc_get_path();
 
