@@ -4,7 +4,10 @@ using System.IO;
 
 namespace NpcSdk.Cli.Tests
 {
-    /// <summary>Runs the real <c>npcsdk</c> program (built next to the tests) as a child process.</summary>
+    /// <summary>
+    /// Runs the real <c>npcsdk</c> program as a child process: the one built next to the tests, or the executable named by
+    /// <c>NPCSDK_CLI</c> (CI points it at the native AOT build).
+    /// </summary>
     internal static class CliRunner
     {
         public sealed record Result(int ExitCode, string StdOut, string StdErr);
@@ -18,7 +21,8 @@ namespace NpcSdk.Cli.Tests
         /// <summary>Runs it with <paramref name="stdin"/> as its standard input (null: none).</summary>
         public static Result RunWithInput(string? stdin, params string[] args)
         {
-            var psi = new ProcessStartInfo("dotnet")
+            string? executable = Environment.GetEnvironmentVariable("NPCSDK_CLI");
+            var psi = new ProcessStartInfo(string.IsNullOrEmpty(executable) ? "dotnet" : executable)
             {
                 RedirectStandardInput = stdin != null,
                 RedirectStandardOutput = true,
@@ -27,7 +31,7 @@ namespace NpcSdk.Cli.Tests
                 WorkingDirectory = RepoRoot,
                 StandardOutputEncoding = System.Text.Encoding.UTF8,
             };
-            psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "npcsdk.dll"));
+            if (string.IsNullOrEmpty(executable)) psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "npcsdk.dll"));
             foreach (string a in args) psi.ArgumentList.Add(a);
             using var p = Process.Start(psi)!;
             if (stdin != null)
