@@ -36,6 +36,28 @@ public class TiledMatMulTests
         }
     }
 
+    /// <summary>One token's Q8_0 rows four at a time (with prefetching) must equal ggml_vec_dot_q8_0_q8_0 row by row.</summary>
+    [Fact]
+    public void Q8_0_Rows_Four_At_A_Time_Equal_One_Row_At_A_Time_Bit_For_Bit()
+    {
+        var rng = new Random(17);
+        foreach (int cols in new[] { 32, 384, 1024, 1056 })
+        foreach (int rows in new[] { 4, 13 })
+        {
+            var weights = Quantized(rng, rows, cols);
+            var activation = Quantized(rng, 1, cols);
+            var together = new float[rows];
+            MatVec.ComputeWith(MatMulKernel.VecDot, TensorType.Q8_0, weights, cols, activation, together, 0, rows);
+            for (int r = 0; r < rows; r++)
+            {
+                var alone = new float[1];
+                MatVec.ComputeWith(MatMulKernel.VecDot, TensorType.Q8_0, weights, cols, activation, alone, r, r + 1);
+                Assert.True(BitConverter.SingleToInt32Bits(alone[0]) == BitConverter.SingleToInt32Bits(together[r]),
+                    $"cols {cols}, rows {rows}: row {r}: {together[r]:R} vs {alone[0]:R}");
+            }
+        }
+    }
+
     /// <summary>Repacked rows several at once (the lanes of ggml's 8x8 kernels) must equal the one-row emulation.</summary>
     [Theory]
     [InlineData(TensorType.Q4_0, false)]
