@@ -608,12 +608,23 @@ INLINE AVX2 void store_pairs(__m128 v, float* out, int64_t os, const int nr, con
         _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) out[k * os + i] = lanes[i * na + k];
 }
 
+/*
+ * Decode walks `nr` rows interleaved, which the hardware prefetcher does not follow from DRAM: prefetch, in order, the
+ * bytes of block `b` of the rows two groups ahead (nr blocks of `bytes` each).
+ */
+INLINE AVX2 void sweep_ahead(const uint8_t* w, int64_t ws, const int nr, int b, const int bytes)
+{
+    const char* p = (const char*)w + 2 * nr * ws + (int64_t)b * nr * bytes;
+    _Pragma("GCC unroll 16") for (int c = 0; c < nr * bytes; c += 64) _mm_prefetch(p + c, _MM_HINT_T0);
+}
+
 /* ggml_gemv_q4_0_8x8_q8_0 and ggml_gemm_q4_0_8x8_q8_0 (the same chain): one FMA per 32-element block. */
 INLINE AVX2 void rows_q4_0_repacked_t(int n, const uint8_t* w, int64_t ws, const void* act, int64_t as, float* out,
                                       int64_t os, const int nr, const int na)
 {
     __m128 acc = _mm_setzero_ps();
     for (int b = 0; b < n / NPC_QK; b++) {
+        if (na == 1) sweep_ahead(w, ws, nr, b, sizeof(block_q4_0));
         __m256i v[4];
         float dxy[4];
         _Pragma("GCC unroll 4") for (int p = 0; p < 4; p++) v[p] = _mm256_setzero_si256();
@@ -648,6 +659,7 @@ INLINE AVX2 void q4_K_repacked(int n, const uint8_t* w, int64_t ws, const void* 
         __m256i scales[4];
         __m128i mins[4]; /* per pair: lane j = sum of mins x activation sums over the 64 elements j */
         float dxy[4], mxy[4];
+        if (na == 1) sweep_ahead(w, ws, nr, b, sizeof(block_q4_K));
         _Pragma("GCC unroll 4") for (int p = 0; p < 4; p++) mins[p] = _mm_setzero_si128();
         _Pragma("GCC unroll 4") for (int i = 0; i < nr; i++) {
             const block_q4_K* x = (const block_q4_K*)(w + i * ws) + b;
