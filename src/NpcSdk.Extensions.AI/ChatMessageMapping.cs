@@ -98,7 +98,7 @@ namespace NpcSdk.Extensions.AI
             switch (r.Result)
             {
                 case null:
-                    return r.Exception != null ? "{\"ok\": false, \"error\": " + "\"" + JsonEncodedText.Encode(r.Exception.Message).ToString() + "\"" + "}" : "null";
+                    return r.Exception != null ? "{\"ok\": false, \"error\": " + JsonText.Quote(r.Exception.Message) + "}" : "null";
                 case string s:
                     return s;
                 case JsonElement e:

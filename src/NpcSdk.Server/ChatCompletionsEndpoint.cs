@@ -231,7 +231,7 @@ namespace NpcSdk.Server
             {
                 if (!first) sb.Append(", ");
                 first = false;
-                sb.Append('"').Append(JsonEncodedText.Encode(kv.Key).ToString()).Append('"').Append(": ");
+                sb.Append(JsonText.Quote(kv.Key)).Append(": ");
                 sb.Append(kv.Value is JsonElement e ? e.GetRawText() : (kv.Value == null ? "null" : ChatMessageMapping.Serialize(kv.Value)));
             }
             return sb.Append('}').ToString();

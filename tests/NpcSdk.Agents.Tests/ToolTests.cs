@@ -1,3 +1,4 @@
+using System;
 using System.Linq;
 using System.Text.Json;
 using NpcSdk.Agents.Characters;
@@ -14,6 +15,17 @@ namespace NpcSdk.Agents.Tests
             Doors = { "cellar door" },
             Tools = { "sell_item", "open_door" },
         };
+
+        [Fact]
+        public void AddFrom_Without_Tools_Names_The_Type()
+        {
+            // Tools are looked up on the argument's static type; an object typed as object has none, and says so.
+            object untyped = new GameActions();
+            var e = Assert.Throws<ArgumentException>(() => new ToolRegistry().AddFrom(untyped));
+            Assert.Contains("System.Object", e.Message);
+            Assert.Contains("[NpcTool]", e.Message);
+            Assert.NotEmpty(new ToolRegistry().AddFrom((GameActions)untyped).All);
+        }
 
         [Theory]
         [InlineData("iron sword")]

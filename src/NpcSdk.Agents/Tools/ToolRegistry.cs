@@ -25,7 +25,9 @@ namespace NpcSdk.Agents.Tools
 
         private const DynamicallyAccessedMemberTypes ToolMethods = DynamicallyAccessedMemberTypes.PublicMethods | DynamicallyAccessedMemberTypes.NonPublicMethods;
 
-        /// <summary>Registers every <see cref="NpcToolAttribute"/> method (instance or static) declared on <typeparamref name="T"/>, called on <paramref name="target"/>.</summary>
+        /// <summary>Registers every <see cref="NpcToolAttribute"/> method (instance or static) of <typeparamref name="T"/>, called on <paramref name="target"/>.</summary>
+        /// <remarks><typeparamref name="T"/> is the static type of the argument (what the trimmer keeps methods of), not the object's runtime type.</remarks>
+        /// <exception cref="ArgumentException"><typeparamref name="T"/> has no <see cref="NpcToolAttribute"/> method.</exception>
         public ToolRegistry AddFrom<[DynamicallyAccessedMembers(ToolMethods)] T>(T target) where T : class
         {
             if (target == null) throw new ArgumentNullException(nameof(target));
@@ -33,13 +35,16 @@ namespace NpcSdk.Agents.Tools
         }
 
         /// <summary>Registers every static <see cref="NpcToolAttribute"/> method of a class (a static class, say).</summary>
+        /// <exception cref="ArgumentException">The class has no static <see cref="NpcToolAttribute"/> method.</exception>
         public ToolRegistry AddFrom([DynamicallyAccessedMembers(ToolMethods)] Type staticClass) => AddMethods(staticClass, null);
 
         private ToolRegistry AddMethods([DynamicallyAccessedMembers(ToolMethods)] Type type, object? instance)
         {
             var flags = BindingFlags.Public | BindingFlags.NonPublic | (instance == null ? BindingFlags.Static : BindingFlags.Instance | BindingFlags.Static);
-            foreach (var m in type.GetMethods(flags).Where(m => m.GetCustomAttribute<NpcToolAttribute>() != null).OrderBy(m => m.MetadataToken))
-                Add(ToolDefinition.FromMethod(m.IsStatic ? null : instance, m));
+            var methods = type.GetMethods(flags).Where(m => m.GetCustomAttribute<NpcToolAttribute>() != null).OrderBy(m => m.MetadataToken).ToList();
+            if (methods.Count == 0)
+                throw new ArgumentException($"{type.FullName} has no {(instance == null ? "static " : "")}[NpcTool] methods (tools are looked up on the argument's static type)");
+            foreach (var m in methods) Add(ToolDefinition.FromMethod(m.IsStatic ? null : instance, m));
             return this;
         }
 
