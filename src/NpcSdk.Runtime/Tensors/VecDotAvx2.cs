@@ -70,6 +70,16 @@ internal static unsafe class VecDotAvx2
     internal static Vector256<int> MulSumU8(Vector256<byte> x, Vector256<sbyte> y) =>
         Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(x, y), Vector256.Create((short)1));
 
+    /// <summary>8 x the sum of a block's 32 signed bytes, in every int32 lane (<paramref name="eight"/>: bytes of 8).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> EightTimesSum(Vector256<sbyte> y, Vector256<sbyte> eight)
+    {
+        Vector256<int> s = MulSumU8(eight.AsByte(), y);
+        s = Avx2.HorizontalAdd(s, s);
+        s = Avx2.HorizontalAdd(s, s);
+        return s + Avx2.Permute2x128(s, s, 0x01);
+    }
+
     /// <summary>16 bytes of nibbles to 32 bytes: low nibbles in the lower half, high nibbles in the upper half.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector256<byte> Nibbles(byte* p)
@@ -838,13 +848,15 @@ internal static unsafe class VecDotAvx2
             Sse.Prefetch0(sweep + 64);
             Sse.Prefetch0(sweep + 128);
             Vector256<sbyte> qy = Avx.LoadVector256((sbyte*)(y + 2));
-            Vector256<int> h01 = Avx2.HorizontalAdd(MulSumI8(Nibbles(x + o + 2).AsSByte() - eight, qy), MulSumI8(Nibbles(x1 + o + 2).AsSByte() - eight, qy));
-            Vector256<int> h23 = Avx2.HorizontalAdd(MulSumI8(Nibbles(x2 + o + 2).AsSByte() - eight, qy), MulSumI8(Nibbles(x3 + o + 2).AsSByte() - eight, qy));
-            Vector256<int> h45 = Avx2.HorizontalAdd(MulSumI8(Nibbles(x4 + o + 2).AsSByte() - eight, qy), MulSumI8(Nibbles(x5 + o + 2).AsSByte() - eight, qy));
-            Vector256<int> h67 = Avx2.HorizontalAdd(MulSumI8(Nibbles(x6 + o + 2).AsSByte() - eight, qy), MulSumI8(Nibbles(x7 + o + 2).AsSByte() - eight, qy));
+            // Only each row's exact integer total matters, so the nibbles (0..15) multiply unsigned, without the sign
+            // trick, and the -8 comes off once per block: sum (q - 8) y = sum q y - 8 sum y, the same integer.
+            Vector256<int> h01 = Avx2.HorizontalAdd(MulSumU8(Nibbles(x + o + 2), qy), MulSumU8(Nibbles(x1 + o + 2), qy));
+            Vector256<int> h23 = Avx2.HorizontalAdd(MulSumU8(Nibbles(x2 + o + 2), qy), MulSumU8(Nibbles(x3 + o + 2), qy));
+            Vector256<int> h45 = Avx2.HorizontalAdd(MulSumU8(Nibbles(x4 + o + 2), qy), MulSumU8(Nibbles(x5 + o + 2), qy));
+            Vector256<int> h67 = Avx2.HorizontalAdd(MulSumU8(Nibbles(x6 + o + 2), qy), MulSumU8(Nibbles(x7 + o + 2), qy));
             Vector256<int> h0123 = Avx2.HorizontalAdd(h01, h23), h4567 = Avx2.HorizontalAdd(h45, h67);
             // Lanes [r0..r3 of elements 0-3 | r4..r7 of elements 0-3] + [same, elements 4-7]: row i's exact sum in lane i.
-            Vector256<int> sums = Avx2.Permute2x128(h0123, h4567, 0x20) + Avx2.Permute2x128(h0123, h4567, 0x31);
+            Vector256<int> sums = Avx2.Permute2x128(h0123, h4567, 0x20) + Avx2.Permute2x128(h0123, h4567, 0x31) - EightTimesSum(qy, eight);
             Vector256<float> d = Vector256.Create(H(ht, x + o), H(ht, x1 + o), H(ht, x2 + o), H(ht, x3 + o), H(ht, x4 + o), H(ht, x5 + o), H(ht, x6 + o), H(ht, x7 + o)) * Vector256.Create(H(ht, y));
             acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sums), d, acc);
         }
