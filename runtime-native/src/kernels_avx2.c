@@ -627,19 +627,25 @@ INLINE AVX2 void rows_q4_0_repacked_t(int n, const uint8_t* w, int64_t ws, const
         if (na == 1) sweep_ahead(w, ws, nr, b, sizeof(block_q4_0));
         __m256i v[4];
         float dxy[4];
+        /* Only each pair's exact integer total matters: the nibbles (0..15) multiply unsigned and 8 x the
+           activation's block sum comes off the total, sum (q - 8) y = sum q y - 8 sum y. */
+        int32_t eight_sum[4] = { 0, 0, 0, 0 }, corr[4] = { 0, 0, 0, 0 };
+        _Pragma("GCC unroll 4") for (int k = 0; k < na; k++)
+            eight_sum[k] = 8 * hsum_epi32(mul_sum_us8(_mm256_set1_epi8(1), loadu(Y(block_q8_0, k, b)->qs)));
         _Pragma("GCC unroll 4") for (int p = 0; p < 4; p++) v[p] = _mm256_setzero_si256();
         _Pragma("GCC unroll 4") for (int i = 0; i < nr; i++) {
             const block_q4_0* xb = (const block_q4_0*)(w + i * ws) + b;
-            const __m256i qx = q4_0_quants(xb);
-            const __m256i ax = _mm256_sign_epi8(qx, qx);
+            const __m256i qx = nibbles(xb->qs);
             const float dx = h16(xb->d);
             _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {
                 const block_q8_0* y = Y(block_q8_0, k, b);
-                v[i * na + k] = mul_sum_us8(ax, _mm256_sign_epi8(loadu(y->qs), qx));
+                v[i * na + k] = mul_sum_us8(qx, loadu(y->qs));
                 dxy[i * na + k] = dx * h16(y->d);
+                corr[i * na + k] = eight_sum[k];
             }
         }
-        acc = _mm_fmadd_ps(_mm_cvtepi32_ps(hsum4_epi32(v[0], v[1], v[2], v[3])), pairs_ps(dxy, nr * na), acc);
+        const __m128i totals = _mm_sub_epi32(hsum4_epi32(v[0], v[1], v[2], v[3]), _mm_loadu_si128((const __m128i*)corr));
+        acc = _mm_fmadd_ps(_mm_cvtepi32_ps(totals), pairs_ps(dxy, nr * na), acc);
     }
     store_pairs(acc, out, os, nr, na);
 }
