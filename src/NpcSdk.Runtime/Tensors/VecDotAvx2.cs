@@ -873,6 +873,7 @@ internal static unsafe class VecDotAvx2
     public static void Q4_0Repacked8x4(byte* x, long rowBytes, byte* y, long yStride, int blocks, float* output, int outputStride)
     {
         float* ht = Half16.TablePointer;
+        Vector256<sbyte> eight = Vector256.Create((sbyte)8);
         Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
         for (int b = 0; b < blocks; b++)
         {
@@ -886,10 +887,13 @@ internal static unsafe class VecDotAvx2
             Q4_0Pair(xb + 6 * rowBytes, rowBytes, y0, y1, y2, y3, out var p67a, out var p67b, out var p67c, out var p67d);
             Vector256<float> dx = Vector256.Create(H(ht, xb), H(ht, xb + rowBytes), H(ht, xb + 2 * rowBytes), H(ht, xb + 3 * rowBytes),
                 H(ht, xb + 4 * rowBytes), H(ht, xb + 5 * rowBytes), H(ht, xb + 6 * rowBytes), H(ht, xb + 7 * rowBytes));
-            acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(RowSums(h0123a, Avx2.HorizontalAdd(p45a, p67a))), dx * Vector256.Create(H(ht, y0)), acc0);
-            acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(RowSums(h0123b, Avx2.HorizontalAdd(p45b, p67b))), dx * Vector256.Create(H(ht, y1)), acc1);
-            acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(RowSums(h0123c, Avx2.HorizontalAdd(p45c, p67c))), dx * Vector256.Create(H(ht, y2)), acc2);
-            acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(RowSums(h0123d, Avx2.HorizontalAdd(p45d, p67d))), dx * Vector256.Create(H(ht, y3)), acc3);
+            // Unsigned nibbles: sum (q - 8) y = sum q y - 8 sum y, per activation.
+            Vector256<int> c0 = EightTimesSum(Avx.LoadVector256((sbyte*)(y0 + 2)), eight), c1 = EightTimesSum(Avx.LoadVector256((sbyte*)(y1 + 2)), eight);
+            Vector256<int> c2 = EightTimesSum(Avx.LoadVector256((sbyte*)(y2 + 2)), eight), c3 = EightTimesSum(Avx.LoadVector256((sbyte*)(y3 + 2)), eight);
+            acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(RowSums(h0123a, Avx2.HorizontalAdd(p45a, p67a)) - c0), dx * Vector256.Create(H(ht, y0)), acc0);
+            acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(RowSums(h0123b, Avx2.HorizontalAdd(p45b, p67b)) - c1), dx * Vector256.Create(H(ht, y1)), acc1);
+            acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(RowSums(h0123c, Avx2.HorizontalAdd(p45c, p67c)) - c2), dx * Vector256.Create(H(ht, y2)), acc2);
+            acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(RowSums(h0123d, Avx2.HorizontalAdd(p45d, p67d)) - c3), dx * Vector256.Create(H(ht, y3)), acc3);
         }
 
         Avx.Store(output, acc0);
@@ -898,23 +902,23 @@ internal static unsafe class VecDotAvx2
         Avx.Store(output + 3 * outputStride, acc3);
     }
 
-    /// <summary>Two Q4_0 rows against four activations: per activation, the pairwise sums of both rows' int32 lanes.</summary>
+    /// <summary>
+    /// Two Q4_0 rows against four activations: per activation, the pairwise sums of both rows' int32 lanes, with the
+    /// nibbles (0..15) unsigned; the caller takes 8 x each activation's sum off the row totals.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Q4_0Pair(byte* x0, long rowBytes, byte* y0, byte* y1, byte* y2, byte* y3,
         out Vector256<int> a, out Vector256<int> b, out Vector256<int> c, out Vector256<int> d)
     {
-        Vector256<sbyte> eight = Vector256.Create((sbyte)8);
-        Vector256<sbyte> q0 = Nibbles(x0 + 2).AsSByte() - eight, q1 = Nibbles(x0 + rowBytes + 2).AsSByte() - eight;
-        Vector256<byte> abs0 = Avx2.Sign(q0, q0).AsByte(), abs1 = Avx2.Sign(q1, q1).AsByte();
-        Vector256<short> ones = Vector256.Create((short)1);
+        Vector256<byte> q0 = Nibbles(x0 + 2), q1 = Nibbles(x0 + rowBytes + 2);
         Vector256<sbyte> v = Avx.LoadVector256((sbyte*)(y0 + 2));
-        a = Avx2.HorizontalAdd(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(abs0, Avx2.Sign(v, q0)), ones), Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(abs1, Avx2.Sign(v, q1)), ones));
+        a = Avx2.HorizontalAdd(MulSumU8(q0, v), MulSumU8(q1, v));
         v = Avx.LoadVector256((sbyte*)(y1 + 2));
-        b = Avx2.HorizontalAdd(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(abs0, Avx2.Sign(v, q0)), ones), Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(abs1, Avx2.Sign(v, q1)), ones));
+        b = Avx2.HorizontalAdd(MulSumU8(q0, v), MulSumU8(q1, v));
         v = Avx.LoadVector256((sbyte*)(y2 + 2));
-        c = Avx2.HorizontalAdd(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(abs0, Avx2.Sign(v, q0)), ones), Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(abs1, Avx2.Sign(v, q1)), ones));
+        c = Avx2.HorizontalAdd(MulSumU8(q0, v), MulSumU8(q1, v));
         v = Avx.LoadVector256((sbyte*)(y3 + 2));
-        d = Avx2.HorizontalAdd(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(abs0, Avx2.Sign(v, q0)), ones), Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(abs1, Avx2.Sign(v, q1)), ones));
+        d = Avx2.HorizontalAdd(MulSumU8(q0, v), MulSumU8(q1, v));
     }
 
     /// <summary>From hadd trees of rows 0-3 and 4-7, row i's exact total in lane i.</summary>
