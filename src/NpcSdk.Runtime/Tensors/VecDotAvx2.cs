@@ -407,9 +407,8 @@ internal static unsafe class VecDotAvx2
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Q8_0Step(Vector256<sbyte> absX, Vector256<sbyte> x, byte* y, float dx, Vector256<float> acc)
+    private static Vector256<float> Q8_0Step(Vector256<sbyte> absX, Vector256<sbyte> x, byte* y, float dx, float* ht, Vector256<float> acc)
     {
-        float* ht = Half16.TablePointer;
         Vector256<int> s = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(absX.AsByte(), Avx2.Sign(Avx.LoadVector256((sbyte*)(y + 2)), x)), Vector256.Create((short)1));
         return Fma.MultiplyAdd(Vector256.Create(dx * H(ht, y)), Avx.ConvertToVector256Single(s), acc);
     }
@@ -425,10 +424,10 @@ internal static unsafe class VecDotAvx2
             Vector256<sbyte> q0 = Avx.LoadVector256((sbyte*)(x0 + 2)), q1 = Avx.LoadVector256((sbyte*)(x1 + 2));
             Vector256<sbyte> abs0 = Avx2.Sign(q0, q0), abs1 = Avx2.Sign(q1, q1);
             float d0 = H(ht, x0), d1 = H(ht, x1);
-            a00 = Q8_0Step(abs0, q0, y0, d0, a00); a10 = Q8_0Step(abs1, q1, y0, d1, a10);
-            a01 = Q8_0Step(abs0, q0, y1, d0, a01); a11 = Q8_0Step(abs1, q1, y1, d1, a11);
-            a02 = Q8_0Step(abs0, q0, y2, d0, a02); a12 = Q8_0Step(abs1, q1, y2, d1, a12);
-            a03 = Q8_0Step(abs0, q0, y3, d0, a03); a13 = Q8_0Step(abs1, q1, y3, d1, a13);
+            a00 = Q8_0Step(abs0, q0, y0, d0, ht, a00); a10 = Q8_0Step(abs1, q1, y0, d1, ht, a10);
+            a01 = Q8_0Step(abs0, q0, y1, d0, ht, a01); a11 = Q8_0Step(abs1, q1, y1, d1, ht, a11);
+            a02 = Q8_0Step(abs0, q0, y2, d0, ht, a02); a12 = Q8_0Step(abs1, q1, y2, d1, ht, a12);
+            a03 = Q8_0Step(abs0, q0, y3, d0, ht, a03); a13 = Q8_0Step(abs1, q1, y3, d1, ht, a13);
         }
 
         output[0] = GgmlMath.Hsum(a00); output[1] = GgmlMath.Hsum(a10);
