@@ -388,6 +388,20 @@ internal static unsafe class VecDotAvx2
     public static void Q8_0Tiled(byte* x, long rowBytes, int rows, byte* y, long activationStride, int tokens, int blocks, float* output, int outputStride)
     {
         int t = 0;
+        if (tokens >= 8 && blocks <= MaxScaledBlocks)
+        {
+            // Eight activations per weight row, their F16 scales widened once for all rows.
+            float* ht = Half16.TablePointer;
+            float* scales = stackalloc float[8 * blocks];
+            for (; t + 8 <= tokens; t += 8)
+            {
+                byte* y0 = y + t * activationStride;
+                for (int b = 0; b < blocks; b++)
+                    for (int k = 0; k < 8; k++) scales[8 * b + k] = H(ht, y0 + k * activationStride + 34L * b);
+                for (int r = 0; r < rows; r++)
+                    Q8_0x1x8(x + r * rowBytes, y0, activationStride, blocks, scales, ht, output + t * outputStride + r, outputStride);
+            }
+        }
         for (; t + 4 <= tokens; t += 4)
         {
             byte* y0 = y + t * activationStride;
@@ -404,6 +418,44 @@ internal static unsafe class VecDotAvx2
             for (; r + 4 <= rows; r += 4) Q8_0x4(x + r * rowBytes, rowBytes, yt, blocks, output + t * outputStride + r);
             for (; r < rows; r++) output[t * outputStride + r] = Q8_0(x + r * rowBytes, yt, blocks);
         }
+    }
+
+    /// <summary>Blocks per row up to which <see cref="Q8_0Tiled"/> keeps eight activations' scales on the stack (8 KiB).</summary>
+    private const int MaxScaledBlocks = 256;
+
+    /// <summary>
+    /// One Q8_0 row against eight activations (<paramref name="yStride"/> bytes apart) whose scales are in
+    /// <paramref name="scales"/> (eight per block): per output ggml_vec_dot_q8_0_q8_0's arithmetic, the eight products
+    /// d_x * d_y of a block taken in one multiply (the same float products).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Q8_0x1x8(byte* x, byte* y0, long yStride, int blocks, float* scales, float* ht, float* output, int outputStride)
+    {
+        Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        byte* y1 = y0 + yStride, y2 = y1 + yStride, y3 = y2 + yStride, y4 = y3 + yStride, y5 = y4 + yStride, y6 = y5 + yStride, y7 = y6 + yStride;
+        float* d = stackalloc float[8];
+        for (int b = 0; b < blocks; b++, x += 34, y0 += 34, y1 += 34, y2 += 34, y3 += 34, y4 += 34, y5 += 34, y6 += 34, y7 += 34, scales += 8)
+        {
+            Vector256<sbyte> q = Avx.LoadVector256((sbyte*)(x + 2));
+            Vector256<sbyte> abs = Avx2.Sign(q, q);
+            Avx.Store(d, Vector256.Create(H(ht, x)) * Avx.LoadVector256(scales));
+            a0 = Q8_0ScaledStep(abs, q, y0, d, a0); a1 = Q8_0ScaledStep(abs, q, y1, d + 1, a1);
+            a2 = Q8_0ScaledStep(abs, q, y2, d + 2, a2); a3 = Q8_0ScaledStep(abs, q, y3, d + 3, a3);
+            a4 = Q8_0ScaledStep(abs, q, y4, d + 4, a4); a5 = Q8_0ScaledStep(abs, q, y5, d + 5, a5);
+            a6 = Q8_0ScaledStep(abs, q, y6, d + 6, a6); a7 = Q8_0ScaledStep(abs, q, y7, d + 7, a7);
+        }
+
+        output[0] = GgmlMath.Hsum(a0); output[outputStride] = GgmlMath.Hsum(a1);
+        output[2 * outputStride] = GgmlMath.Hsum(a2); output[3 * outputStride] = GgmlMath.Hsum(a3);
+        output[4 * outputStride] = GgmlMath.Hsum(a4); output[5 * outputStride] = GgmlMath.Hsum(a5);
+        output[6 * outputStride] = GgmlMath.Hsum(a6); output[7 * outputStride] = GgmlMath.Hsum(a7);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Q8_0ScaledStep(Vector256<sbyte> absX, Vector256<sbyte> x, byte* y, float* d, Vector256<float> acc)
+    {
+        Vector256<int> s = MulSumU8(absX.AsByte(), Avx2.Sign(Avx.LoadVector256((sbyte*)(y + 2)), x));
+        return Fma.MultiplyAdd(Vector256.Create(*d), Avx.ConvertToVector256Single(s), acc);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
