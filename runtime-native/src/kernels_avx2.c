@@ -271,13 +271,24 @@ static AVX2 void widen_bf16(const void* src, float* dst, int64_t n)
 /* ---- 32-element blocks ---- */
 
 /*
+ * Decode walks `nr` rows interleaved, which the hardware prefetcher does not follow from DRAM: prefetch, in order, the
+ * bytes of block `b` of the rows two groups ahead (nr blocks of `bytes` each).
+ */
+INLINE AVX2 void sweep_ahead(const uint8_t* w, int64_t ws, const int nr, int b, const int bytes)
+{
+    const char* p = (const char*)w + 2 * nr * ws + (int64_t)b * nr * bytes;
+    _Pragma("GCC unroll 16") for (int c = 0; c < nr * bytes; c += 64) _mm_prefetch(p + c, _MM_HINT_T0);
+}
+
+
+/*
  * ggml_vec_dot_{q4_0,q5_0,q8_0}_q8_0 and ggml_vec_dot_{q4_1,q5_1}_q8_1 (AVX2): per output element one 8-lane
  * accumulator, acc = fma(d_x * d_y, int32 lanes of the block, acc) block after block, then hsum_float_8; Q4_1/Q5_1
  * also accumulate the min term m_x * s_y in a scalar (GCC contracts `summs += m * s` into an FMA) added at the end.
  * A tile of `nr` weight rows x `na` activations runs nr * na independent chains, which hides the FMA latency, and
  * unpacks each weight block once for all activations. A single activation (decode) walks one row at a time: reading
  * four rows interleaved defeats the hardware prefetcher's stream once the weights come from DRAM (3x slower on a
- * 32000-row output matrix here); Q8_0 does it with a software prefetch (rows_q8_0_decode below).
+ * 32000-row output matrix here); Q8_0 does it with sweep_ahead (rows_q8_0_decode below).
  */
 #define LEGACY_ROWS(name, XBLOCK, STEP, HAS_MIN, NR1)                                                             \
     INLINE AVX2 void name##_t(int n, const uint8_t* w, int64_t ws, const void* act, int64_t as, float* out,       \
@@ -291,6 +302,7 @@ static AVX2 void widen_bf16(const void* src, float* dst, int64_t n)
                 summs[i][k] = 0.0f;                                                                               \
             }                                                                                                     \
         for (int b = 0; b < n / NPC_QK; b++) {                                                                    \
+            if (na == 1 && nr > 1) sweep_ahead(w, ws, nr, b, sizeof(XBLOCK));                                    \
             _Pragma("GCC unroll 4") for (int i = 0; i < nr; i++) STEP((const XBLOCK*)(w + i * ws) + b, b, acc[i], summs[i]); \
         }                                                                                                         \
         _Pragma("GCC unroll 4") for (int i = 0; i < nr; i++)                                                      \
@@ -358,36 +370,15 @@ LEGACY_ROWS(rows_q8_1, block_q8_1, Q8_1_STEP, 0, 1)
 
 /*
  * Q8_0 with one activation (decode), rows of at most 1024 elements: four rows at a time, their chains independent
- * (the one-row walk is bound by its FMA latency), each with Q8_0_STEP's arithmetic, while the bytes of the rows two
- * groups ahead are prefetched: the hardware prefetcher does not follow four interleaved streams. Longer rows stay one
- * at a time; their four streams fall in different pages, which the prefetch does not carry (measured from DRAM).
+ * (the one-row walk is bound by its FMA latency), with the rows ahead swept in order (sweep_ahead). Longer rows stay
+ * one at a time; their four streams fall in different pages, which the prefetch does not carry (measured from DRAM).
  */
-static AVX2 void rows_q8_0_x4(int n, const uint8_t* w, int64_t ws, const block_q8_0* y, float* out)
-{
-    __m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
-    const char* pf = (const char*)(w + 8 * ws);
-    for (int b = 0; b < n / NPC_QK; b++, pf += 4 * sizeof(block_q8_0)) {
-        _mm_prefetch(pf, _MM_HINT_T0);
-        _mm_prefetch(pf + 64, _MM_HINT_T0);
-        _mm_prefetch(pf + 128, _MM_HINT_T0);
-        const __m256i qy = loadu(y[b].qs);
-        const float dy = h16(y[b].d);
-        _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) {
-            const block_q8_0* xb = (const block_q8_0*)(w + i * ws) + b;
-            const __m256i qx = loadu(xb->qs);
-            const __m256i s = mul_sum_us8(_mm256_sign_epi8(qx, qx), _mm256_sign_epi8(qy, qx));
-            acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(h16(xb->d) * dy), _mm256_cvtepi32_ps(s), acc[i]);
-        }
-    }
-    _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) out[i] = hsum_ps(acc[i]);
-}
-
 static AVX2 void rows_q8_0_decode(int n, const void* w, int64_t ws, int nrows, const void* act, int64_t as, int na,
                                   float* out, int64_t os)
 {
     int r = 0;
     if (na == 1 && n <= 1024)
-        for (; r + 4 <= nrows; r += 4) rows_q8_0_x4(n, (const uint8_t*)w + r * ws, ws, (const block_q8_0*)act, out + r);
+        for (; r + 4 <= nrows; r += 4) rows_q8_0_t(n, (const uint8_t*)w + r * ws, ws, act, as, out + r, os, 4, 1);
     if (r < nrows) rows_q8_0(n, (const uint8_t*)w + r * ws, ws, nrows - r, act, as, na, out + r, os);
 }
 
@@ -606,16 +597,6 @@ INLINE AVX2 void store_pairs(__m128 v, float* out, int64_t os, const int nr, con
     _mm_storeu_ps(lanes, v);
     _Pragma("GCC unroll 4") for (int i = 0; i < nr; i++)
         _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) out[k * os + i] = lanes[i * na + k];
-}
-
-/*
- * Decode walks `nr` rows interleaved, which the hardware prefetcher does not follow from DRAM: prefetch, in order, the
- * bytes of block `b` of the rows two groups ahead (nr blocks of `bytes` each).
- */
-INLINE AVX2 void sweep_ahead(const uint8_t* w, int64_t ws, const int nr, int b, const int bytes)
-{
-    const char* p = (const char*)w + 2 * nr * ws + (int64_t)b * nr * bytes;
-    _Pragma("GCC unroll 16") for (int c = 0; c < nr * bytes; c += 64) _mm_prefetch(p + c, _MM_HINT_T0);
 }
 
 /* ggml_gemv_q4_0_8x8_q8_0 and ggml_gemm_q4_0_8x8_q8_0 (the same chain): one FMA per 32-element block. */

@@ -70,20 +70,13 @@ internal static unsafe class MatVec
             byte* row = w + rowStart * rowBytes;
             int r = 0;
 #if NET
-            if (rowsTogether && kernel == MatMulKernel.VecDot && t == TensorType.Q8_0 && VecDotAvx2.IsSupported)
+            if (kernel == MatMulKernel.VecDot && t == TensorType.Q8_0 && (rowsTogether || cols <= StreamedQ8_0MaxCols) && VecDotAvx2.IsSupported)
             {
+                // Four rows at a time hide the FMA latency that bounds the one-row kernel; same arithmetic per row. With
+                // one token the rows come from memory once, so the rows two groups ahead are prefetched.
                 for (; r + 4 <= rowEnd - rowStart; r += 4, row += 4 * rowBytes)
                 {
-                    VecDotAvx2.Q8_0x4(row, rowBytes, a, cols / 32, o + r);
-                }
-            }
-            else if (kernel == MatMulKernel.VecDot && t == TensorType.Q8_0 && cols <= StreamedQ8_0MaxCols && VecDotAvx2.IsSupported)
-            {
-                // One token: four rows at a time hide the FMA latency that bounds the one-row kernel, with the rows two
-                // groups ahead prefetched. Same arithmetic per row.
-                for (; r + 4 <= rowEnd - rowStart; r += 4, row += 4 * rowBytes)
-                {
-                    VecDotAvx2.Q8_0x4(row, rowBytes, a, cols / 32, o + r, row + 8 * rowBytes);
+                    VecDotAvx2.Q8_0x4(row, rowBytes, a, cols / 32, o + r, rowsTogether ? null : row + 8 * rowBytes);
                 }
             }
 

@@ -461,7 +461,7 @@ internal static unsafe class VecDotAvx2
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Q8_0Step(Vector256<sbyte> absX, Vector256<sbyte> x, byte* y, float dx, float* ht, Vector256<float> acc)
     {
-        Vector256<int> s = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(absX.AsByte(), Avx2.Sign(Avx.LoadVector256((sbyte*)(y + 2)), x)), Vector256.Create((short)1));
+        Vector256<int> s = MulSumU8(absX.AsByte(), Avx2.Sign(Avx.LoadVector256((sbyte*)(y + 2)), x));
         return Fma.MultiplyAdd(Vector256.Create(dx * H(ht, y)), Avx.ConvertToVector256Single(s), acc);
     }
 
