@@ -34,6 +34,9 @@ namespace NpcSdk.Models
         private readonly MatMulWork _matmul = new MatMulWork();
         private readonly FloatGemmWork _gemm = new FloatGemmWork();
         private readonly NativeMatMulWork _native = new NativeMatMulWork();
+#if NET
+        private readonly InterleavedWork _interleaved = new InterleavedWork();
+#endif
         private readonly Attention _attention;
 
         private readonly float[] _x, _xb, _q, _k, _v, _att, _gate, _up, _cos, _sin, _normed, _logits;
@@ -207,6 +210,15 @@ namespace NpcSdk.Models
                 _pool.Run(w.Rows, _native, minChunk);
                 return;
             }
+#if NET
+            if (HasInterleaved(w))
+            {
+                // Q4_0 in 8-row groups (the Repacked kernel's arithmetic); the pool splits whole groups.
+                _interleaved.Set(w, _actRows.Quantize(input, inStride, rows, w), output, outStride, rows);
+                _pool.Run(w.Rows / Q4_0Interleaved.GroupRows, _interleaved, Math.Max(1, minChunk / Q4_0Interleaved.GroupRows));
+                return;
+            }
+#endif
             if (kernel == MatMulKernel.TinyBlas)
             {
                 float[] act = input;
@@ -230,6 +242,8 @@ namespace NpcSdk.Models
             _matmul.Set(w, kernel, _actRows.Quantize(input, inStride, rows, w), output, outStride, rows, _evalOffset + firstRow, _evalLength);
             _pool.Run(w.Rows, _matmul, minChunk);
         }
+
+        private static unsafe bool HasInterleaved(WeightMatrix w) => w.Interleaved != null;
 
         /// <summary>cos/sin of every rotated pair at one position, computed as ggml's rope cache does (float, iterated theta).</summary>
         private void RopeTables(int pos, Span<float> cos, Span<float> sin)
@@ -345,6 +359,33 @@ namespace NpcSdk.Models
                 FloatGemm.Compute(_w.Type, _w.RowSpan(start, end - start), end - start, _w.Cols, _act, _actStride, _batch,
                     _out.AsSpan(start), _outStride);
         }
+
+#if NET
+        /// <summary>Interleaved Q4_0 weights (<see cref="Q4_0Interleaved"/>) over a range of 8-row groups, every activation row at once.</summary>
+        private sealed class InterleavedWork : IRangeWork
+        {
+            private WeightMatrix _w = null!;
+            private ActivationRows _act = null!;
+            private float[] _out = null!;
+            private int _outStride, _batch;
+
+            public void Set(WeightMatrix w, ActivationRows act, float[] output, int outStride, int batch)
+            {
+                _w = w; _act = act; _out = output; _outStride = outStride; _batch = batch;
+            }
+
+            public unsafe void Execute(int start, int end)
+            {
+                if (_out.Length < (long)(_batch - 1) * _outStride + end * Q4_0Interleaved.GroupRows) throw new InvalidOperationException("output too short");
+                fixed (byte* a = _act.Rows(_batch))
+                fixed (float* o = _out)
+                {
+                    Q4_0Interleaved.Compute(_w.Interleaved + start * Q4_0Interleaved.GroupBytes(_w.Cols), _w.Cols, end - start, a, _act.RowBytes, _batch,
+                        o + start * Q4_0Interleaved.GroupRows, _outStride);
+                }
+            }
+        }
+#endif
 
         /// <summary>The native plugin's matrix product over a range of weight rows, every activation row at once, with the managed kernel choice.</summary>
         private sealed class NativeMatMulWork : IRangeWork

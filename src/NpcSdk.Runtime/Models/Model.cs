@@ -74,16 +74,19 @@ namespace NpcSdk.Models
             if (native && !NpcSdk.Native.NativeKernels.IsAvailable)
                 throw new ModelNotSupportedException($"the native backend was requested but is not available: {NpcSdk.Native.NativeKernels.Description}");
             var file = GgufFile.Open(path);
+            Model? model = null;
             try
             {
-                var model = new Model(file, options.Threads);
+                model = new Model(file, options.Threads);
                 model.Transformer.UseNativeKernels = native;
+                model.Transformer.PrepareWeights(model._pool);
                 if (options.TrimAfterLoad) Trim();
                 return model;
             }
             catch
             {
-                file.Dispose();
+                if (model != null) model.Dispose();
+                else file.Dispose();
                 throw;
             }
         }
@@ -165,6 +168,7 @@ namespace NpcSdk.Models
         public void Dispose()
         {
             _pool.Dispose();
+            Transformer.FreeWeights();
             File.Dispose();
         }
     }

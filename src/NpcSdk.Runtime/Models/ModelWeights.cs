@@ -20,6 +20,23 @@ namespace NpcSdk.Models
         public float[] OutputNorm = null!;
         public WeightMatrix Output = null!;
 
+        /// <summary>Every weight matrix once (a tied output is the embedding table).</summary>
+        public System.Collections.Generic.IEnumerable<WeightMatrix> Matrices()
+        {
+            yield return TokenEmbedding;
+            if (Output != TokenEmbedding) yield return Output;
+            foreach (var l in Layers)
+            {
+                yield return l.Wq;
+                yield return l.Wk;
+                yield return l.Wv;
+                yield return l.Wo;
+                yield return l.Gate;
+                yield return l.Up;
+                yield return l.Down;
+            }
+        }
+
         public static ModelWeights Load(GgufFile f, ModelConfig c)
         {
             var w = new ModelWeights

@@ -24,6 +24,50 @@ namespace NpcSdk.Models
         public int RowBytes { get; }
         public byte* Data { get; }
 
+        /// <summary>
+        /// The same weights laid out for the 8-row Q4_0 kernels (<see cref="Q4_0Interleaved"/>), owned by this matrix, or
+        /// null. <see cref="Data"/> stays valid (embedding lookups read it), its pages released from memory.
+        /// </summary>
+        public byte* Interleaved { get; private set; }
+
+        /// <summary>Makes <see cref="Interleaved"/> if the layout applies to these weights; false if it does not.</summary>
+        public bool TryInterleave(NpcSdk.Compute.WorkerPool pool)
+        {
+            if (Interleaved != null) return true;
+            if (Type != TensorType.Q4_0 || !Q4_0Interleaved.CanRepack(Data, Rows, Cols)) return false;
+            long bytes = (long)Rows * RowBytes;
+            byte* copy = (byte*)NpcSdk.Native.PageMemory.Allocate(bytes);
+            var work = new RepackWork(Data, Cols, copy);
+            pool.Run(Rows / Q4_0Interleaved.GroupRows, work, minChunk: 64);
+            Interleaved = copy;
+            // The file's pages of these weights are read again only by embedding lookups, a few rows at a time.
+            NpcSdk.Native.PageMemory.ReleaseMappedPages(Data, bytes);
+            return true;
+        }
+
+        /// <summary>Frees <see cref="Interleaved"/> (after the last use of the model).</summary>
+        public void FreeInterleaved()
+        {
+            if (Interleaved == null) return;
+            NpcSdk.Native.PageMemory.Free(Interleaved);
+            Interleaved = null;
+        }
+
+        private sealed class RepackWork : NpcSdk.Compute.IRangeWork
+        {
+            private readonly byte* _src, _dst;
+            private readonly int _cols;
+
+            public RepackWork(byte* src, int cols, byte* dst)
+            {
+                _src = src;
+                _cols = cols;
+                _dst = dst;
+            }
+
+            public void Execute(int start, int end) => Q4_0Interleaved.Repack(_src, _cols, _dst, start, end);
+        }
+
         /// <summary>The packed bytes of rows [start, start + count).</summary>
         public ReadOnlySpan<byte> RowSpan(int start, int count) => new ReadOnlySpan<byte>(Data + (long)start * RowBytes, count * RowBytes);
 

@@ -145,4 +145,56 @@ public unsafe class KernelArithmeticTests
         Assert.Equal(MatMulKernel.Repacked, MatMulKernels.ForRow(MatMulKernel.Repacked, 0, 1));
         Assert.Equal(MatMulKernel.VecDot, MatMulKernels.ForRow(MatMulKernel.VecDot, 0, 8));
     }
+
+#if NET
+    [Theory]
+    [InlineData(24, 96, 1)]
+    [InlineData(24, 96, 4)]
+    [InlineData(16, 4864, 9)]
+    [InlineData(8, 2048, 3)]
+    public void Interleaved_Q4_0_Gives_The_Bits_Of_The_Repacked_Kernel(int rows, int cols, int tokens)
+    {
+        var weights = QuantizedRows(TensorType.Q4_0, rows, cols, 40);
+        int rowBytes = (int)TensorTypeInfo.RowBytes(TensorType.Q4_0, cols);
+        // Scales the widening must carry exactly: zero, the smallest denormal, a denormal, negative, the largest finite.
+        ushort[] scales = { 0x0000, 0x0001, 0x03FF, 0x8001, 0xBC00, 0x7BFF, 0xFBFF };
+        for (int i = 0; i < scales.Length; i++) BitConverter.TryWriteBytes(weights.AsSpan(i * 18 + rowBytes * (i % rows)), scales[i]);
+        // The widest integer sums: every nibble 15 (or 0) against activations of +-127 (the i16 partial sums' bound).
+        weights.AsSpan(rowBytes + 2, 16).Fill(0xFF);
+        weights.AsSpan(2 * rowBytes + 2, 16).Fill(0x00);
+        int actBytes = (int)TensorTypeInfo.RowBytes(TensorType.Q8_0, cols);
+        var act = new byte[tokens * actBytes];
+        for (int t = 0; t < tokens; t++) TestData.Quantize(TensorType.Q8_0, TestData.Gaussian(cols, 50 + t)).CopyTo(act, t * actBytes);
+        for (int i = 0; i < 32; i++) act[2 + i] = (byte)(sbyte)(i % 2 == 0 ? 127 : -127);
+        act.AsSpan(36, 32).Fill(unchecked((byte)(sbyte)-127));
+
+        var packed = new byte[rows * rowBytes];
+        var output = new float[tokens * rows];
+        fixed (byte* w = weights)
+        fixed (byte* p = packed)
+        fixed (byte* a = act)
+        fixed (float* o = output)
+        {
+            Assert.True(Q4_0Interleaved.CanRepack(w, rows, cols));
+            Q4_0Interleaved.Repack(w, cols, p, 0, rows / 8);
+            Q4_0Interleaved.Compute(p, cols, rows / 8, a, actBytes, tokens, o, rows);
+            for (int t = 0; t < tokens; t++)
+                for (int r = 0; r < rows; r++)
+                    Assert.Equal(VecDotScalar.Repacked(TensorType.Q4_0, w + r * rowBytes, a + t * actBytes, cols), output[t * rows + r]);
+        }
+    }
+
+    [Fact]
+    public void Interleaving_Q4_0_Needs_Whole_Groups_Of_Eight_Rows_And_Finite_Scales()
+    {
+        var weights = QuantizedRows(TensorType.Q4_0, 16, 64, 60);
+        fixed (byte* w = weights)
+        {
+            Assert.True(Q4_0Interleaved.CanRepack(w, 16, 64));
+            Assert.False(Q4_0Interleaved.CanRepack(w, 12, 64));
+            BitConverter.TryWriteBytes(weights.AsSpan(5 * 18), (ushort)0x7C00);
+            Assert.False(Q4_0Interleaved.CanRepack(w, 16, 64));
+        }
+    }
+#endif
 }
