@@ -213,9 +213,9 @@ namespace NpcSdk.Models
 #if NET
             if (HasInterleaved(w))
             {
-                // Q4_0 in 8-row groups (the Repacked kernel's arithmetic); the pool splits whole groups.
-                _interleaved.Set(w, _actRows.Quantize(input, inStride, rows, w), output, outStride, rows);
-                _pool.Run(w.Rows / Q4_0Interleaved.GroupRows, _interleaved, Math.Max(1, minChunk / Q4_0Interleaved.GroupRows));
+                // Q4_0/Q4_K in 8-row groups (the Repacked kernels' arithmetic); the pool splits whole groups.
+                _interleaved.Set(w, _actRows.Quantize(input, inStride, rows, w), output, outStride, rows, firstRow, _evalLength - _evalLength % 4 - _evalOffset);
+                _pool.Run(w.Rows / 8, _interleaved, Math.Max(1, minChunk / 8));
                 return;
             }
 #endif
@@ -367,21 +367,25 @@ namespace NpcSdk.Models
             private WeightMatrix _w = null!;
             private ActivationRows _act = null!;
             private float[] _out = null!;
-            private int _outStride, _batch;
+            private int _outStride, _batch, _firstRow, _gemmRows;
 
-            public void Set(WeightMatrix w, ActivationRows act, float[] output, int outStride, int batch)
+            /// <summary>Activation rows from <paramref name="firstRow"/> of a step whose rows before <paramref name="gemmRows"/> llama.cpp runs through its gemm.</summary>
+            public void Set(WeightMatrix w, ActivationRows act, float[] output, int outStride, int batch, int firstRow, int gemmRows)
             {
-                _w = w; _act = act; _out = output; _outStride = outStride; _batch = batch;
+                _w = w; _act = act; _out = output; _outStride = outStride; _batch = batch; _firstRow = firstRow; _gemmRows = gemmRows;
             }
 
             public unsafe void Execute(int start, int end)
             {
-                if (_out.Length < (long)(_batch - 1) * _outStride + end * Q4_0Interleaved.GroupRows) throw new InvalidOperationException("output too short");
+                if (_out.Length < (long)(_batch - 1) * _outStride + end * 8) throw new InvalidOperationException("output too short");
                 fixed (byte* a = _act.Rows(_batch))
                 fixed (float* o = _out)
                 {
-                    Q4_0Interleaved.Compute(_w.Interleaved + start * Q4_0Interleaved.GroupBytes(_w.Cols), _w.Cols, end - start, a, _act.RowBytes, _batch,
-                        o + start * Q4_0Interleaved.GroupRows, _outStride);
+                    if (_w.Type == TensorType.Q4_0)
+                        Q4_0Interleaved.Compute(_w.Interleaved + start * Q4_0Interleaved.GroupBytes(_w.Cols), _w.Cols, end - start, a, _act.RowBytes, _batch, o + start * 8, _outStride);
+                    else
+                        Q4_KInterleaved.Compute(_w.Interleaved + start * Q4_KInterleaved.GroupBytes(_w.Cols), _w.Cols, end - start, a, _act.RowBytes, _batch,
+                            _firstRow, _gemmRows, o + start * 8, _outStride);
                 }
             }
         }

@@ -25,7 +25,8 @@ namespace NpcSdk.Models
         public byte* Data { get; }
 
         /// <summary>
-        /// The same weights laid out for the 8-row Q4_0 kernels (<see cref="Q4_0Interleaved"/>), owned by this matrix, or
+        /// The same weights laid out for the 8-row Q4_0 or Q4_K kernels (<see cref="Q4_0Interleaved"/>,
+        /// <see cref="Q4_KInterleaved"/>), owned by this matrix, or
         /// null. <see cref="Data"/> stays valid (embedding lookups read it), its pages released from memory.
         /// </summary>
         public byte* Interleaved { get; private set; }
@@ -34,11 +35,12 @@ namespace NpcSdk.Models
         public bool TryInterleave(NpcSdk.Compute.WorkerPool pool)
         {
             if (Interleaved != null) return true;
-            if (Type != TensorType.Q4_0 || !Q4_0Interleaved.CanRepack(Data, Rows, Cols)) return false;
+            bool q4_0 = Type == TensorType.Q4_0 && Q4_0Interleaved.CanRepack(Data, Rows, Cols);
+            bool q4_k = Type == TensorType.Q4_K && Q4_KInterleaved.CanRepack(Data, Rows, Cols);
+            if (!q4_0 && !q4_k) return false;
             long bytes = (long)Rows * RowBytes;
-            byte* copy = (byte*)NpcSdk.Native.PageMemory.Allocate(bytes);
-            var work = new RepackWork(Data, Cols, copy);
-            pool.Run(Rows / Q4_0Interleaved.GroupRows, work, minChunk: 64);
+            byte* copy = (byte*)NpcSdk.Native.PageMemory.Allocate(q4_0 ? bytes : Rows / 8 * Q4_KInterleaved.GroupBytes(Cols));
+            pool.Run(Rows / 8, new RepackWork(Type, Data, Cols, copy), minChunk: 64);
             Interleaved = copy;
             // The file's pages of these weights are read again only by embedding lookups, a few rows at a time.
             NpcSdk.Native.PageMemory.ReleaseMappedPages(Data, bytes);
@@ -55,17 +57,23 @@ namespace NpcSdk.Models
 
         private sealed class RepackWork : NpcSdk.Compute.IRangeWork
         {
+            private readonly TensorType _type;
             private readonly byte* _src, _dst;
             private readonly int _cols;
 
-            public RepackWork(byte* src, int cols, byte* dst)
+            public RepackWork(TensorType type, byte* src, int cols, byte* dst)
             {
+                _type = type;
                 _src = src;
                 _cols = cols;
                 _dst = dst;
             }
 
-            public void Execute(int start, int end) => Q4_0Interleaved.Repack(_src, _cols, _dst, start, end);
+            public void Execute(int start, int end)
+            {
+                if (_type == TensorType.Q4_0) Q4_0Interleaved.Repack(_src, _cols, _dst, start, end);
+                else Q4_KInterleaved.Repack(_src, _cols, _dst, start, end);
+            }
         }
 
         /// <summary>The packed bytes of rows [start, start + count).</summary>

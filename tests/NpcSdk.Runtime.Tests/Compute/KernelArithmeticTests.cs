@@ -196,5 +196,44 @@ public unsafe class KernelArithmeticTests
             Assert.False(Q4_0Interleaved.CanRepack(w, 16, 64));
         }
     }
+
+    [Theory]
+    [InlineData(16, 256, 1, 0, 0)]
+    [InlineData(16, 512, 9, 0, 8)]
+    [InlineData(8, 2048, 6, 0, 4)]
+    [InlineData(24, 768, 5, 2, 4)]
+    public void Interleaved_Q4_K_Gives_The_Bits_Of_The_Repacked_Gemv_And_Gemm(int rows, int cols, int tokens, int firstRow, int gemmRows)
+    {
+        var weights = QuantizedRows(TensorType.Q4_K, rows, cols, 70);
+        int rowBytes = (int)TensorTypeInfo.RowBytes(TensorType.Q4_K, cols);
+        // Extremes the integer sums must carry: every nibble 15 with the largest 6-bit scales and mins, and negative,
+        // zero and denormal d / dmin.
+        weights.AsSpan(4, 140).Fill(0xFF);
+        ushort[] halves = { 0x0000, 0x0001, 0x8001, 0xBC00, 0x7BFF };
+        for (int i = 0; i < halves.Length; i++) BitConverter.TryWriteBytes(weights.AsSpan(rowBytes * (1 + i) + 2 * (i % 2)), halves[i]);
+        int actBytes = (int)TensorTypeInfo.RowBytes(TensorType.Q8_K, cols);
+        var act = new byte[tokens * actBytes];
+        for (int t = 0; t < tokens; t++) TestData.Quantize(TensorType.Q8_K, TestData.Gaussian(cols, 80 + t)).CopyTo(act, t * actBytes);
+
+        var packed = new byte[rows / 8 * Q4_KInterleaved.GroupBytes(cols)];
+        var output = new float[tokens * rows];
+        fixed (byte* w = weights)
+        fixed (byte* p = packed)
+        fixed (byte* a = act)
+        fixed (float* o = output)
+        {
+            Assert.True(Q4_KInterleaved.CanRepack(w, rows, cols));
+            Q4_KInterleaved.Repack(w, cols, p, 0, rows / 8);
+            Q4_KInterleaved.Compute(p, cols, rows / 8, a, actBytes, tokens, firstRow, gemmRows, o, rows);
+            for (int t = 0; t < tokens; t++)
+                for (int r = 0; r < rows; r++)
+                {
+                    float expected = firstRow + t < gemmRows
+                        ? VecDotScalar.RepackedGemm(TensorType.Q4_K, w + r * rowBytes, a + t * actBytes, cols)
+                        : VecDotScalar.Repacked(TensorType.Q4_K, w + r * rowBytes, a + t * actBytes, cols);
+                    Assert.Equal(expected, output[t * rows + r]);
+                }
+        }
+    }
 #endif
 }

@@ -1,0 +1,271 @@
+using System;
+#if NET
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+#endif
+
+namespace NpcSdk.Tensors;
+
+/// <summary>
+/// Q4_K weights laid out again for 8-row kernels, as <see cref="Q4_0Interleaved"/> does for Q4_0 (ggml's
+/// <c>block_q4_Kx8</c> idea, our own order): rows in groups of 8, a group's 256-column super-blocks one after another,
+/// each 1184 bytes: the 8 rows' F16 d, their F16 dmin, the 6-bit sub-block scales unpacked to bytes (sub-block-major,
+/// 8 x 8), the mins likewise as pairs of sub-blocks (4 x 8 x 2), then 32 chunks of 32 bytes, chunk 8j + k holding quant
+/// bytes 32j + 4k..+3 of rows 0..7 (low nibbles: elements 64j + 4k.., sub-block 2j; high nibbles: 32 further on,
+/// sub-block 2j + 1). Every row's sums stay in its own lane. Each output gets the arithmetic of <c>VecDotAvx2.Repacked</c>
+/// (one FMA of the exact integer total per super-block into the scale sum and one into the min sum) or, for the rows
+/// llama.cpp runs through its 4-row gemm, of <c>VecDotAvx2.RepackedGemm</c> (the same per 64 elements).
+/// </summary>
+internal static unsafe class Q4_KInterleaved
+{
+    /// <summary>Rows per group.</summary>
+    public const int GroupRows = 8;
+
+    /// <summary>Bytes of one group's 256 columns (32 more than the 8 rows in Q4_K: the scales unpacked).</summary>
+    public const int GroupBlockBytes = 1184;
+
+    private const int ScalesOffset = 32, MinsOffset = 96, QuantsOffset = 160;
+
+    /// <summary>Bytes of one group of 8 rows of <paramref name="cols"/> columns.</summary>
+    public static long GroupBytes(int cols) => (long)(cols / 256) * GroupBlockBytes;
+
+    /// <summary>Whether <see cref="Repack"/> applies: a multiple of 8 rows and every d and dmin finite (see <see cref="Q4_0Interleaved.CanRepack"/>).</summary>
+    public static bool CanRepack(byte* weights, int rows, int cols)
+    {
+        if (rows % GroupRows != 0 || cols % 256 != 0 || rows == 0) return false;
+        long blocks = (long)rows * (cols / 256);
+        for (long b = 0; b < blocks; b++)
+        {
+            if ((*(ushort*)(weights + b * 144) & 0x7C00) == 0x7C00 || (*(ushort*)(weights + b * 144 + 2) & 0x7C00) == 0x7C00) return false;
+        }
+        return true;
+    }
+
+    /// <summary>Lays out groups [<paramref name="groupStart"/>, <paramref name="groupEnd"/>) of Q4_K <paramref name="src"/> into <paramref name="dst"/>.</summary>
+    public static void Repack(byte* src, int cols, byte* dst, int groupStart, int groupEnd)
+    {
+        int blocks = cols / 256;
+        long rowBytes = blocks * 144L;
+        byte* scales = stackalloc byte[16];
+        for (int g = groupStart; g < groupEnd; g++)
+        {
+            byte* rows = src + g * GroupRows * rowBytes;
+            byte* d = dst + g * GroupBytes(cols);
+            for (int b = 0; b < blocks; b++, d += GroupBlockBytes)
+            {
+                for (int r = 0; r < GroupRows; r++)
+                {
+                    byte* block = rows + r * rowBytes + b * 144L;
+                    *(ushort*)(d + 2 * r) = *(ushort*)block;
+                    *(ushort*)(d + 16 + 2 * r) = *(ushort*)(block + 2);
+                    UnpackScales(block + 4, scales);
+                    for (int s = 0; s < 8; s++)
+                    {
+                        d[ScalesOffset + 8 * s + r] = scales[s];
+                        d[MinsOffset + 16 * (s / 2) + 2 * r + s % 2] = scales[8 + s];
+                    }
+                    for (int c = 0; c < 32; c++) *(uint*)(d + QuantsOffset + 32 * c + 4 * r) = *(uint*)(block + 16 + 4 * c);
+                }
+            }
+        }
+    }
+
+    /// <summary>The 8 six-bit scales then the 8 six-bit mins of a Q4_K super-block (ggml's get_scale_min_k4).</summary>
+    private static void UnpackScales(byte* q, byte* output)
+    {
+        for (int j = 0; j < 4; j++)
+        {
+            output[j] = (byte)(q[j] & 63);
+            output[8 + j] = (byte)(q[j + 4] & 63);
+            output[j + 4] = (byte)((q[j + 8] & 0xF) | ((q[j] >> 6) << 4));
+            output[8 + j + 4] = (byte)((q[j + 8] >> 4) | ((q[j + 4] >> 6) << 4));
+        }
+    }
+
+#if NET
+    public static bool IsSupported => VecDotAvx2.IsSupported;
+
+    /// <summary>Bytes of weights a row block of a batch aims for: reused from L1/L2 by every activation of the batch.</summary>
+    private const int RowBlockBytes = 16384;
+
+    /// <summary>
+    /// <c>output[t * outputStride + r] = row r · activation t</c> for the <paramref name="groups"/> groups at
+    /// <paramref name="packed"/> and <paramref name="tokens"/> Q8_K activations <paramref name="activationBytes"/> apart;
+    /// activation t takes the gemm's per-64 arithmetic when <c>firstRow + t &lt; gemmRows</c>.
+    /// </summary>
+    public static void Compute(byte* packed, int cols, int groups, byte* activations, long activationBytes, int tokens,
+        int firstRow, int gemmRows, float* output, int outputStride)
+    {
+        int blocks = cols / 256;
+        long groupBytes = GroupBytes(cols);
+        int groupBlock = tokens == 1 ? groups : Math.Max(2, (int)(RowBlockBytes / groupBytes));
+        for (int g0 = 0; g0 < groups; g0 += groupBlock)
+        {
+            int g1 = Math.Min(groups, g0 + groupBlock);
+            for (int t = 0; t < tokens;)
+            {
+                bool gemm = firstRow + t < gemmRows;
+                if (t + 4 <= tokens && gemm == (firstRow + t + 3 < gemmRows))
+                {
+                    for (int g = g0; g < g1; g++)
+                        Kernel4(packed + g * groupBytes, activations + t * activationBytes, activationBytes, blocks, gemm,
+                            output + (long)t * outputStride + g * GroupRows, outputStride);
+                    t += 4;
+                }
+                else
+                {
+                    for (int g = g0; g < g1; g++)
+                        Kernel1(packed + g * groupBytes, activations + t * activationBytes, blocks, gemm, output + (long)t * outputStride + g * GroupRows);
+                    t++;
+                }
+            }
+        }
+    }
+
+    /// <summary>Eight F16 values to float, exact for every finite one (see <see cref="Q4_0Interleaved"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Widen(byte* p)
+    {
+        Vector256<int> h = Avx2.ConvertToVector256Int32((ushort*)p);
+        Vector256<float> magnitude = Avx2.ShiftLeftLogical(h & Vector256.Create(0x7FFF), 13).AsSingle() * Vector256.Create(5.192296858534828e33f);
+        return (magnitude.AsInt32() | Avx2.ShiftLeftLogical(h & Vector256.Create(0x8000), 16)).AsSingle();
+    }
+
+    /// <summary>Eight rows' scale bytes as int16 pairs (the scale of row r in lanes 2r and 2r + 1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> ScalePairs(byte* p)
+    {
+        Vector256<int> s = Avx2.ConvertToVector256Int32(p);
+        return (s | Avx2.ShiftLeftLogical(s, 16)).AsInt16();
+    }
+
+    /// <summary>
+    /// Row r's exact sum of its 32 elements of sub-block pair <paramref name="j"/> times their scales, in lane r: each
+    /// half's eight i16 pair sums add up to at most 8 x 2 x 15 x 128 = 30720 in magnitude, exact before the scale.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Pair(byte* x, sbyte* q8, int j, Vector256<byte> low4)
+    {
+        Vector256<short> lo = Vector256<short>.Zero, hi = Vector256<short>.Zero;
+        byte* c = x + QuantsOffset + 256 * j;
+        sbyte* y = q8 + 64 * j;
+        for (int k = 0; k < 8; k++, c += 32)
+        {
+            Vector256<byte> bits = Avx.LoadVector256(c);
+            lo += Avx2.MultiplyAddAdjacent(bits & low4, Vector256.Create(*(int*)(y + 4 * k)).AsSByte());
+            hi += Avx2.MultiplyAddAdjacent(Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & low4, Vector256.Create(*(int*)(y + 32 + 4 * k)).AsSByte());
+        }
+        return Avx2.MultiplyAddAdjacent(lo, ScalePairs(x + ScalesOffset + 16 * j)) + Avx2.MultiplyAddAdjacent(hi, ScalePairs(x + ScalesOffset + 16 * j + 8));
+    }
+
+    /// <summary>Row r's min of sub-blocks 2j, 2j + 1 times the activation's sums over them, in lane r.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Mins(byte* x, byte* y, int j)
+    {
+        short* bsums = (short*)(y + 260);
+        int pair = (ushort)(bsums[4 * j] + bsums[4 * j + 1]) | ((bsums[4 * j + 2] + bsums[4 * j + 3]) << 16);
+        return Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(x + MinsOffset + 16 * j), Vector256.Create(pair).AsInt16());
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel1(byte* x, byte* y, int blocks, bool perPair, float* output)
+    {
+        Vector256<float> acc = Vector256<float>.Zero, accMin = Vector256<float>.Zero;
+        Vector256<byte> low4 = Vector256.Create((byte)0x0F);
+        for (int b = 0; b < blocks; b++, x += GroupBlockBytes, y += 292)
+        {
+            Vector256<float> dy = Vector256.Create(*(float*)y);
+            Vector256<float> d = Widen(x) * dy, dmin = Widen(x + 16) * dy;
+            sbyte* q8 = (sbyte*)(y + 4);
+            if (perPair)
+            {
+                for (int j = 0; j < 4; j++)
+                {
+                    acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Pair(x, q8, j, low4)), d, acc);
+                    accMin = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Mins(x, y, j)), dmin, accMin);
+                }
+            }
+            else
+            {
+                Vector256<int> total = Pair(x, q8, 0, low4) + Pair(x, q8, 1, low4) + Pair(x, q8, 2, low4) + Pair(x, q8, 3, low4);
+                Vector256<int> mins = Mins(x, y, 0) + Mins(x, y, 1) + Mins(x, y, 2) + Mins(x, y, 3);
+                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(total), d, acc);
+                accMin = Fma.MultiplyAdd(Avx.ConvertToVector256Single(mins), dmin, accMin);
+            }
+        }
+
+        Avx.Store(output, acc - accMin);
+    }
+
+    /// <summary><see cref="Kernel1"/> for four activations <paramref name="yStride"/> bytes apart, each chunk unpacked once for the four.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel4(byte* x, byte* y, long yStride, int blocks, bool perPair, float* output, int outputStride)
+    {
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        Vector256<float> min0 = acc0, min1 = acc0, min2 = acc0, min3 = acc0;
+        Vector256<byte> low4 = Vector256.Create((byte)0x0F);
+        byte* y0 = y, y1 = y0 + yStride, y2 = y1 + yStride, y3 = y2 + yStride;
+        for (int b = 0; b < blocks; b++, x += GroupBlockBytes, y0 += 292, y1 += 292, y2 += 292, y3 += 292)
+        {
+            Vector256<float> dx = Widen(x), dmx = Widen(x + 16);
+            Vector256<int> t0 = Vector256<int>.Zero, t1 = t0, t2 = t0, t3 = t0;
+            for (int j = 0; j < 4; j++)
+            {
+                Vector256<short> l0 = Vector256<short>.Zero, l1 = l0, l2 = l0, l3 = l0, h0 = l0, h1 = l0, h2 = l0, h3 = l0;
+                byte* c = x + QuantsOffset + 256 * j;
+                int o = 4 + 64 * j;
+                for (int k = 0; k < 8; k++, c += 32, o += 4)
+                {
+                    Vector256<byte> bits = Avx.LoadVector256(c);
+                    Vector256<byte> lo = bits & low4, hi = Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & low4;
+                    l0 += Avx2.MultiplyAddAdjacent(lo, Vector256.Create(*(int*)(y0 + o)).AsSByte());
+                    h0 += Avx2.MultiplyAddAdjacent(hi, Vector256.Create(*(int*)(y0 + o + 32)).AsSByte());
+                    l1 += Avx2.MultiplyAddAdjacent(lo, Vector256.Create(*(int*)(y1 + o)).AsSByte());
+                    h1 += Avx2.MultiplyAddAdjacent(hi, Vector256.Create(*(int*)(y1 + o + 32)).AsSByte());
+                    l2 += Avx2.MultiplyAddAdjacent(lo, Vector256.Create(*(int*)(y2 + o)).AsSByte());
+                    h2 += Avx2.MultiplyAddAdjacent(hi, Vector256.Create(*(int*)(y2 + o + 32)).AsSByte());
+                    l3 += Avx2.MultiplyAddAdjacent(lo, Vector256.Create(*(int*)(y3 + o)).AsSByte());
+                    h3 += Avx2.MultiplyAddAdjacent(hi, Vector256.Create(*(int*)(y3 + o + 32)).AsSByte());
+                }
+                Vector256<short> sl = ScalePairs(x + ScalesOffset + 16 * j), sh = ScalePairs(x + ScalesOffset + 16 * j + 8);
+                Vector256<int> p0 = Avx2.MultiplyAddAdjacent(l0, sl) + Avx2.MultiplyAddAdjacent(h0, sh);
+                Vector256<int> p1 = Avx2.MultiplyAddAdjacent(l1, sl) + Avx2.MultiplyAddAdjacent(h1, sh);
+                Vector256<int> p2 = Avx2.MultiplyAddAdjacent(l2, sl) + Avx2.MultiplyAddAdjacent(h2, sh);
+                Vector256<int> p3 = Avx2.MultiplyAddAdjacent(l3, sl) + Avx2.MultiplyAddAdjacent(h3, sh);
+                if (perPair)
+                {
+                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), dx * Vector256.Create(*(float*)y0), acc0);
+                    acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p1), dx * Vector256.Create(*(float*)y1), acc1);
+                    acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p2), dx * Vector256.Create(*(float*)y2), acc2);
+                    acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p3), dx * Vector256.Create(*(float*)y3), acc3);
+                    min0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Mins(x, y0, j)), dmx * Vector256.Create(*(float*)y0), min0);
+                    min1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Mins(x, y1, j)), dmx * Vector256.Create(*(float*)y1), min1);
+                    min2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Mins(x, y2, j)), dmx * Vector256.Create(*(float*)y2), min2);
+                    min3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Mins(x, y3, j)), dmx * Vector256.Create(*(float*)y3), min3);
+                }
+                else
+                {
+                    t0 += p0; t1 += p1; t2 += p2; t3 += p3;
+                }
+            }
+            if (!perPair)
+            {
+                acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(t0), dx * Vector256.Create(*(float*)y0), acc0);
+                acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(t1), dx * Vector256.Create(*(float*)y1), acc1);
+                acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(t2), dx * Vector256.Create(*(float*)y2), acc2);
+                acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(t3), dx * Vector256.Create(*(float*)y3), acc3);
+                min0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Mins(x, y0, 0) + Mins(x, y0, 1) + Mins(x, y0, 2) + Mins(x, y0, 3)), dmx * Vector256.Create(*(float*)y0), min0);
+                min1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Mins(x, y1, 0) + Mins(x, y1, 1) + Mins(x, y1, 2) + Mins(x, y1, 3)), dmx * Vector256.Create(*(float*)y1), min1);
+                min2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Mins(x, y2, 0) + Mins(x, y2, 1) + Mins(x, y2, 2) + Mins(x, y2, 3)), dmx * Vector256.Create(*(float*)y2), min2);
+                min3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Mins(x, y3, 0) + Mins(x, y3, 1) + Mins(x, y3, 2) + Mins(x, y3, 3)), dmx * Vector256.Create(*(float*)y3), min3);
+            }
+        }
+
+        Avx.Store(output, acc0 - min0);
+        Avx.Store(output + outputStride, acc1 - min1);
+        Avx.Store(output + 2 * outputStride, acc2 - min2);
+        Avx.Store(output + 3 * outputStride, acc3 - min3);
+    }
+#endif
+}
