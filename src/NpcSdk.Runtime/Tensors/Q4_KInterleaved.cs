@@ -99,6 +99,16 @@ internal static unsafe class Q4_KInterleaved
     {
         int blocks = cols / 256;
         long groupBytes = GroupBytes(cols);
+        int[] pairSums = PairSums(activations, activationBytes, tokens, blocks);
+        fixed (int* bs = pairSums)
+        {
+            Run(packed, groupBytes, blocks, groups, activations, activationBytes, tokens, firstRow, gemmRows, bs, output, outputStride);
+        }
+    }
+
+    private static void Run(byte* packed, long groupBytes, int blocks, int groups, byte* activations, long activationBytes, int tokens,
+        int firstRow, int gemmRows, int* bsums, float* output, int outputStride)
+    {
         int groupBlock = tokens == 1 ? groups : Math.Max(2, (int)(RowBlockBytes / groupBytes));
         for (int g0 = 0; g0 < groups; g0 += groupBlock)
         {
@@ -109,14 +119,14 @@ internal static unsafe class Q4_KInterleaved
                 if (t + 4 <= tokens && gemm == (firstRow + t + 3 < gemmRows))
                 {
                     for (int g = g0; g < g1; g++)
-                        Kernel4(packed + g * groupBytes, activations + t * activationBytes, activationBytes, blocks, gemm,
+                        Kernel4(packed + g * groupBytes, activations + t * activationBytes, activationBytes, bsums + t * blocks * 4, blocks * 4, blocks, gemm,
                             output + (long)t * outputStride + g * GroupRows, outputStride);
                     t += 4;
                 }
                 else
                 {
                     for (int g = g0; g < g1; g++)
-                        Kernel1(packed + g * groupBytes, activations + t * activationBytes, blocks, gemm, output + (long)t * outputStride + g * GroupRows);
+                        Kernel1(packed + g * groupBytes, activations + t * activationBytes, bsums + t * blocks * 4, blocks, gemm, output + (long)t * outputStride + g * GroupRows);
                     t++;
                 }
             }
@@ -140,40 +150,64 @@ internal static unsafe class Q4_KInterleaved
         return (s | Avx2.ShiftLeftLogical(s, 16)).AsInt16();
     }
 
+    /// <summary>Low nibbles of one chunk times the four activation bytes they multiply, as i16 pair sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> Lo(byte* c, sbyte* y, Vector256<byte> low4) =>
+        Avx2.MultiplyAddAdjacent(Avx.LoadVector256(c) & low4, Vector256.Create(*(int*)y).AsSByte());
+
+    /// <summary>High nibbles of one chunk times the four activation bytes 32 further on.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> Hi(byte* c, sbyte* y, Vector256<byte> low4) =>
+        Avx2.MultiplyAddAdjacent(Avx2.ShiftRightLogical(Avx.LoadVector256(c).AsUInt16(), 4).AsByte() & low4, Vector256.Create(*(int*)(y + 32)).AsSByte());
+
     /// <summary>
-    /// Row r's exact sum of its 32 elements of sub-block pair <paramref name="j"/> times their scales, in lane r: each
+    /// Row r's exact sum of its 64 elements of sub-block pair <paramref name="j"/> times their scales, in lane r: each
     /// half's eight i16 pair sums add up to at most 8 x 2 x 15 x 128 = 30720 in magnitude, exact before the scale.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> Pair(byte* x, sbyte* q8, int j, Vector256<byte> low4)
     {
-        Vector256<short> lo = Vector256<short>.Zero, hi = Vector256<short>.Zero;
         byte* c = x + QuantsOffset + 256 * j;
         sbyte* y = q8 + 64 * j;
-        for (int k = 0; k < 8; k++, c += 32)
-        {
-            Vector256<byte> bits = Avx.LoadVector256(c);
-            lo += Avx2.MultiplyAddAdjacent(bits & low4, Vector256.Create(*(int*)(y + 4 * k)).AsSByte());
-            hi += Avx2.MultiplyAddAdjacent(Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & low4, Vector256.Create(*(int*)(y + 32 + 4 * k)).AsSByte());
-        }
+        Vector256<short> lo = (Lo(c, y, low4) + Lo(c + 32, y + 4, low4)) + (Lo(c + 64, y + 8, low4) + Lo(c + 96, y + 12, low4))
+            + ((Lo(c + 128, y + 16, low4) + Lo(c + 160, y + 20, low4)) + (Lo(c + 192, y + 24, low4) + Lo(c + 224, y + 28, low4)));
+        Vector256<short> hi = (Hi(c, y, low4) + Hi(c + 32, y + 4, low4)) + (Hi(c + 64, y + 8, low4) + Hi(c + 96, y + 12, low4))
+            + ((Hi(c + 128, y + 16, low4) + Hi(c + 160, y + 20, low4)) + (Hi(c + 192, y + 24, low4) + Hi(c + 224, y + 28, low4)));
         return Avx2.MultiplyAddAdjacent(lo, ScalePairs(x + ScalesOffset + 16 * j)) + Avx2.MultiplyAddAdjacent(hi, ScalePairs(x + ScalesOffset + 16 * j + 8));
     }
 
-    /// <summary>Row r's min of sub-blocks 2j, 2j + 1 times the activation's sums over them, in lane r.</summary>
+    /// <summary>Row r's mins of sub-blocks 2j, 2j + 1 times the activation's sums over them (<paramref name="bsumPair"/>, two i16), in lane r.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Mins(byte* x, byte* y, int j)
+    private static Vector256<int> Mins(byte* x, int j, int bsumPair) =>
+        Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(x + MinsOffset + 16 * j), Vector256.Create(bsumPair).AsInt16());
+
+    [ThreadStatic] private static int[]? t_bsums;
+
+    /// <summary>Each activation's 32-element sums of sub-blocks 2j and 2j + 1 as two i16 in one int, per (token, block, j).</summary>
+    private static int[] PairSums(byte* activations, long activationBytes, int tokens, int blocks)
     {
-        short* bsums = (short*)(y + 260);
-        int pair = (ushort)(bsums[4 * j] + bsums[4 * j + 1]) | ((bsums[4 * j + 2] + bsums[4 * j + 3]) << 16);
-        return Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(x + MinsOffset + 16 * j), Vector256.Create(pair).AsInt16());
+        int n = tokens * blocks * 4;
+        int[] sums = t_bsums is { } s && s.Length >= n ? s : t_bsums = new int[Math.Max(n, 4096)];
+        for (int t = 0; t < tokens; t++)
+        {
+            byte* y = activations + t * activationBytes;
+            for (int b = 0; b < blocks; b++, y += 292)
+            {
+                short* bsums = (short*)(y + 260);
+                for (int j = 0; j < 4; j++)
+                    sums[(t * blocks + b) * 4 + j] = (ushort)(bsums[4 * j] + bsums[4 * j + 1]) | ((bsums[4 * j + 2] + bsums[4 * j + 3]) << 16);
+            }
+        }
+        return sums;
     }
 
+    /// <summary>One group against one activation; <paramref name="bsums"/>: its <see cref="PairSums"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel1(byte* x, byte* y, int blocks, bool perPair, float* output)
+    private static void Kernel1(byte* x, byte* y, int* bsums, int blocks, bool perPair, float* output)
     {
         Vector256<float> acc = Vector256<float>.Zero, accMin = Vector256<float>.Zero;
         Vector256<byte> low4 = Vector256.Create((byte)0x0F);
-        for (int b = 0; b < blocks; b++, x += GroupBlockBytes, y += 292)
+        for (int b = 0; b < blocks; b++, x += GroupBlockBytes, y += 292, bsums += 4)
         {
             Vector256<float> dy = Vector256.Create(*(float*)y);
             Vector256<float> d = Widen(x) * dy, dmin = Widen(x + 16) * dy;
@@ -183,13 +217,13 @@ internal static unsafe class Q4_KInterleaved
                 for (int j = 0; j < 4; j++)
                 {
                     acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Pair(x, q8, j, low4)), d, acc);
-                    accMin = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Mins(x, y, j)), dmin, accMin);
+                    accMin = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Mins(x, j, bsums[j])), dmin, accMin);
                 }
             }
             else
             {
-                Vector256<int> total = Pair(x, q8, 0, low4) + Pair(x, q8, 1, low4) + Pair(x, q8, 2, low4) + Pair(x, q8, 3, low4);
-                Vector256<int> mins = Mins(x, y, 0) + Mins(x, y, 1) + Mins(x, y, 2) + Mins(x, y, 3);
+                Vector256<int> total = (Pair(x, q8, 0, low4) + Pair(x, q8, 1, low4)) + (Pair(x, q8, 2, low4) + Pair(x, q8, 3, low4));
+                Vector256<int> mins = (Mins(x, 0, bsums[0]) + Mins(x, 1, bsums[1])) + (Mins(x, 2, bsums[2]) + Mins(x, 3, bsums[3]));
                 acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(total), d, acc);
                 accMin = Fma.MultiplyAdd(Avx.ConvertToVector256Single(mins), dmin, accMin);
             }
@@ -198,35 +232,41 @@ internal static unsafe class Q4_KInterleaved
         Avx.Store(output, acc - accMin);
     }
 
-    /// <summary><see cref="Kernel1"/> for four activations <paramref name="yStride"/> bytes apart, each chunk unpacked once for the four.</summary>
+    /// <summary>
+    /// <see cref="Kernel1"/> for four activations <paramref name="yStride"/> bytes apart (their pair sums
+    /// <paramref name="bsumStride"/> ints apart), each chunk loaded once for the four.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel4(byte* x, byte* y, long yStride, int blocks, bool perPair, float* output, int outputStride)
+    private static void Kernel4(byte* x, byte* y, long yStride, int* bsums, int bsumStride, int blocks, bool perPair, float* output, int outputStride)
     {
         Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
         Vector256<float> min0 = acc0, min1 = acc0, min2 = acc0, min3 = acc0;
         Vector256<byte> low4 = Vector256.Create((byte)0x0F);
         byte* y0 = y, y1 = y0 + yStride, y2 = y1 + yStride, y3 = y2 + yStride;
-        for (int b = 0; b < blocks; b++, x += GroupBlockBytes, y0 += 292, y1 += 292, y2 += 292, y3 += 292)
+        int* b0 = bsums, b1 = b0 + bsumStride, b2 = b1 + bsumStride, b3 = b2 + bsumStride;
+        for (int b = 0; b < blocks; b++, x += GroupBlockBytes, y0 += 292, y1 += 292, y2 += 292, y3 += 292, b0 += 4, b1 += 4, b2 += 4, b3 += 4)
         {
             Vector256<float> dx = Widen(x), dmx = Widen(x + 16);
+            Vector256<float> d0 = dx * Vector256.Create(*(float*)y0), d1 = dx * Vector256.Create(*(float*)y1);
+            Vector256<float> d2 = dx * Vector256.Create(*(float*)y2), d3 = dx * Vector256.Create(*(float*)y3);
             Vector256<int> t0 = Vector256<int>.Zero, t1 = t0, t2 = t0, t3 = t0;
             for (int j = 0; j < 4; j++)
             {
                 Vector256<short> l0 = Vector256<short>.Zero, l1 = l0, l2 = l0, l3 = l0, h0 = l0, h1 = l0, h2 = l0, h3 = l0;
                 byte* c = x + QuantsOffset + 256 * j;
-                int o = 4 + 64 * j;
-                for (int k = 0; k < 8; k++, c += 32, o += 4)
+                sbyte* q0 = (sbyte*)(y0 + 4 + 64 * j), q1 = (sbyte*)(y1 + 4 + 64 * j), q2 = (sbyte*)(y2 + 4 + 64 * j), q3 = (sbyte*)(y3 + 4 + 64 * j);
+                for (int k = 0; k < 8; k++, c += 32, q0 += 4, q1 += 4, q2 += 4, q3 += 4)
                 {
                     Vector256<byte> bits = Avx.LoadVector256(c);
                     Vector256<byte> lo = bits & low4, hi = Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & low4;
-                    l0 += Avx2.MultiplyAddAdjacent(lo, Vector256.Create(*(int*)(y0 + o)).AsSByte());
-                    h0 += Avx2.MultiplyAddAdjacent(hi, Vector256.Create(*(int*)(y0 + o + 32)).AsSByte());
-                    l1 += Avx2.MultiplyAddAdjacent(lo, Vector256.Create(*(int*)(y1 + o)).AsSByte());
-                    h1 += Avx2.MultiplyAddAdjacent(hi, Vector256.Create(*(int*)(y1 + o + 32)).AsSByte());
-                    l2 += Avx2.MultiplyAddAdjacent(lo, Vector256.Create(*(int*)(y2 + o)).AsSByte());
-                    h2 += Avx2.MultiplyAddAdjacent(hi, Vector256.Create(*(int*)(y2 + o + 32)).AsSByte());
-                    l3 += Avx2.MultiplyAddAdjacent(lo, Vector256.Create(*(int*)(y3 + o)).AsSByte());
-                    h3 += Avx2.MultiplyAddAdjacent(hi, Vector256.Create(*(int*)(y3 + o + 32)).AsSByte());
+                    l0 += Avx2.MultiplyAddAdjacent(lo, Vector256.Create(*(int*)q0).AsSByte());
+                    h0 += Avx2.MultiplyAddAdjacent(hi, Vector256.Create(*(int*)(q0 + 32)).AsSByte());
+                    l1 += Avx2.MultiplyAddAdjacent(lo, Vector256.Create(*(int*)q1).AsSByte());
+                    h1 += Avx2.MultiplyAddAdjacent(hi, Vector256.Create(*(int*)(q1 + 32)).AsSByte());
+                    l2 += Avx2.MultiplyAddAdjacent(lo, Vector256.Create(*(int*)q2).AsSByte());
+                    h2 += Avx2.MultiplyAddAdjacent(hi, Vector256.Create(*(int*)(q2 + 32)).AsSByte());
+                    l3 += Avx2.MultiplyAddAdjacent(lo, Vector256.Create(*(int*)q3).AsSByte());
+                    h3 += Avx2.MultiplyAddAdjacent(hi, Vector256.Create(*(int*)(q3 + 32)).AsSByte());
                 }
                 Vector256<short> sl = ScalePairs(x + ScalesOffset + 16 * j), sh = ScalePairs(x + ScalesOffset + 16 * j + 8);
                 Vector256<int> p0 = Avx2.MultiplyAddAdjacent(l0, sl) + Avx2.MultiplyAddAdjacent(h0, sh);
@@ -235,14 +275,14 @@ internal static unsafe class Q4_KInterleaved
                 Vector256<int> p3 = Avx2.MultiplyAddAdjacent(l3, sl) + Avx2.MultiplyAddAdjacent(h3, sh);
                 if (perPair)
                 {
-                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), dx * Vector256.Create(*(float*)y0), acc0);
-                    acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p1), dx * Vector256.Create(*(float*)y1), acc1);
-                    acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p2), dx * Vector256.Create(*(float*)y2), acc2);
-                    acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p3), dx * Vector256.Create(*(float*)y3), acc3);
-                    min0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Mins(x, y0, j)), dmx * Vector256.Create(*(float*)y0), min0);
-                    min1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Mins(x, y1, j)), dmx * Vector256.Create(*(float*)y1), min1);
-                    min2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Mins(x, y2, j)), dmx * Vector256.Create(*(float*)y2), min2);
-                    min3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Mins(x, y3, j)), dmx * Vector256.Create(*(float*)y3), min3);
+                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), d0, acc0);
+                    acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p1), d1, acc1);
+                    acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p2), d2, acc2);
+                    acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p3), d3, acc3);
+                    min0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Mins(x, j, b0[j])), dmx * Vector256.Create(*(float*)y0), min0);
+                    min1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Mins(x, j, b1[j])), dmx * Vector256.Create(*(float*)y1), min1);
+                    min2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Mins(x, j, b2[j])), dmx * Vector256.Create(*(float*)y2), min2);
+                    min3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Mins(x, j, b3[j])), dmx * Vector256.Create(*(float*)y3), min3);
                 }
                 else
                 {
@@ -251,14 +291,14 @@ internal static unsafe class Q4_KInterleaved
             }
             if (!perPair)
             {
-                acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(t0), dx * Vector256.Create(*(float*)y0), acc0);
-                acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(t1), dx * Vector256.Create(*(float*)y1), acc1);
-                acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(t2), dx * Vector256.Create(*(float*)y2), acc2);
-                acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(t3), dx * Vector256.Create(*(float*)y3), acc3);
-                min0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Mins(x, y0, 0) + Mins(x, y0, 1) + Mins(x, y0, 2) + Mins(x, y0, 3)), dmx * Vector256.Create(*(float*)y0), min0);
-                min1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Mins(x, y1, 0) + Mins(x, y1, 1) + Mins(x, y1, 2) + Mins(x, y1, 3)), dmx * Vector256.Create(*(float*)y1), min1);
-                min2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Mins(x, y2, 0) + Mins(x, y2, 1) + Mins(x, y2, 2) + Mins(x, y2, 3)), dmx * Vector256.Create(*(float*)y2), min2);
-                min3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Mins(x, y3, 0) + Mins(x, y3, 1) + Mins(x, y3, 2) + Mins(x, y3, 3)), dmx * Vector256.Create(*(float*)y3), min3);
+                acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(t0), d0, acc0);
+                acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(t1), d1, acc1);
+                acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(t2), d2, acc2);
+                acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(t3), d3, acc3);
+                min0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single((Mins(x, 0, b0[0]) + Mins(x, 1, b0[1])) + (Mins(x, 2, b0[2]) + Mins(x, 3, b0[3]))), dmx * Vector256.Create(*(float*)y0), min0);
+                min1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single((Mins(x, 0, b1[0]) + Mins(x, 1, b1[1])) + (Mins(x, 2, b1[2]) + Mins(x, 3, b1[3]))), dmx * Vector256.Create(*(float*)y1), min1);
+                min2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single((Mins(x, 0, b2[0]) + Mins(x, 1, b2[1])) + (Mins(x, 2, b2[2]) + Mins(x, 3, b2[3]))), dmx * Vector256.Create(*(float*)y2), min2);
+                min3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single((Mins(x, 0, b3[0]) + Mins(x, 1, b3[1])) + (Mins(x, 2, b3[2]) + Mins(x, 3, b3[3]))), dmx * Vector256.Create(*(float*)y3), min3);
             }
         }
 
