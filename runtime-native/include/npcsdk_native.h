@@ -9,8 +9,9 @@
  * Paths: x86-64 AVX2+FMA+F16C, ARM64 NEON, plain C. The best path the CPU supports is picked on first use
  * (cpuid on x86-64; NEON is always present on ARM64); the environment variable NPCSDK_NATIVE_PATH=scalar|avx2|neon
  * or npc_set_path() overrides it. All paths compute the same exact int32 sums per block; results differ only in
- * the order of float additions. The AVX2 path of npc_matmul_kernel reproduces ggml-cpu's (AVX2 build) order of
- * every float operation, so its results are bit-identical to llama.cpp's and the managed kernels'.
+ * the order of float additions (npc_matmul_q4_0x8 has one order on every path). The AVX2 path of npc_matmul_kernel
+ * reproduces ggml-cpu's (AVX2 build) order of every float operation, so its results are bit-identical to llama.cpp's
+ * and the managed kernels'.
  *
  * Conventions
  *  - Types are ggml's ggml_type ids (NpcSdk.Tensors.TensorType), see enum npc_type.
@@ -21,9 +22,10 @@
  *    activation quantizers).
  *  - Buffers need the natural alignment of their block's fields: 2 bytes (4 for F32 and Q8_K). GGUF tensor data
  *    (32-byte aligned) and managed arrays always have it.
- *  - Functions return NPC_OK (0) or a negative NPC_ERR_* code; they never abort and never allocate except
- *    npc_matmul for F16/BF16 weights (one float copy of the activations per call) and npc_attention for heads
- *    longer than 256. The first call of any kernel builds the kernel tables and a 256 KiB fp16->float table.
+ *  - Functions return NPC_OK (0) or a negative NPC_ERR_* code (npc_matmul_q4_0x8 returns nothing); they never abort
+ *    and never allocate except npc_matmul for F16/BF16 weights (one float copy of the activations per call) and
+ *    npc_attention for heads longer than 256. The first call of any kernel builds the kernel tables and a 256 KiB
+ *    fp16->float table.
  *  - Thread safety: every function may be called concurrently from several threads (the C# runtime splits the
  *    rows of a matrix across its own threads and calls npc_matmul once per row range). npc_set_path is meant for
  *    tests and benchmarks and must not race with running kernels.
@@ -47,8 +49,11 @@ extern "C" {
 #  define NPC_API __attribute__((visibility("default")))
 #endif
 
-/** Version of this header's ABI; bumped on every incompatible change. */
-#define NPC_ABI_VERSION 3
+/**
+ * Version of this header's ABI; bumped on every change. Version 4 added npc_matmul_q4_0x8 and changed nothing else, so
+ * a caller can use version 3 libraries without it.
+ */
+#define NPC_ABI_VERSION 4
 
 /** Element formats: ggml's ggml_type ids. */
 enum npc_type {
@@ -147,6 +152,24 @@ enum npc_kernel {
 NPC_API int npc_matmul_kernel(int kernel, int n_gemm, int weight_type, const void* w, int64_t row_stride_bytes, int rows,
                               int cols, const void* act, int64_t act_stride_bytes, int n_act,
                               float* out, int64_t out_stride, int row_begin, int row_end);
+
+/**
+ * Q4_0 weights interleaved in groups of 8 rows (the managed NpcSdk.Tensors.Q4_0Interleaved layout) times `tokens`
+ * Q8_0 activation rows:
+ *
+ *   out[t * out_stride + r] = dot(row r, activation t)   for t in [0, tokens), r in [0, 8 * groups)
+ *
+ * `packed` points at the first of `groups` groups; a group of 8 rows is (cols / 32) blocks of 144 bytes, one after
+ * another: the 8 rows' F16 scales (row 0 first), then 4 chunks of 32 bytes, chunk k holding quant bytes 4k..4k+3 of
+ * rows 0..7 in turn (a Q4_0 block's byte i has element i in its low nibble, element i + 16 in its high one).
+ * Activation t is at `act + t * act_stride` bytes (cols / 32 blocks of block_q8_0). Every path, AVX2, NEON and
+ * plain C, gives each element the bits of NPC_KERNEL_REPACKED on the AVX2 path: per block, in order,
+ * acc = fmaf((float)exact integer dot, d_x * d_y, acc) from acc = 0.
+ * A hot-path entry point without a status: it does nothing when a pointer is NULL, cols is not a positive multiple of
+ * 32 or groups or tokens is not positive. It never allocates (32 KiB of stack).
+ */
+NPC_API void npc_matmul_q4_0x8(const uint8_t* packed, int cols, int groups, const uint8_t* act, int64_t act_stride,
+                               int tokens, float* out, int64_t out_stride);
 
 /** npc_matmul with one activation row and contiguous weight rows: out[r - row_begin] = dot(row r, act). */
 NPC_API int npc_matvec(int weight_type, const void* w, int rows, int cols, const void* act,

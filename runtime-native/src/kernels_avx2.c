@@ -712,6 +712,66 @@ INLINE AVX2 void rows_q4_K_gemm_t(int n, const uint8_t* w, int64_t ws, const voi
 }
 TILED(rows_q4_K_gemm, 4, 2, 1, 1)
 
+/*
+ * Interleaved Q4_0 (npc_matmul_q4_0x8), the managed Q4_0Interleaved kernels: a chunk's 32 bytes hold four quant bytes
+ * of each of the 8 rows, so with the activation's matching four bytes broadcast, vpmaddubsw of the unsigned nibbles
+ * leaves each row's products in its own 32-bit lane: no horizontal sums, and one vector holds the 8 rows' chains.
+ * The 8 i16 pair sums of a lane (4 chunks, low and high nibbles) are at most 8 x 2 x 15 x 128 = 30720 in magnitude,
+ * exact in 16 bits, before one vpmaddwd; 8 x sum(q_y) comes off to give sum (q - 8) y. F16C widens the scales (exact).
+ */
+INLINE AVX2 __m256i q4x8_chunk(__m256i lo, __m256i hi, const uint8_t* qy, const int c)
+{
+    return _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_set1_epi32((int)npc_load_u32(qy + 4 * c))),
+                            _mm256_maddubs_epi16(hi, _mm256_set1_epi32((int)npc_load_u32(qy + 16 + 4 * c))));
+}
+
+/* One group against `na` activations: each chunk loaded and unpacked once for all of them. */
+INLINE AVX2 void q4_0x8_group(const uint8_t* x, int nb, const uint8_t* y, int64_t ys, const float* dy,
+                              const int32_t* sy8, int64_t ps, float* out, int64_t os, int accumulate, const int na)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    __m256 acc[4];
+    _Pragma("GCC unroll 4") for (int k = 0; k < na; k++)
+        acc[k] = accumulate ? _mm256_loadu_ps(out + k * os) : _mm256_setzero_ps();
+    const uint8_t* qy = y + offsetof(block_q8_0, qs);
+    for (int b = 0; b < nb; b++, x += NPC_Q4X8_BLOCK, qy += sizeof(block_q8_0)) {
+        __m256i s[4];
+        _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) s[k] = _mm256_setzero_si256();
+        /* Two chunks per iteration: unrolled fully, GCC schedules every load first and spills with four activations. */
+        _Pragma("GCC unroll 2") for (int c = 0; c < 4; c++) {
+            const __m256i bits = loadu(x + 16 + 32 * c);
+            const __m256i lo = _mm256_and_si256(bits, m4), hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+            _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) s[k] = _mm256_add_epi16(s[k], q4x8_chunk(lo, hi, qy + k * ys, c));
+        }
+        const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)x));
+        _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {
+            const __m256i total = _mm256_sub_epi32(_mm256_madd_epi16(s[k], ones), _mm256_set1_epi32(sy8[k * ps + b]));
+            acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_mul_ps(dx, _mm256_set1_ps(dy[k * ps + b])), acc[k]);
+        }
+    }
+    _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) _mm256_storeu_ps(out + k * os, acc[k]);
+}
+
+static AVX2 void q4_0x8(const uint8_t* x, int64_t gs, int ng, int nb, const uint8_t* y, int64_t ys, const float* dy,
+                        const int32_t* sy8, int64_t ps, int na, float* out, int64_t os, int accumulate)
+{
+    switch (na) {
+    case 1: for (int g = 0; g < ng; g++) q4_0x8_group(x + g * gs, nb, y, ys, dy, sy8, ps, out + 8 * g, os, accumulate, 1); break;
+    case 2: for (int g = 0; g < ng; g++) q4_0x8_group(x + g * gs, nb, y, ys, dy, sy8, ps, out + 8 * g, os, accumulate, 2); break;
+    case 3: for (int g = 0; g < ng; g++) q4_0x8_group(x + g * gs, nb, y, ys, dy, sy8, ps, out + 8 * g, os, accumulate, 3); break;
+    default: for (int g = 0; g < ng; g++) q4_0x8_group(x + g * gs, nb, y, ys, dy, sy8, ps, out + 8 * g, os, accumulate, 4); break;
+    }
+}
+
+static AVX2 void q8_0_sums(const uint8_t* y, int nb, float* dy, int32_t* sy8)
+{
+    for (int b = 0; b < nb; b++) {
+        const block_q8_0* yb = (const block_q8_0*)(y + b * sizeof(block_q8_0));
+        dy[b] = h16(yb->d);
+        sy8[b] = 8 * hsum_epi32(mul_sum_us8(_mm256_set1_epi8(1), loadu(yb->qs)));
+    }
+}
+
 /* Q6_K: lane l of the -32 correction holds 16-element groups 2l and 2l+1, as ggml's q8sclsub. */
 INLINE AVX2 void rows_q6_K_n(int n, const void* w, const void* act, int64_t as, float* out, int64_t os, const int na)
 {
@@ -904,6 +964,8 @@ void npc_kernels_avx2(npc_kernels* k)
     k->quant[NPC_TYPE_Q8_K] = quant_q8_K;
     k->widen[NPC_TYPE_F16] = widen_f16;
     k->widen[NPC_TYPE_BF16] = widen_bf16;
+    k->q4_0x8 = q4_0x8;
+    k->q8_0_sums = q8_0_sums;
 }
 
 #endif /* NPC_X86_64 */

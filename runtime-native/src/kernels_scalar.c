@@ -5,6 +5,8 @@
  * with every activation row: exact int32 sums per block, one float multiply-add with the product of the scales,
  * in the same order as the managed VecDotScalar (ggml's ggml_vec_dot_*_generic).
  */
+#include <math.h>
+
 #include "npc_internal.h"
 
 #define NPC_MAX_ACT 4
@@ -487,6 +489,56 @@ static void quant_q8_K(const float* x, void* vy, int64_t n)
     }
 }
 
+/* ---- Interleaved Q4_0 (npc_matmul_q4_0x8) ---- */
+
+static void q8_0_sums(const uint8_t* y, int nb, float* dy, int32_t* sy8)
+{
+    for (int b = 0; b < nb; b++) {
+        const block_q8_0* yb = (const block_q8_0*)(y + b * sizeof(block_q8_0));
+        int32_t s = 0;
+        for (int j = 0; j < 32; j++) s += yb->qs[j];
+        dy[b] = NPC_FP16(yb->d);
+        sy8[b] = 8 * s;
+    }
+}
+
+/* A block's 8 rows unpacked to unsigned nibbles in element order once, then each activation's exact sum; the
+   float step is the repacked kernels' fma((float)(sum q y - 8 sum y), d_x * d_y, acc). */
+static void q4_0x8(const uint8_t* x, int64_t gs, int ng, int nb, const uint8_t* y, int64_t ys, const float* dy,
+                   const int32_t* sy8, int64_t ps, int na, float* out, int64_t os, int accumulate)
+{
+    for (int g = 0; g < ng; g++) {
+        const uint8_t* xg = x + g * gs;
+        float acc[NPC_MAX_ACT][8];
+        for (int k = 0; k < na; k++)
+            for (int r = 0; r < 8; r++) acc[k][r] = accumulate ? out[k * os + 8 * g + r] : 0.0f;
+        for (int b = 0; b < nb; b++) {
+            const uint8_t* xb = xg + b * NPC_Q4X8_BLOCK;
+            uint8_t q[8][32];
+            float dx[8];
+            for (int r = 0; r < 8; r++) {
+                dx[r] = NPC_FP16((uint16_t)(xb[2 * r] | (xb[2 * r + 1] << 8)));
+                for (int c = 0; c < 4; c++)
+                    for (int j = 0; j < 4; j++) {
+                        uint8_t v = xb[16 + 32 * c + 4 * r + j];
+                        q[r][4 * c + j] = v & 0x0F;
+                        q[r][4 * c + j + 16] = v >> 4;
+                    }
+            }
+            for (int k = 0; k < na; k++) {
+                const int8_t* qy = ((const block_q8_0*)(y + k * ys) + b)->qs;
+                for (int r = 0; r < 8; r++) {
+                    int32_t s = 0;
+                    for (int j = 0; j < 32; j++) s += q[r][j] * qy[j];
+                    acc[k][r] = fmaf((float)(s - sy8[k * ps + b]), dx[r] * dy[k * ps + b], acc[k][r]);
+                }
+            }
+        }
+        for (int k = 0; k < na; k++)
+            for (int r = 0; r < 8; r++) out[k * os + 8 * g + r] = acc[k][r];
+    }
+}
+
 static void widen_f16(const void* src, float* dst, int64_t n)
 {
     for (int64_t i = 0; i < n; i++) dst[i] = npc_fp16_to_fp32(((const uint16_t*)src)[i]);
@@ -524,6 +576,8 @@ void npc_kernels_scalar(npc_kernels* k)
     k->quant[NPC_TYPE_Q8_K] = quant_q8_K;
     k->widen[NPC_TYPE_F16] = widen_f16;
     k->widen[NPC_TYPE_BF16] = widen_bf16;
+    k->q4_0x8 = q4_0x8;
+    k->q8_0_sums = q8_0_sums;
 }
 
 /* ---- Dequantization (ggml's dequantize_row_*): scalar on every path, except F16/BF16 (the active path's widen) ---- */

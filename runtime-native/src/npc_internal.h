@@ -144,6 +144,22 @@ typedef void (*npc_quant_fn)(const float* x, void* y, int64_t n);
 /** 16-bit floats (F16 or BF16) to float, exact. */
 typedef void (*npc_widen_fn)(const void* src, float* dst, int64_t n);
 
+/** Bytes of one 32-column block of an interleaved Q4_0 group (npc_matmul_q4_0x8): 8 F16 scales + 4 chunks of 32. */
+#define NPC_Q4X8_BLOCK 144
+
+/**
+ * Interleaved Q4_0 (npc_matmul_q4_0x8): `ng` groups of 8 rows (group g at `x + g * gs`, `nb` blocks) times `na`
+ * (1..4) activations, activation k's blocks from `y + k * ys`, its per-block d_y and 8 * sum(q_y) (npc_q8_sums_fn)
+ * at dy[k * ps + b] and sy8[k * ps + b]. Writes out[k * os + 8 * g + r]; with `accumulate` the chains go on from
+ * the values there (an earlier window of blocks) instead of from 0.
+ */
+typedef void (*npc_q4x8_fn)(const uint8_t* x, int64_t gs, int ng, int nb, const uint8_t* y, int64_t ys,
+                            const float* dy, const int32_t* sy8, int64_t ps, int na, float* out, int64_t os,
+                            int accumulate);
+
+/** d_y (widened) and 8 * the sum of the quants of `nb` Q8_0 blocks: what every group needs of an activation block. */
+typedef void (*npc_q8_sums_fn)(const uint8_t* y, int nb, float* dy, int32_t* sy8);
+
 typedef struct npc_kernels {
     int path;
     npc_rows_fn rows[31];     /* by weight type id, ggml_vec_dot's order; NULL = use the scalar kernel */
@@ -152,6 +168,8 @@ typedef struct npc_kernels {
     npc_rows_fn gemm[31];     /* Q4_0/Q4_K in ggml_gemm_*_8x8's order; NULL = this path's rows[] */
     npc_quant_fn quant[31]; /* by activation type id; NULL = use the scalar quantizer */
     npc_widen_fn widen[31]; /* F16 / BF16 to float (exact), by type id */
+    npc_q4x8_fn q4_0x8;       /* interleaved Q4_0; NULL = the scalar kernel (same bits) */
+    npc_q8_sums_fn q8_0_sums; /* its activation precompute; NULL = the scalar one */
 } npc_kernels;
 
 void npc_kernels_scalar(npc_kernels* k);

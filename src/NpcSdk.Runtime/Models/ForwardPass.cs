@@ -34,6 +34,7 @@ namespace NpcSdk.Models
         private readonly MatMulWork _matmul = new MatMulWork();
         private readonly FloatGemmWork _gemm = new FloatGemmWork();
         private readonly NativeMatMulWork _native = new NativeMatMulWork();
+        private readonly NativeInterleavedWork _nativeInterleaved = new NativeInterleavedWork();
 #if NET
         private readonly InterleavedWork _interleaved = new InterleavedWork();
 #endif
@@ -202,6 +203,13 @@ namespace NpcSdk.Models
         private void Project(WeightMatrix w, float[] input, int inStride, int rows, float[] output, int outStride, int minChunk, int firstRow)
         {
             var kernel = MatMulKernels.Select(w.Type, w.Rows, w.Cols, _evalLength);
+            if (_model.UseNativeKernels && HasInterleaved(w))
+            {
+                // Q4_0 in 8-row groups, which the plugin reads with the Repacked kernel's arithmetic.
+                _nativeInterleaved.Set(w, _actRows.Quantize(input, inStride, rows, w, native: true), output, outStride, rows);
+                _pool.Run(w.Rows / 8, _nativeInterleaved, Math.Max(1, minChunk / 8));
+                return;
+            }
             if (_model.UseNativeKernels)
             {
                 // The same kernels row for row (the native ones widen F16/BF16 activations for tinyBLAS themselves).
@@ -390,6 +398,31 @@ namespace NpcSdk.Models
             }
         }
 #endif
+
+        /// <summary>The native plugin's product of interleaved Q4_0 weights over a range of 8-row groups, every activation row at once.</summary>
+        private sealed class NativeInterleavedWork : IRangeWork
+        {
+            private WeightMatrix _w = null!;
+            private ActivationRows _act = null!;
+            private float[] _out = null!;
+            private int _outStride, _batch;
+
+            public void Set(WeightMatrix w, ActivationRows act, float[] output, int outStride, int batch)
+            {
+                _w = w; _act = act; _out = output; _outStride = outStride; _batch = batch;
+            }
+
+            public unsafe void Execute(int start, int end)
+            {
+                if (_out.Length < (long)(_batch - 1) * _outStride + end * 8) throw new InvalidOperationException("output too short");
+                fixed (byte* a = _act.Rows(_batch))
+                fixed (float* o = _out)
+                {
+                    NpcSdk.Native.NativeKernels.MatMulQ4_0Interleaved(_w.Interleaved + start * Q4_0Interleaved.GroupBytes(_w.Cols), _w.Cols, end - start,
+                        a, _act.RowBytes, _batch, o + start * 8, _outStride);
+                }
+            }
+        }
 
         /// <summary>The native plugin's matrix product over a range of weight rows, every activation row at once, with the managed kernel choice.</summary>
         private sealed class NativeMatMulWork : IRangeWork

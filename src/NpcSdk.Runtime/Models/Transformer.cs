@@ -19,17 +19,31 @@ namespace NpcSdk.Models
         public ModelWeights Weights { get; }
 
         /// <summary>
-        /// Lays out the weights the chosen kernels read faster another way: Q4_0 matrices for the managed 8-row kernels.
-        /// Returns the bytes laid out.
+        /// Lays out the weights the chosen kernels read faster another way: Q4_0 matrices in 8-row groups for the managed
+        /// kernels or a plugin that has them, Q4_K likewise for the managed kernels. Returns the bytes laid out.
         /// </summary>
         public long PrepareWeights(NpcSdk.Compute.WorkerPool pool)
         {
-            long bytes = 0;
+            bool q4_0, q4_k;
+            if (UseNativeKernels)
+            {
+                q4_0 = NpcSdk.Native.NativeKernels.SupportsQ4_0Interleaved;
+                q4_k = false;
+            }
+            else
+            {
 #if NET
-            if (UseNativeKernels || !NpcSdk.Tensors.Q4_0Interleaved.IsSupported) return 0;
-            foreach (var w in Weights.Matrices())
-                if (w.TryInterleave(pool)) bytes += (long)w.Rows * w.RowBytes;
+                q4_0 = q4_k = NpcSdk.Tensors.Q4_0Interleaved.IsSupported;
+#else
+                q4_0 = q4_k = false;
 #endif
+            }
+            long bytes = 0;
+            foreach (var w in Weights.Matrices())
+            {
+                if ((w.Type == NpcSdk.Tensors.TensorType.Q4_0 && q4_0) || (w.Type == NpcSdk.Tensors.TensorType.Q4_K && q4_k))
+                    if (w.TryInterleave(pool)) bytes += (long)w.Rows * w.RowBytes;
+            }
             return bytes;
         }
 

@@ -12,7 +12,8 @@ namespace NpcSdk.Native;
 /// stub, all arguments blittable. netstandard2.1 (Unity/Mono, where <c>NativeLibrary</c> and unmanaged function
 /// pointers do not exist): plain <c>[DllImport("npcsdk_native")]</c>, which Mono resolves to
 /// <c>libnpcsdk_native.so</c> next to the assembly or in Unity's Plugins folder. Either way a missing library or
-/// export only makes <see cref="TryBind"/> return false.
+/// export only makes <see cref="TryBind"/> return false, and a missing optional export (one a later ABI version added)
+/// only clears its <c>Has...</c> flag.
 /// </para>
 /// </summary>
 internal static unsafe class NativeLibraryBinding
@@ -21,13 +22,22 @@ internal static unsafe class NativeLibraryBinding
     public const string LibraryName = "npcsdk_native";
 
     /// <summary>NPC_ABI_VERSION of the header these bindings were written against.</summary>
-    public const int AbiVersion = 3;
+    public const int AbiVersion = 4;
+
+    /// <summary>
+    /// The oldest library version these bindings accept: version 4 only added <c>npc_matmul_q4_0x8</c>, which an older
+    /// library lacks (<see cref="HasQ4_0Interleaved"/> is then false).
+    /// </summary>
+    public const int OldestAbiVersion = 3;
 
     /// <summary>Set to a full path to load that file instead of searching.</summary>
     public const string LibraryPathVariable = "NPCSDK_NATIVE_LIBRARY";
 
     /// <summary>Set to 1 to never load the library (the managed kernels run).</summary>
     public const string DisableVariable = "NPCSDK_NATIVE_DISABLE";
+
+    /// <summary>Whether the bound library has <c>npc_matmul_q4_0x8</c> (ABI version 4 on); set by <see cref="TryBind"/>.</summary>
+    public static bool HasQ4_0Interleaved { get; private set; }
 
 #if NET
     private static delegate* unmanaged[Cdecl]<int> s_abiVersion;
@@ -43,6 +53,7 @@ internal static unsafe class NativeLibraryBinding
     private static delegate* unmanaged[Cdecl]<float*, float*, int, int> s_swiglu;
     private static delegate* unmanaged[Cdecl]<float*, int, int, long, int, float*, float*, int, int> s_rope;
     private static delegate* unmanaged[Cdecl]<float*, int, int, void*, void*, long, int, float, float*, float*, int> s_attention;
+    private static delegate* unmanaged[Cdecl]<byte*, int, int, byte*, long, int, float*, long, void> s_matmulQ4_0x8;
 
     public static int GetPath() => s_getPath();
 
@@ -74,6 +85,9 @@ internal static unsafe class NativeLibraryBinding
         float* scores, float* output) =>
         s_attention(q, headDim, kvType, k, v, kvStride, positions, scale, scores, output);
 
+    public static void MatMulQ4_0x8(byte* packed, int cols, int groups, byte* act, long actStride, int tokens, float* output, long outStride) =>
+        s_matmulQ4_0x8(packed, cols, groups, act, actStride, tokens, output, outStride);
+
     /// <summary>Loads the library and resolves every export; false (with the reason) when any step fails.</summary>
     public static bool TryBind(out string failure)
     {
@@ -92,9 +106,9 @@ internal static unsafe class NativeLibraryBinding
         {
             s_abiVersion = (delegate* unmanaged[Cdecl]<int>)NativeLibrary.GetExport(handle, "npc_abi_version");
             int version = s_abiVersion();
-            if (version != AbiVersion)
+            if (version < OldestAbiVersion || version > AbiVersion)
             {
-                failure = $"{LibraryName} has ABI version {version}, this assembly needs {AbiVersion}";
+                failure = $"{LibraryName} has ABI version {version}, this assembly needs {OldestAbiVersion} to {AbiVersion}";
                 return false;
             }
 
@@ -110,6 +124,10 @@ internal static unsafe class NativeLibraryBinding
             s_swiglu = (delegate* unmanaged[Cdecl]<float*, float*, int, int>)NativeLibrary.GetExport(handle, "npc_swiglu");
             s_rope = (delegate* unmanaged[Cdecl]<float*, int, int, long, int, float*, float*, int, int>)NativeLibrary.GetExport(handle, "npc_rope");
             s_attention = (delegate* unmanaged[Cdecl]<float*, int, int, void*, void*, long, int, float, float*, float*, int>)NativeLibrary.GetExport(handle, "npc_attention");
+            // Optional (version 4 on): without it only the interleaved Q4_0 product stays managed.
+            IntPtr q4x8 = IntPtr.Zero;
+            HasQ4_0Interleaved = version >= 4 && NativeLibrary.TryGetExport(handle, "npc_matmul_q4_0x8", out q4x8);
+            s_matmulQ4_0x8 = (delegate* unmanaged[Cdecl]<byte*, int, int, byte*, long, int, float*, long, void>)q4x8;
             failure = string.Empty;
             return true;
         }
@@ -193,6 +211,9 @@ internal static unsafe class NativeLibraryBinding
         float* scores, float* output) =>
         npc_attention(q, headDim, kvType, k, v, kvStride, positions, scale, scores, output);
 
+    public static void MatMulQ4_0x8(byte* packed, int cols, int groups, byte* act, long actStride, int tokens, float* output, long outStride) =>
+        npc_matmul_q4_0x8(packed, cols, groups, act, actStride, tokens, output, outStride);
+
     /// <summary>Calls one export to find out whether the library loads; false (with the reason) when it does not.</summary>
     public static bool TryBind(out string failure)
     {
@@ -205,15 +226,16 @@ internal static unsafe class NativeLibraryBinding
         try
         {
             int version = npc_abi_version();
-            if (version != AbiVersion)
+            if (version < OldestAbiVersion || version > AbiVersion)
             {
-                failure = $"{LibraryName} has ABI version {version}, this assembly needs {AbiVersion}";
+                failure = $"{LibraryName} has ABI version {version}, this assembly needs {OldestAbiVersion} to {AbiVersion}";
                 return false;
             }
 
             // Resolve the hot entry points now, so a stale library fails here and not in the middle of a forward pass.
             npc_path_supported(0);
             npc_row_bytes(0, 0);
+            HasQ4_0Interleaved = version >= 4 && ResolvesQ4_0x8();
             failure = string.Empty;
             return true;
         }
@@ -231,6 +253,20 @@ internal static unsafe class NativeLibraryBinding
         }
 
         return false;
+    }
+
+    /// <summary>Resolves the optional <c>npc_matmul_q4_0x8</c> with a call that does nothing (no groups, no tokens).</summary>
+    private static bool ResolvesQ4_0x8()
+    {
+        try
+        {
+            npc_matmul_q4_0x8(null, 0, 0, null, 0, 0, null, 0);
+            return true;
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return false;
+        }
     }
 
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
@@ -276,5 +312,9 @@ internal static unsafe class NativeLibraryBinding
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
     private static extern int npc_attention(float* q, int headDim, int kvType, void* k, void* v, long kvStride, int positions,
         float scale, float* scores, float* output);
+
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+    private static extern void npc_matmul_q4_0x8(byte* packed, int cols, int groups, byte* act, long actStride, int tokens,
+        float* output, long outStride);
 #endif
 }

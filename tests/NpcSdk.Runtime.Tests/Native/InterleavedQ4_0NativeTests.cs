@@ -1,0 +1,209 @@
+using System;
+using System.Collections.Generic;
+using NpcSdk.Native;
+using NpcSdk.Runtime.Tests.Tensors;
+using NpcSdk.Tensors;
+using Xunit;
+
+namespace NpcSdk.Runtime.Tests.Native;
+
+/// <summary>
+/// The native interleaved Q4_0 product (<c>npc_matmul_q4_0x8</c>) against the managed <see cref="Q4_0Interleaved"/>, bit
+/// for bit, on every path the library can run here (AVX2, NEON and plain C all promise the same bits), and against the
+/// scalar repacked kernel on the row-major weights.
+/// </summary>
+[Collection(NativeCollection.Name)]
+public unsafe class InterleavedQ4_0NativeTests
+{
+    [Fact]
+    public void Unsupported_Without_The_Kernel_In_The_Library()
+    {
+        // The library built from this tree has it (ABI version 4); a missing or older library does not.
+        Assert.True(NativeKernels.SupportsQ4_0Interleaved == (NativeKernels.IsAvailable && NativeLibraryBinding.HasQ4_0Interleaved));
+        if (!NativeKernels.SupportsQ4_0Interleaved)
+        {
+            Assert.Throws<InvalidOperationException>(() => NativeKernels.MatMulQ4_0Interleaved(null, 32, 1, null, 34, 1, null, 8));
+        }
+    }
+
+    [InterleavedTheory]
+    [InlineData(24, 96, 1)]
+    [InlineData(24, 96, 4)]
+    [InlineData(8, 2048, 3)]
+    [InlineData(16, 4864, 9)]
+    [InlineData(16, 4864, 40)] // more per-block activation values than the native stack buffer: windows of tokens and blocks
+    [InlineData(8, 2048, 70)]
+    public void Matches_The_Managed_Interleaved_Kernel_Bit_For_Bit(int rows, int cols, int tokens)
+    {
+        int rowBytes = (int)TensorTypeInfo.RowBytes(TensorType.Q4_0, cols);
+        int actBytes = (int)TensorTypeInfo.RowBytes(TensorType.Q8_0, cols) + 6; // padded activation stride
+        int groups = rows / Q4_0Interleaved.GroupRows, stride = rows + 3;
+        byte[] weights = Weights(rows, cols, seed: 3 * rows + cols);
+        byte[] act = Activations(cols, tokens, actBytes, seed: cols + tokens);
+        var packed = new byte[rows * rowBytes];
+        var expected = new float[tokens * stride];
+        fixed (byte* w = weights)
+        fixed (byte* p = packed)
+        fixed (byte* a = act)
+        fixed (float* e = expected)
+        {
+            Assert.True(Q4_0Interleaved.CanRepack(w, rows, cols));
+            Q4_0Interleaved.Repack(w, cols, p, 0, groups);
+            if (Q4_0Interleaved.IsSupported)
+            {
+                Q4_0Interleaved.Compute(p, cols, groups, a, actBytes, tokens, e, stride);
+            }
+
+            // The chain the interleaved kernels promise, on the row-major weights (also where the managed kernel needs AVX2).
+            for (int t = 0; t < tokens; t++)
+            {
+                for (int r = 0; r < rows; r++)
+                {
+                    float repacked = VecDotScalar.Repacked(TensorType.Q4_0, w + r * rowBytes, a + t * actBytes, cols);
+                    if (Q4_0Interleaved.IsSupported)
+                    {
+                        AssertSameBits(repacked, e[t * stride + r], $"managed interleaved vs scalar repacked, token {t} row {r}");
+                    }
+
+                    e[t * stride + r] = repacked;
+                }
+            }
+
+            foreach (string path in Paths())
+            {
+                var actual = new float[tokens * stride];
+                actual.AsSpan().Fill(777f);
+                fixed (float* o = actual)
+                {
+                    NativeKernels.MatMulQ4_0Interleaved(p, cols, groups, a, actBytes, tokens, o, stride);
+                }
+
+                for (int t = 0; t < tokens; t++)
+                {
+                    for (int c = 0; c < stride; c++)
+                    {
+                        if (c < rows) AssertSameBits(expected[t * stride + c], actual[t * stride + c], $"{path} {rows}x{cols} token {t} row {c}");
+                        else Assert.Equal(777f, actual[t * stride + c]);
+                    }
+                }
+
+                // A range of groups, as ForwardPass hands each thread: groups [1, groups) into output row 0 on.
+                if (groups > 1)
+                {
+                    var part = new float[tokens * stride];
+                    fixed (float* o = part)
+                    {
+                        NativeKernels.MatMulQ4_0Interleaved(p + Q4_0Interleaved.GroupBytes(cols), cols, groups - 1, a, actBytes, tokens, o, stride);
+                    }
+
+                    for (int t = 0; t < tokens; t++)
+                    {
+                        for (int r = 8; r < rows; r++) AssertSameBits(expected[t * stride + r], part[t * stride + r - 8], $"{path} groups from 1, token {t} row {r}");
+                    }
+                }
+            }
+        }
+
+        RestoreBestPath();
+    }
+
+    [InterleavedFact]
+    public void Rejects_Arguments_The_Native_Call_Would_Ignore()
+    {
+        byte* dummy = stackalloc byte[144];
+        float* output = stackalloc float[8];
+        Assert.Throws<ArgumentOutOfRangeException>(() => NativeKernels.MatMulQ4_0Interleaved(dummy, 48, 1, dummy, 34, 1, output, 8));
+        Assert.Throws<ArgumentOutOfRangeException>(() => NativeKernels.MatMulQ4_0Interleaved(dummy, 32, 1, dummy, 20, 2, output, 8));
+        Assert.Throws<ArgumentNullException>(() => NativeKernels.MatMulQ4_0Interleaved(dummy, 32, 1, null, 34, 1, output, 8));
+        NativeKernels.MatMulQ4_0Interleaved(null, 32, 0, null, 34, 1, null, 8); // no groups: nothing to do
+    }
+
+    /// <summary>Q4_0 rows with the cases the kernels must carry exactly: special scales and the widest nibble blocks.</summary>
+    private static byte[] Weights(int rows, int cols, int seed)
+    {
+        int rowBytes = (int)TensorTypeInfo.RowBytes(TensorType.Q4_0, cols);
+        var bytes = new byte[rows * rowBytes];
+        for (int r = 0; r < rows; r++)
+        {
+            Quantizer.QuantizeRowReference(TensorType.Q4_0, TestData.Gaussian(cols, seed + r, 0.05f), bytes.AsSpan(r * rowBytes, rowBytes));
+        }
+
+        // Zero, the smallest and largest denormals, negative ones, the largest finite.
+        ushort[] scales = { 0x0000, 0x0001, 0x03FF, 0x8001, 0x83FF, 0xBC00, 0x7BFF, 0xFBFF };
+        int blocks = cols / 32;
+        for (int i = 0; i < scales.Length; i++)
+        {
+            BitConverter.TryWriteBytes(bytes.AsSpan((i % rows) * rowBytes + (i * 5 % blocks) * 18), scales[i]);
+        }
+
+        // Every nibble 15 (q = 7) or 0 (q = -8): against activations of +-127 the widest i16 partial sums.
+        bytes.AsSpan(rowBytes + 2, 16).Fill(0xFF);
+        bytes.AsSpan(2 * rowBytes + 2, 16).Fill(0x00);
+        bytes.AsSpan(3 * rowBytes + (blocks - 1) * 18 + 2, 16).Fill(0xFF);
+        return bytes;
+    }
+
+    /// <summary><paramref name="tokens"/> Q8_0 rows <paramref name="stride"/> bytes apart, with blocks of +-127.</summary>
+    private static byte[] Activations(int cols, int tokens, int stride, int seed)
+    {
+        int rowBytes = (int)TensorTypeInfo.RowBytes(TensorType.Q8_0, cols);
+        int blocks = cols / 32;
+        var act = new byte[tokens * stride];
+        for (int t = 0; t < tokens; t++)
+        {
+            TestData.Quantize(TensorType.Q8_0, TestData.Gaussian(cols, seed + t)).CopyTo(act, t * stride);
+            int b0 = t * stride + (t % blocks) * 34, b1 = t * stride + ((t + 1) % blocks) * 34;
+            for (int i = 0; i < 32; i++) act[b0 + 2 + i] = unchecked((byte)(sbyte)(i % 2 == 0 ? 127 : -127));
+            act.AsSpan(b1 + 2, 32).Fill(unchecked((byte)(sbyte)-127));
+            act.AsSpan(t * stride + rowBytes, stride - rowBytes).Fill(0xEE);
+        }
+
+        return act;
+    }
+
+    private static void AssertSameBits(float expected, float actual, string what) =>
+        Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(actual), $"{what}: {actual:R} vs {expected:R}");
+
+    /// <summary>Every path the library can run here, each made current in turn.</summary>
+    private static IEnumerable<string> Paths()
+    {
+        foreach (string path in new[] { "avx2", "neon", "scalar" })
+        {
+            if (NativeKernels.TryUsePath(path))
+            {
+                yield return path;
+            }
+        }
+    }
+
+    private static void RestoreBestPath()
+    {
+        if (!NativeKernels.TryUsePath("avx2") && !NativeKernels.TryUsePath("neon"))
+        {
+            NativeKernels.TryUsePath("scalar");
+        }
+    }
+}
+
+/// <summary>A fact skipped, with the reason, when the loaded library lacks <c>npc_matmul_q4_0x8</c> (missing or older than ABI 4).</summary>
+internal sealed class InterleavedFactAttribute : FactAttribute
+{
+    public InterleavedFactAttribute()
+    {
+        Skip = InterleavedTheoryAttribute.SkipReason();
+    }
+}
+
+/// <summary>A theory skipped, with the reason, when the loaded library lacks <c>npc_matmul_q4_0x8</c>.</summary>
+internal sealed class InterleavedTheoryAttribute : TheoryAttribute
+{
+    public InterleavedTheoryAttribute()
+    {
+        Skip = SkipReason();
+    }
+
+    internal static string? SkipReason() =>
+        !NativeKernels.IsAvailable ? "libnpcsdk_native is not built (" + NativeKernels.UnavailableReason + "); run runtime-native/build.sh"
+        : !NativeKernels.SupportsQ4_0Interleaved ? "the loaded libnpcsdk_native predates npc_matmul_q4_0x8 (ABI version 4); rebuild it"
+        : null;
+}
