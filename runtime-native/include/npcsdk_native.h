@@ -9,9 +9,9 @@
  * Paths: x86-64 AVX2+FMA+F16C, ARM64 NEON, plain C. The best path the CPU supports is picked on first use
  * (cpuid on x86-64; NEON is always present on ARM64); the environment variable NPCSDK_NATIVE_PATH=scalar|avx2|neon
  * or npc_set_path() overrides it. All paths compute the same exact int32 sums per block; results differ only in
- * the order of float additions (npc_matmul_q4_0x8 has one order on every path). The AVX2 path of npc_matmul_kernel
- * reproduces ggml-cpu's (AVX2 build) order of every float operation, so its results are bit-identical to llama.cpp's
- * and the managed kernels'.
+ * the order of float additions (npc_matmul_q4_0x8 and npc_matmul_q4_Kx8 have one order on every path). The AVX2
+ * path of npc_matmul_kernel reproduces ggml-cpu's (AVX2 build) order of every float operation, so its results are
+ * bit-identical to llama.cpp's and the managed kernels'.
  *
  * Conventions
  *  - Types are ggml's ggml_type ids (NpcSdk.Tensors.TensorType), see enum npc_type.
@@ -22,10 +22,10 @@
  *    activation quantizers).
  *  - Buffers need the natural alignment of their block's fields: 2 bytes (4 for F32 and Q8_K). GGUF tensor data
  *    (32-byte aligned) and managed arrays always have it.
- *  - Functions return NPC_OK (0) or a negative NPC_ERR_* code (npc_matmul_q4_0x8 returns nothing); they never abort
- *    and never allocate except npc_matmul for F16/BF16 weights (one float copy of the activations per call) and
- *    npc_attention for heads longer than 256. The first call of any kernel builds the kernel tables and a 256 KiB
- *    fp16->float table.
+ *  - Functions return NPC_OK (0) or a negative NPC_ERR_* code (npc_matmul_q4_0x8 and npc_matmul_q4_Kx8 return
+ *    nothing); they never abort and never allocate except npc_matmul for F16/BF16 weights (one float copy of the
+ *    activations per call) and npc_attention for heads longer than 256. The first call of any kernel builds the
+ *    kernel tables and a 256 KiB fp16->float table.
  *  - Thread safety: every function may be called concurrently from several threads (the C# runtime splits the
  *    rows of a matrix across its own threads and calls npc_matmul once per row range). npc_set_path is meant for
  *    tests and benchmarks and must not race with running kernels.
@@ -50,10 +50,10 @@ extern "C" {
 #endif
 
 /**
- * Version of this header's ABI; bumped on every change. Version 4 added npc_matmul_q4_0x8 and changed nothing else, so
- * a caller can use version 3 libraries without it.
+ * Version of this header's ABI; bumped on every change. Version 4 added npc_matmul_q4_0x8 and version 5
+ * npc_matmul_q4_Kx8, each changing nothing else, so a caller can use version 3 and 4 libraries without them.
  */
-#define NPC_ABI_VERSION 4
+#define NPC_ABI_VERSION 5
 
 /** Element formats: ggml's ggml_type ids. */
 enum npc_type {
@@ -170,6 +170,28 @@ NPC_API int npc_matmul_kernel(int kernel, int n_gemm, int weight_type, const voi
  */
 NPC_API void npc_matmul_q4_0x8(const uint8_t* packed, int cols, int groups, const uint8_t* act, int64_t act_stride,
                                int tokens, float* out, int64_t out_stride);
+
+/**
+ * Q4_K weights interleaved in groups of 8 rows (the managed NpcSdk.Tensors.Q4_KInterleaved layout) times `tokens`
+ * Q8_K activation rows:
+ *
+ *   out[t * out_stride + r] = dot(row r, activation t)   for t in [0, tokens), r in [0, 8 * groups)
+ *
+ * `packed` points at the first of `groups` groups; a group of 8 rows is (cols / 256) super-blocks of 1184 bytes, one
+ * after another: at 0 the 8 rows' F16 d (row 0 first), at 16 their F16 dmin, at 32 + 8s + r the 6-bit scale of
+ * sub-block s of row r, at 96 + 16p + 2r + i the 6-bit min of sub-block 2p + i of row r, at 160 + 32c the 32-byte
+ * chunk c = 8j + k holding quant bytes 32j + 4k..+3 of rows 0..7 in turn (low nibbles: elements 64j + 4k..,
+ * high nibbles: 32 further on). Activation t is at `act + t * act_stride` bytes (cols / 256 blocks of block_q8_K). Every path, AVX2, NEON and plain C, gives each element the bits of NPC_KERNEL_REPACKED on
+ * the AVX2 path: with acc and acc_min from 0, per super-block, in order,
+ *   gemv: acc = fmaf((float)sum sc q y, d_x * d_y, acc), acc_min = fmaf((float)sum m bsum, dmin_x * d_y, acc_min);
+ *   gemm: the same per 64 elements (sub-blocks 2j, 2j + 1), four steps of each chain per super-block;
+ * and the result is acc - acc_min. Activation t takes the gemm's steps when first_row + t < gemm_rows (the rows
+ * llama.cpp runs through ggml_gemm_q4_K_8x8_q8_K: `first_row` is where these activations start in the batch).
+ * A hot-path entry point without a status: it does nothing when a pointer is NULL, cols is not a positive multiple of
+ * 256 or groups or tokens is not positive. It never allocates (36 KiB of stack).
+ */
+NPC_API void npc_matmul_q4_Kx8(const uint8_t* packed, int cols, int groups, const uint8_t* act, int64_t act_stride,
+                               int tokens, int first_row, int gemm_rows, float* out, int64_t out_stride);
 
 /** npc_matmul with one activation row and contiguous weight rows: out[r - row_begin] = dot(row r, act). */
 NPC_API int npc_matvec(int weight_type, const void* w, int rows, int cols, const void* act,

@@ -772,6 +772,145 @@ static AVX2 void q8_0_sums(const uint8_t* y, int nb, float* dy, int32_t* sy8)
     }
 }
 
+/*
+ * Interleaved Q4_K (npc_matmul_q4_Kx8), the managed Q4_KInterleaved kernels: as for Q4_0, a chunk holds four quant
+ * bytes of each of the 8 rows, so every row's sums stay in its own 32-bit lane and one vector holds the 8 rows'
+ * chains. Per 64 elements (8 chunks) the low and the high nibbles' i16 pair sums, each at most 8 x 2 x 15 x 128 =
+ * 30720 in magnitude (exact), go through one vpmaddwd with their sub-block's scales; the mins are one vpmaddwd of
+ * each row's two mins with the activation's pair sums (npc_q8_K_pairs_fn). F16C widens d and dmin (exact).
+ */
+
+/** Eight rows' scale bytes as int16 pairs: row r's scale in 16-bit lanes 2r and 2r + 1. */
+INLINE AVX2 __m256i q4kx8_scales(const uint8_t* p)
+{
+    const __m256i s = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i*)p));
+    return _mm256_or_si256(s, _mm256_slli_epi32(s, 16));
+}
+
+/** Row r's mins of sub-blocks 2j, 2j + 1 times the activation's sums over them (`pair`, two int16), in lane r. */
+INLINE AVX2 __m256i q4kx8_mins(const uint8_t* x, const int j, int32_t pair)
+{
+    const __m128i m = _mm_loadu_si128((const __m128i*)(x + NPC_Q4KX8_MINS + 16 * j));
+    return _mm256_madd_epi16(_mm256_cvtepu8_epi16(m), _mm256_set1_epi32(pair));
+}
+
+/* One group against `na` activations with the gemm's (per 64) or the gemv's (per 256) steps; `part` and `ps2`: its
+   chains across windows (npc_q4kx8_fn), activation k's at part + k * ps2. */
+INLINE AVX2 void q4_Kx8_group(const uint8_t* x, int nb, const uint8_t* y, int64_t ys, const int32_t* pairs,
+                              int64_t ps, float* out, int64_t os, float* part, int64_t ps2, int window, const int na,
+                              const int gemm)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    __m256 acc[4], accm[4];
+    _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {
+        const int carry = window & NPC_WINDOW_CONTINUE;
+        acc[k] = carry ? _mm256_loadu_ps(part + k * ps2) : _mm256_setzero_ps();
+        accm[k] = carry ? _mm256_loadu_ps(part + k * ps2 + 8) : _mm256_setzero_ps();
+    }
+    const uint8_t* qy = y + offsetof(block_q8_K, qs);
+    for (int b = 0; b < nb; b++, x += NPC_Q4KX8_BLOCK, qy += sizeof(block_q8_K)) {
+        __m256i total[4];
+        _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) total[k] = _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++) {
+            __m256i sl[4], sh[4];
+            _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) sl[k] = sh[k] = _mm256_setzero_si256();
+            const uint8_t* c = x + NPC_Q4KX8_QUANTS + 256 * j;
+            if (na < 4) {
+                _Pragma("GCC unroll 2") for (int i = 0; i < 8; i++) {
+                    const __m256i bits = loadu(c + 32 * i);
+                    const __m256i lo = _mm256_and_si256(bits, m4), hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+                    _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {
+                        const uint8_t* q = qy + k * ys + 64 * j + 4 * i;
+                        sl[k] = _mm256_add_epi16(sl[k], _mm256_maddubs_epi16(lo, _mm256_set1_epi32((int)npc_load_u32(q))));
+                        sh[k] = _mm256_add_epi16(sh[k], _mm256_maddubs_epi16(hi, _mm256_set1_epi32((int)npc_load_u32(q + 32))));
+                    }
+                }
+            } else {
+                /* The low nibbles' 8 chunks, then the high ones' (each chunk loaded twice, from L1; the same unpacking
+                   work): with both in one loop four activations need 8 accumulators at once and GCC spills one, a
+                   store and reload on its chain every chunk (a quarter more time per token than with three). */
+                _Pragma("GCC unroll 2") for (int i = 0; i < 8; i++) {
+                    const __m256i lo = _mm256_and_si256(loadu(c + 32 * i), m4);
+                    _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {
+                        const __m256i q = _mm256_set1_epi32((int)npc_load_u32(qy + k * ys + 64 * j + 4 * i));
+                        sl[k] = _mm256_add_epi16(sl[k], _mm256_maddubs_epi16(lo, q));
+                    }
+                }
+                _Pragma("GCC unroll 2") for (int i = 0; i < 8; i++) {
+                    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(loadu(c + 32 * i), 4), m4);
+                    _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {
+                        const __m256i q = _mm256_set1_epi32((int)npc_load_u32(qy + k * ys + 64 * j + 32 + 4 * i));
+                        sh[k] = _mm256_add_epi16(sh[k], _mm256_maddubs_epi16(hi, q));
+                    }
+                }
+            }
+            const __m256i scl = q4kx8_scales(x + NPC_Q4KX8_SCALES + 16 * j);
+            const __m256i sch = q4kx8_scales(x + NPC_Q4KX8_SCALES + 16 * j + 8);
+            _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {
+                const __m256i p = _mm256_add_epi32(_mm256_madd_epi16(sl[k], scl), _mm256_madd_epi16(sh[k], sch));
+                if (gemm) {
+                    const __m256 dy = _mm256_set1_ps(((const block_q8_K*)(y + k * ys) + b)->d);
+                    const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)x));
+                    const __m256 dmx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)(x + 16)));
+                    const __m256i m = q4kx8_mins(x, j, pairs[k * ps + 4 * b + j]);
+                    acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dx, dy), acc[k]);
+                    accm[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(m), _mm256_mul_ps(dmx, dy), accm[k]);
+                } else {
+                    total[k] = _mm256_add_epi32(total[k], p);
+                }
+            }
+        }
+        if (!gemm) {
+            const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)x));
+            const __m256 dmx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)(x + 16)));
+            _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {
+                const int32_t* pk = pairs + k * ps + 4 * b;
+                const __m256i m = _mm256_add_epi32(_mm256_add_epi32(q4kx8_mins(x, 0, pk[0]), q4kx8_mins(x, 1, pk[1])),
+                                                   _mm256_add_epi32(q4kx8_mins(x, 2, pk[2]), q4kx8_mins(x, 3, pk[3])));
+                const __m256 dy = _mm256_set1_ps(((const block_q8_K*)(y + k * ys) + b)->d);
+                acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total[k]), _mm256_mul_ps(dx, dy), acc[k]);
+                accm[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(m), _mm256_mul_ps(dmx, dy), accm[k]);
+            }
+        }
+    }
+    _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {
+        if (window & NPC_WINDOW_KEEP) {
+            _mm256_storeu_ps(part + k * ps2, acc[k]);
+            _mm256_storeu_ps(part + k * ps2 + 8, accm[k]);
+        } else {
+            _mm256_storeu_ps(out + k * os, _mm256_sub_ps(acc[k], accm[k]));
+        }
+    }
+}
+
+#define Q4KX8_CASE(NA, GEMM)                                                                                     \
+    case 2 * NA + GEMM:                                                                                          \
+        for (int g = 0; g < ng; g++)                                                                             \
+            q4_Kx8_group(x + g * gs, nb, y, ys, pairs, ps, out + 8 * g, os, part ? part + 16 * g : NULL, 16 * ng, \
+                         window, NA, GEMM);                                                                      \
+        break;
+
+static AVX2 void q4_Kx8(const uint8_t* x, int64_t gs, int ng, int nb, const uint8_t* y, int64_t ys,
+                        const int32_t* pairs, int64_t ps, int na, int gemm, float* out, int64_t os, float* part,
+                        int window)
+{
+    switch (2 * na + (gemm != 0)) {
+    Q4KX8_CASE(1, 0) Q4KX8_CASE(1, 1) Q4KX8_CASE(2, 0) Q4KX8_CASE(2, 1)
+    Q4KX8_CASE(3, 0) Q4KX8_CASE(3, 1) Q4KX8_CASE(4, 0) Q4KX8_CASE(4, 1)
+    default: break;
+    }
+}
+
+static AVX2 void q8_K_pairs(const uint8_t* y, int nb, int32_t* pairs)
+{
+    /* vphaddw of the 16 bsums: 16-bit lane j holds bsums 2j + 2j+1, so 32-bit lane j is pair j, low half first. */
+    for (int b = 0; b < nb; b++) {
+        const int16_t* bs = ((const block_q8_K*)y + b)->bsums;
+        _mm_storeu_si128((__m128i*)(pairs + 4 * b),
+                         _mm_hadd_epi16(_mm_loadu_si128((const __m128i*)bs), _mm_loadu_si128((const __m128i*)(bs + 8))));
+    }
+}
+
 /* Q6_K: lane l of the -32 correction holds 16-element groups 2l and 2l+1, as ggml's q8sclsub. */
 INLINE AVX2 void rows_q6_K_n(int n, const void* w, const void* act, int64_t as, float* out, int64_t os, const int na)
 {
@@ -966,6 +1105,8 @@ void npc_kernels_avx2(npc_kernels* k)
     k->widen[NPC_TYPE_BF16] = widen_bf16;
     k->q4_0x8 = q4_0x8;
     k->q8_0_sums = q8_0_sums;
+    k->q4_Kx8 = q4_Kx8;
+    k->q8_K_pairs = q8_K_pairs;
 }
 
 #endif /* NPC_X86_64 */

@@ -289,6 +289,172 @@ static void q8_0_sums(const uint8_t* y, int nb, float* dy, int32_t* sy8)
     }
 }
 
+/*
+ * Interleaved Q4_K (npc_matmul_q4_Kx8): the same chunk layout as interleaved Q4_0, so each row's products stay in its
+ * own lanes; the low and the high nibbles (sub-blocks 2j and 2j + 1, different scales) are summed apart. With dotprod,
+ * sdot sums each row's four into its int32 lane; baseline ARMv8.0 widens, smull/smlal of two rows x four bytes into
+ * int16 lanes, each the sum of 8 products (8 chunks) of at most 15 x 128 in magnitude, exact, then pairwise adds to a
+ * lane per row (one activation at a time: 8 int16 accumulators each). Scales and mins multiply in int32, exact; the
+ * float steps are the repacked kernels' in one lane per row (vfmaq_f32 is fused), so every path gives the same bits.
+ */
+
+/** Eight rows' bytes (scales of one sub-block) widened to int32, rows 0..3 and 4..7. */
+INLINE void widen8(const uint8_t* p, int32x4_t* v)
+{
+    const uint16x8_t h = vmovl_u8(vld1_u8(p));
+    v[0] = vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(h)));
+    v[1] = vreinterpretq_s32_u32(vmovl_high_u16(h));
+}
+
+/** Row r's mins of sub-blocks 2j, 2j + 1 times the activation's sums over them (`pair`, two int16): rows 0..3, 4..7. */
+INLINE void q4kx8_mins(const uint8_t* x, int j, int32_t pair, int32x4_t* m)
+{
+    const uint8x16_t mv = vld1q_u8(x + NPC_Q4KX8_MINS + 16 * j);
+    const int16x8_t m0 = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(mv))), m1 = vreinterpretq_s16_u16(vmovl_high_u8(mv));
+    const int16x8_t bp = vreinterpretq_s16_s32(vdupq_n_s32(pair));
+    m[0] = vpaddq_s32(vmull_s16(vget_low_s16(m0), vget_low_s16(bp)), vmull_high_s16(m0, bp));
+    m[1] = vpaddq_s32(vmull_s16(vget_low_s16(m1), vget_low_s16(bp)), vmull_high_s16(m1, bp));
+}
+
+/* One group against `na` activations with the gemm's (per 64) or the gemv's (per 256) steps; `part` and `ps2`: its
+   chains across windows (npc_q4kx8_fn), activation k's at part + k * ps2. */
+INLINE void q4_Kx8_group(const uint8_t* x, int nb, const uint8_t* y, int64_t ys, const int32_t* pairs, int64_t ps,
+                         float* out, int64_t os, float* part, int64_t ps2, int window, const int na, const int gemm)
+{
+    const uint8x16_t m4 = vdupq_n_u8(0x0F);
+    float32x4_t acc[4][2], accm[4][2];
+    for (int k = 0; k < na; k++)
+        for (int h = 0; h < 2; h++) {
+            const int carry = window & NPC_WINDOW_CONTINUE;
+            acc[k][h] = carry ? vld1q_f32(part + k * ps2 + 4 * h) : vdupq_n_f32(0);
+            accm[k][h] = carry ? vld1q_f32(part + k * ps2 + 8 + 4 * h) : vdupq_n_f32(0);
+        }
+    const uint8_t* qy = y + offsetof(block_q8_K, qs);
+    for (int b = 0; b < nb; b++, x += NPC_Q4KX8_BLOCK, qy += sizeof(block_q8_K)) {
+        int32x4_t total[4][2], mins[4][2];
+        for (int k = 0; k < na; k++) total[k][0] = total[k][1] = mins[k][0] = mins[k][1] = vdupq_n_s32(0);
+        for (int j = 0; j < 4; j++) {
+            const uint8_t* c = x + NPC_Q4KX8_QUANTS + 256 * j;
+            int32x4_t sl[4][2], sh[4][2]; /* activation k: low / high nibbles' sums, rows 0..3, rows 4..7 */
+#if defined(__ARM_FEATURE_DOTPROD)
+            for (int k = 0; k < na; k++) sl[k][0] = sl[k][1] = sh[k][0] = sh[k][1] = vdupq_n_s32(0);
+            for (int i = 0; i < 8; i++) {
+                const uint8x16_t v0 = vld1q_u8(c + 32 * i), v1 = vld1q_u8(c + 32 * i + 16);
+                const int8x16_t lo0 = vreinterpretq_s8_u8(vandq_u8(v0, m4)), hi0 = vreinterpretq_s8_u8(vshrq_n_u8(v0, 4));
+                const int8x16_t lo1 = vreinterpretq_s8_u8(vandq_u8(v1, m4)), hi1 = vreinterpretq_s8_u8(vshrq_n_u8(v1, 4));
+                for (int k = 0; k < na; k++) {
+                    const int8x16_t yl = bcast4(qy + k * ys + 64 * j + 4 * i), yh = bcast4(qy + k * ys + 64 * j + 32 + 4 * i);
+                    sl[k][0] = vdotq_s32(sl[k][0], lo0, yl);
+                    sl[k][1] = vdotq_s32(sl[k][1], lo1, yl);
+                    sh[k][0] = vdotq_s32(sh[k][0], hi0, yh);
+                    sh[k][1] = vdotq_s32(sh[k][1], hi1, yh);
+                }
+            }
+#else
+            for (int k = 0; k < na; k++) {
+                int16x8_t pl[4], ph[4]; /* rows 0-1, 2-3, 4-5, 6-7, four bytes each */
+                for (int i = 0; i < 8; i++) {
+                    const uint8x16_t v0 = vld1q_u8(c + 32 * i), v1 = vld1q_u8(c + 32 * i + 16);
+                    const int8x16_t lo0 = vreinterpretq_s8_u8(vandq_u8(v0, m4)), hi0 = vreinterpretq_s8_u8(vshrq_n_u8(v0, 4));
+                    const int8x16_t lo1 = vreinterpretq_s8_u8(vandq_u8(v1, m4)), hi1 = vreinterpretq_s8_u8(vshrq_n_u8(v1, 4));
+                    const int8x16_t yl = bcast4(qy + k * ys + 64 * j + 4 * i), yh = bcast4(qy + k * ys + 64 * j + 32 + 4 * i);
+                    const int8x8_t yl8 = vget_low_s8(yl), yh8 = vget_low_s8(yh);
+                    if (i == 0) {
+                        pl[0] = vmull_s8(vget_low_s8(lo0), yl8);
+                        pl[1] = vmull_high_s8(lo0, yl);
+                        pl[2] = vmull_s8(vget_low_s8(lo1), yl8);
+                        pl[3] = vmull_high_s8(lo1, yl);
+                        ph[0] = vmull_s8(vget_low_s8(hi0), yh8);
+                        ph[1] = vmull_high_s8(hi0, yh);
+                        ph[2] = vmull_s8(vget_low_s8(hi1), yh8);
+                        ph[3] = vmull_high_s8(hi1, yh);
+                    } else {
+                        pl[0] = vmlal_s8(pl[0], vget_low_s8(lo0), yl8);
+                        pl[1] = vmlal_high_s8(pl[1], lo0, yl);
+                        pl[2] = vmlal_s8(pl[2], vget_low_s8(lo1), yl8);
+                        pl[3] = vmlal_high_s8(pl[3], lo1, yl);
+                        ph[0] = vmlal_s8(ph[0], vget_low_s8(hi0), yh8);
+                        ph[1] = vmlal_high_s8(ph[1], hi0, yh);
+                        ph[2] = vmlal_s8(ph[2], vget_low_s8(hi1), yh8);
+                        ph[3] = vmlal_high_s8(ph[3], hi1, yh);
+                    }
+                }
+                sl[k][0] = vpaddq_s32(vpaddlq_s16(pl[0]), vpaddlq_s16(pl[1]));
+                sl[k][1] = vpaddq_s32(vpaddlq_s16(pl[2]), vpaddlq_s16(pl[3]));
+                sh[k][0] = vpaddq_s32(vpaddlq_s16(ph[0]), vpaddlq_s16(ph[1]));
+                sh[k][1] = vpaddq_s32(vpaddlq_s16(ph[2]), vpaddlq_s16(ph[3]));
+            }
+#endif
+            int32x4_t scl[2], sch[2];
+            widen8(x + NPC_Q4KX8_SCALES + 16 * j, scl);
+            widen8(x + NPC_Q4KX8_SCALES + 16 * j + 8, sch);
+            for (int k = 0; k < na; k++) {
+                int32x4_t m[2];
+                q4kx8_mins(x, j, pairs[k * ps + 4 * b + j], m);
+                for (int h = 0; h < 2; h++) {
+                    const int32x4_t p = vmlaq_s32(vmulq_s32(sl[k][h], scl[h]), sh[k][h], sch[h]);
+                    if (gemm) {
+                        const float32x4_t dy = vdupq_n_f32(((const block_q8_K*)(y + k * ys) + b)->d);
+                        const float32x4_t dx = vcvt_f32_f16(vreinterpret_f16_u8(vld1_u8(x + 8 * h)));
+                        const float32x4_t dmx = vcvt_f32_f16(vreinterpret_f16_u8(vld1_u8(x + 16 + 8 * h)));
+                        acc[k][h] = vfmaq_f32(acc[k][h], vcvtq_f32_s32(p), vmulq_f32(dx, dy));
+                        accm[k][h] = vfmaq_f32(accm[k][h], vcvtq_f32_s32(m[h]), vmulq_f32(dmx, dy));
+                    } else {
+                        total[k][h] = vaddq_s32(total[k][h], p);
+                        mins[k][h] = vaddq_s32(mins[k][h], m[h]);
+                    }
+                }
+            }
+        }
+        if (!gemm) {
+            for (int k = 0; k < na; k++) {
+                const float32x4_t dy = vdupq_n_f32(((const block_q8_K*)(y + k * ys) + b)->d);
+                for (int h = 0; h < 2; h++) {
+                    const float32x4_t dx = vcvt_f32_f16(vreinterpret_f16_u8(vld1_u8(x + 8 * h)));
+                    const float32x4_t dmx = vcvt_f32_f16(vreinterpret_f16_u8(vld1_u8(x + 16 + 8 * h)));
+                    acc[k][h] = vfmaq_f32(acc[k][h], vcvtq_f32_s32(total[k][h]), vmulq_f32(dx, dy));
+                    accm[k][h] = vfmaq_f32(accm[k][h], vcvtq_f32_s32(mins[k][h]), vmulq_f32(dmx, dy));
+                }
+            }
+        }
+    }
+    for (int k = 0; k < na; k++)
+        for (int h = 0; h < 2; h++) {
+            if (window & NPC_WINDOW_KEEP) {
+                vst1q_f32(part + k * ps2 + 4 * h, acc[k][h]);
+                vst1q_f32(part + k * ps2 + 8 + 4 * h, accm[k][h]);
+            } else {
+                vst1q_f32(out + k * os + 4 * h, vsubq_f32(acc[k][h], accm[k][h]));
+            }
+        }
+}
+
+#define Q4KX8_CASE(NA, GEMM)                                                                                     \
+    case 2 * NA + GEMM:                                                                                          \
+        for (int g = 0; g < ng; g++)                                                                             \
+            q4_Kx8_group(x + g * gs, nb, y, ys, pairs, ps, out + 8 * g, os, part ? part + 16 * g : NULL, 16 * ng, \
+                         window, NA, GEMM);                                                                      \
+        break;
+
+static void q4_Kx8(const uint8_t* x, int64_t gs, int ng, int nb, const uint8_t* y, int64_t ys, const int32_t* pairs,
+                   int64_t ps, int na, int gemm, float* out, int64_t os, float* part, int window)
+{
+    switch (2 * na + (gemm != 0)) {
+    Q4KX8_CASE(1, 0) Q4KX8_CASE(1, 1) Q4KX8_CASE(2, 0) Q4KX8_CASE(2, 1)
+    Q4KX8_CASE(3, 0) Q4KX8_CASE(3, 1) Q4KX8_CASE(4, 0) Q4KX8_CASE(4, 1)
+    default: break;
+    }
+}
+
+static void q8_K_pairs(const uint8_t* y, int nb, int32_t* pairs)
+{
+    /* pairwise adds of the 16 bsums: 16-bit lane j holds bsums 2j + 2j+1, so 32-bit lane j is pair j, low half first */
+    for (int b = 0; b < nb; b++) {
+        const int16_t* bs = ((const block_q8_K*)y + b)->bsums;
+        vst1q_s32(pairs + 4 * b, vreinterpretq_s32_s16(vpaddq_s16(vld1q_s16(bs), vld1q_s16(bs + 8))));
+    }
+}
+
 /* ---- K-quants ---- */
 
 INLINE void rows_q8_K_n(int n, const void* w, const void* act, int64_t as, float* out, int64_t os, const int na)
@@ -626,6 +792,8 @@ void npc_kernels_neon(npc_kernels* k)
     k->widen[NPC_TYPE_BF16] = widen_bf16;
     k->q4_0x8 = q4_0x8;
     k->q8_0_sums = q8_0_sums;
+    k->q4_Kx8 = q4_Kx8;
+    k->q8_K_pairs = q8_K_pairs;
 }
 
 #endif /* NPC_ARM64 */

@@ -539,6 +539,99 @@ static void q4_0x8(const uint8_t* x, int64_t gs, int ng, int nb, const uint8_t* 
     }
 }
 
+/* ---- Interleaved Q4_K (npc_matmul_q4_Kx8) ---- */
+
+static void q8_K_pairs(const uint8_t* y, int nb, int32_t* pairs)
+{
+    for (int b = 0; b < nb; b++) {
+        const int16_t* bs = ((const block_q8_K*)y + b)->bsums;
+        for (int j = 0; j < 4; j++) {
+            /* int16 halves, wrapping as the SIMD adds (and the managed PairSums) do */
+            uint32_t lo = (uint16_t)(bs[4 * j] + bs[4 * j + 1]), hi = (uint16_t)(bs[4 * j + 2] + bs[4 * j + 3]);
+            pairs[4 * b + j] = (int32_t)(lo | hi << 16);
+        }
+    }
+}
+
+/* Half h (0 low, 1 high) of a pair sum as a signed int16. */
+static int32_t pair_half(int32_t pair, int h)
+{
+    int32_t v = (int32_t)(((uint32_t)pair >> (16 * h)) & 0xFFFF);
+    return v - ((v & 0x8000) << 1);
+}
+
+/* A super-block's 8 rows unpacked once (nibbles in element order), then each activation's exact sums per 64 elements:
+   sc * q . y over the two sub-blocks and their mins times the activation's sums; the float steps are the repacked
+   kernels' (npc_q4kx8_fn): one fmaf per chain per 64 elements (gemm) or per super-block (gemv). */
+static void q4_Kx8(const uint8_t* x, int64_t gs, int ng, int nb, const uint8_t* y, int64_t ys, const int32_t* pairs,
+                   int64_t ps, int na, int gemm, float* out, int64_t os, float* part, int window)
+{
+    for (int g = 0; g < ng; g++) {
+        const uint8_t* xg = x + g * gs;
+        float acc[NPC_MAX_ACT][8], accm[NPC_MAX_ACT][8];
+        for (int k = 0; k < na; k++)
+            for (int r = 0; r < 8; r++) {
+                const int carry = window & NPC_WINDOW_CONTINUE;
+                acc[k][r] = carry ? part[16 * (k * ng + g) + r] : 0.0f;
+                accm[k][r] = carry ? part[16 * (k * ng + g) + 8 + r] : 0.0f;
+            }
+        for (int b = 0; b < nb; b++) {
+            const uint8_t* xb = xg + b * NPC_Q4KX8_BLOCK;
+            uint8_t q[8][256];
+            float dx[8], dmx[8];
+            for (int r = 0; r < 8; r++) {
+                dx[r] = NPC_FP16((uint16_t)(xb[2 * r] | (xb[2 * r + 1] << 8)));
+                dmx[r] = NPC_FP16((uint16_t)(xb[16 + 2 * r] | (xb[17 + 2 * r] << 8)));
+                for (int c = 0; c < 32; c++) /* chunk 8j + i: bytes 32j + 4i.. of each row */
+                    for (int e = 0; e < 4; e++) {
+                        const uint8_t v = xb[NPC_Q4KX8_QUANTS + 32 * c + 4 * r + e];
+                        q[r][64 * (c / 8) + 4 * (c % 8) + e] = v & 0x0F;
+                        q[r][64 * (c / 8) + 32 + 4 * (c % 8) + e] = v >> 4;
+                    }
+            }
+            for (int k = 0; k < na; k++) {
+                const block_q8_K* yb = (const block_q8_K*)(y + k * ys) + b;
+                const int32_t* pk = pairs + k * ps + 4 * b;
+                for (int r = 0; r < 8; r++) {
+                    const float d = dx[r] * yb->d, dmin = dmx[r] * yb->d;
+                    int32_t total = 0, mins = 0;
+                    for (int j = 0; j < 4; j++) {
+                        int32_t lo = 0, hi = 0;
+                        for (int e = 0; e < 32; e++) {
+                            lo += q[r][64 * j + e] * yb->qs[64 * j + e];
+                            hi += q[r][64 * j + 32 + e] * yb->qs[64 * j + 32 + e];
+                        }
+                        const uint8_t* sc = xb + NPC_Q4KX8_SCALES + 16 * j + r;
+                        const uint8_t* mn = xb + NPC_Q4KX8_MINS + 16 * j + 2 * r;
+                        const int32_t s = sc[0] * lo + sc[8] * hi;
+                        const int32_t m = mn[0] * pair_half(pk[j], 0) + mn[1] * pair_half(pk[j], 1);
+                        if (gemm) {
+                            acc[k][r] = fmaf((float)s, d, acc[k][r]);
+                            accm[k][r] = fmaf((float)m, dmin, accm[k][r]);
+                        } else {
+                            total += s;
+                            mins += m;
+                        }
+                    }
+                    if (!gemm) {
+                        acc[k][r] = fmaf((float)total, d, acc[k][r]);
+                        accm[k][r] = fmaf((float)mins, dmin, accm[k][r]);
+                    }
+                }
+            }
+        }
+        for (int k = 0; k < na; k++)
+            for (int r = 0; r < 8; r++) {
+                if (window & NPC_WINDOW_KEEP) {
+                    part[16 * (k * ng + g) + r] = acc[k][r];
+                    part[16 * (k * ng + g) + 8 + r] = accm[k][r];
+                } else {
+                    out[k * os + 8 * g + r] = acc[k][r] - accm[k][r];
+                }
+            }
+    }
+}
+
 static void widen_f16(const void* src, float* dst, int64_t n)
 {
     for (int64_t i = 0; i < n; i++) dst[i] = npc_fp16_to_fp32(((const uint16_t*)src)[i]);
@@ -578,6 +671,8 @@ void npc_kernels_scalar(npc_kernels* k)
     k->widen[NPC_TYPE_BF16] = widen_bf16;
     k->q4_0x8 = q4_0x8;
     k->q8_0_sums = q8_0_sums;
+    k->q4_Kx8 = q4_Kx8;
+    k->q8_K_pairs = q8_K_pairs;
 }
 
 /* ---- Dequantization (ggml's dequantize_row_*): scalar on every path, except F16/BF16 (the active path's widen) ---- */

@@ -99,6 +99,8 @@ static void build_table(int path, npc_kernels* out)
     }
     if (!k.q4_0x8) k.q4_0x8 = scalar.q4_0x8;
     if (!k.q8_0_sums) k.q8_0_sums = scalar.q8_0_sums;
+    if (!k.q4_Kx8) k.q4_Kx8 = scalar.q4_Kx8;
+    if (!k.q8_K_pairs) k.q8_K_pairs = scalar.q8_K_pairs;
     if (!k.widen[NPC_TYPE_F16]) k.widen[NPC_TYPE_F16] = scalar.widen[NPC_TYPE_F16];
     if (!k.widen[NPC_TYPE_BF16]) k.widen[NPC_TYPE_BF16] = scalar.widen[NPC_TYPE_BF16];
     *out = k;
@@ -362,6 +364,80 @@ void npc_matmul_q4_0x8(const uint8_t* packed, int cols, int groups, const uint8_
                               nt - t < 4 ? nt - t : 4, o + t * out_stride + 8 * (int64_t)g0, out_stride, b0 > 0);
             }
         }
+    }
+}
+
+/* ---- Interleaved Q4_K ---- */
+
+/* Activation pair sums on the stack (32 KiB): 4 tokens of 131072 columns, 32 tokens of 16384. */
+#define NPC_Q4KX8_STACK 2048
+/* Groups per tile when one token's pair sums do not fit: their chains wait in a 4 KiB buffer between windows. */
+#define NPC_Q4KX8_PART 64
+
+/* Activations [0, nt) over the groups of one call: the gemm ones ([0, split)), then the others, up to 4 at a time. */
+static void q4_Kx8_pass(const npc_kernels* k, const uint8_t* x, int64_t gs, int ng, int nb, const uint8_t* y,
+                        int64_t ys, const int32_t* pairs, int64_t ps, int nt, int split, float* out, int64_t os)
+{
+    for (int t = 0; t < nt;) {
+        const int end = t < split ? split : nt;
+        const int na = end - t < 4 ? end - t : 4;
+        k->q4_Kx8(x, gs, ng, nb, y + t * ys, ys, pairs + t * ps, ps, na, t < split, out + t * os, os, NULL, 0);
+        t += na;
+    }
+}
+
+void npc_matmul_q4_Kx8(const uint8_t* packed, int cols, int groups, const uint8_t* act, int64_t act_stride,
+                       int tokens, int first_row, int gemm_rows, float* out, int64_t out_stride)
+{
+    if (!packed || !act || !out || cols <= 0 || cols % NPC_QK_K != 0 || groups <= 0 || tokens <= 0) return;
+    const npc_kernels* k = npc_active();
+    const int blocks = cols / NPC_QK_K;
+    const int64_t gs = (int64_t)blocks * NPC_Q4KX8_BLOCK;
+    /* Activations before `split` take the gemm's arithmetic. */
+    const int64_t in_gemm = (int64_t)gemm_rows - first_row;
+    const int split = in_gemm <= 0 ? 0 : in_gemm >= tokens ? tokens : (int)in_gemm;
+
+    /* Each activation block's pair sums, once per call instead of once per group. */
+    int32_t pairs[4 * NPC_Q4KX8_STACK];
+    if (blocks > NPC_Q4KX8_STACK) {
+        /* Rows longer than the buffer (over 512K columns): one token at a time in windows of blocks, the two chains
+           of a tile of groups kept in `part` between windows (exactly), so the bits do not depend on the windows. */
+        float part[16 * NPC_Q4KX8_PART];
+        for (int t = 0; t < tokens; t++)
+            for (int g0 = 0; g0 < groups; g0 += NPC_Q4KX8_PART) {
+                const int ng = groups - g0 < NPC_Q4KX8_PART ? groups - g0 : NPC_Q4KX8_PART;
+                for (int b0 = 0; b0 < blocks; b0 += NPC_Q4KX8_STACK) {
+                    const int nb = blocks - b0 < NPC_Q4KX8_STACK ? blocks - b0 : NPC_Q4KX8_STACK;
+                    const uint8_t* y = act + t * act_stride + (int64_t)b0 * sizeof(block_q8_K);
+                    k->q8_K_pairs(y, nb, pairs);
+                    k->q4_Kx8(packed + g0 * gs + (int64_t)b0 * NPC_Q4KX8_BLOCK, gs, ng, nb, y, act_stride, pairs, 4 * nb,
+                              1, t < split, out + t * out_stride + 8 * (int64_t)g0, out_stride, part,
+                              (b0 > 0 ? NPC_WINDOW_CONTINUE : 0) | (b0 + nb < blocks ? NPC_WINDOW_KEEP : 0));
+                }
+            }
+        return;
+    }
+
+    /* Windows of tokens when the batch's pair sums do not fit. */
+    const int tw = tokens <= NPC_Q4KX8_STACK / blocks ? tokens : NPC_Q4KX8_STACK / blocks;
+    const int64_t ps = 4 * (int64_t)blocks;
+    for (int t0 = 0; t0 < tokens; t0 += tw) {
+        const int nt = tokens - t0 < tw ? tokens - t0 : tw;
+        const int st = split - t0 <= 0 ? 0 : split - t0 >= nt ? nt : split - t0;
+        const uint8_t* y = act + t0 * act_stride;
+        float* o = out + t0 * out_stride;
+        for (int t = 0; t < nt; t++) k->q8_K_pairs(y + t * act_stride, blocks, pairs + t * ps);
+        if (nt <= 4) {
+            /* One pass (two when the gemm rows end inside): each weight chunk unpacked once for every activation. */
+            q4_Kx8_pass(k, packed, gs, groups, blocks, y, act_stride, pairs, ps, nt, st, o, out_stride);
+            continue;
+        }
+        /* Tiles of groups, 4 activations at a time per tile: the tile's weights come from cache after the first. */
+        int gt = (int)(NPC_Q4X8_TILE / gs);
+        if (gt < 2) gt = 2;
+        for (int g0 = 0; g0 < groups; g0 += gt)
+            q4_Kx8_pass(k, packed + g0 * gs, gs, groups - g0 < gt ? groups - g0 : gt, blocks, y, act_stride, pairs, ps,
+                        nt, st, o + 8 * (int64_t)g0, out_stride);
     }
 }
 

@@ -160,6 +160,37 @@ typedef void (*npc_q4x8_fn)(const uint8_t* x, int64_t gs, int ng, int nb, const 
 /** d_y (widened) and 8 * the sum of the quants of `nb` Q8_0 blocks: what every group needs of an activation block. */
 typedef void (*npc_q8_sums_fn)(const uint8_t* y, int nb, float* dy, int32_t* sy8);
 
+/**
+ * Bytes of one 256-column super-block of an interleaved Q4_K group (npc_matmul_q4_Kx8): 8 F16 d, 8 F16 dmin, the
+ * scales (8 x 8 bytes) and the mins (4 x 8 x 2 bytes) unpacked, then 32 chunks of 32 bytes of quants.
+ */
+#define NPC_Q4KX8_BLOCK 1184
+#define NPC_Q4KX8_SCALES 32
+#define NPC_Q4KX8_MINS 96
+#define NPC_Q4KX8_QUANTS 160
+
+/* Windows of blocks of an interleaved Q4_K call (npc_q4kx8_fn): go on from the chains in `part`, leave them there. */
+#define NPC_WINDOW_CONTINUE 1
+#define NPC_WINDOW_KEEP 2
+
+/**
+ * Interleaved Q4_K (npc_matmul_q4_Kx8): `ng` groups of 8 rows (group g at `x + g * gs`, `nb` super-blocks) times
+ * `na` (1..4) activations, activation k's blocks from `y + k * ys`, its pair sums (npc_q8_K_pairs_fn) from
+ * pairs + k * ps; with the gemm's per-64 steps when `gemm`, else the gemv's per-256 ones. Writes
+ * out[k * os + 8 * g + r] = acc - acc_min. `window` (NPC_WINDOW_*, 0 without `part`) splits the super-blocks of a
+ * row over calls: the acc and acc_min chains of activation k, group g start from and/or stay in
+ * part[16 * (k * ng + g) ..] (acc in the first 8, acc_min in the next 8) instead of 0 and `out`.
+ */
+typedef void (*npc_q4kx8_fn)(const uint8_t* x, int64_t gs, int ng, int nb, const uint8_t* y, int64_t ys,
+                             const int32_t* pairs, int64_t ps, int na, int gemm, float* out, int64_t os, float* part,
+                             int window);
+
+/**
+ * Pair sums of `nb` Q8_K blocks: pairs[4b + j] holds the sums of sub-blocks 2j and 2j + 1 (32 quants each, from the
+ * bsums) as two int16, the low half first: what every group's mins need of an activation block.
+ */
+typedef void (*npc_q8_K_pairs_fn)(const uint8_t* y, int nb, int32_t* pairs);
+
 typedef struct npc_kernels {
     int path;
     npc_rows_fn rows[31];     /* by weight type id, ggml_vec_dot's order; NULL = use the scalar kernel */
@@ -170,6 +201,8 @@ typedef struct npc_kernels {
     npc_widen_fn widen[31]; /* F16 / BF16 to float (exact), by type id */
     npc_q4x8_fn q4_0x8;       /* interleaved Q4_0; NULL = the scalar kernel (same bits) */
     npc_q8_sums_fn q8_0_sums; /* its activation precompute; NULL = the scalar one */
+    npc_q4kx8_fn q4_Kx8;          /* interleaved Q4_K; NULL = the scalar kernel (same bits) */
+    npc_q8_K_pairs_fn q8_K_pairs; /* its activation precompute; NULL = the scalar one */
 } npc_kernels;
 
 void npc_kernels_scalar(npc_kernels* k);

@@ -205,8 +205,8 @@ namespace NpcSdk.Models
             var kernel = MatMulKernels.Select(w.Type, w.Rows, w.Cols, _evalLength);
             if (_model.UseNativeKernels && HasInterleaved(w))
             {
-                // Q4_0 in 8-row groups, which the plugin reads with the Repacked kernel's arithmetic.
-                _nativeInterleaved.Set(w, _actRows.Quantize(input, inStride, rows, w, native: true), output, outStride, rows);
+                // Q4_0/Q4_K in 8-row groups, which the plugin reads with the Repacked kernels' arithmetic.
+                _nativeInterleaved.Set(w, _actRows.Quantize(input, inStride, rows, w, native: true), output, outStride, rows, firstRow, _evalLength - _evalLength % 4 - _evalOffset);
                 _pool.Run(w.Rows / 8, _nativeInterleaved, Math.Max(1, minChunk / 8));
                 return;
             }
@@ -369,7 +369,7 @@ namespace NpcSdk.Models
         }
 
 #if NET
-        /// <summary>Interleaved Q4_0 weights (<see cref="Q4_0Interleaved"/>) over a range of 8-row groups, every activation row at once.</summary>
+        /// <summary>Interleaved Q4_0/Q4_K weights (<see cref="Q4_0Interleaved"/>, <see cref="Q4_KInterleaved"/>) over a range of 8-row groups, every activation row at once.</summary>
         private sealed class InterleavedWork : IRangeWork
         {
             private WeightMatrix _w = null!;
@@ -399,17 +399,18 @@ namespace NpcSdk.Models
         }
 #endif
 
-        /// <summary>The native plugin's product of interleaved Q4_0 weights over a range of 8-row groups, every activation row at once.</summary>
+        /// <summary>The native plugin's product of interleaved Q4_0/Q4_K weights over a range of 8-row groups, every activation row at once.</summary>
         private sealed class NativeInterleavedWork : IRangeWork
         {
             private WeightMatrix _w = null!;
             private ActivationRows _act = null!;
             private float[] _out = null!;
-            private int _outStride, _batch;
+            private int _outStride, _batch, _firstRow, _gemmRows;
 
-            public void Set(WeightMatrix w, ActivationRows act, float[] output, int outStride, int batch)
+            /// <summary>Activation rows from <paramref name="firstRow"/> of a step whose rows before <paramref name="gemmRows"/> llama.cpp runs through its gemm.</summary>
+            public void Set(WeightMatrix w, ActivationRows act, float[] output, int outStride, int batch, int firstRow, int gemmRows)
             {
-                _w = w; _act = act; _out = output; _outStride = outStride; _batch = batch;
+                _w = w; _act = act; _out = output; _outStride = outStride; _batch = batch; _firstRow = firstRow; _gemmRows = gemmRows;
             }
 
             public unsafe void Execute(int start, int end)
@@ -418,8 +419,12 @@ namespace NpcSdk.Models
                 fixed (byte* a = _act.Rows(_batch))
                 fixed (float* o = _out)
                 {
-                    NpcSdk.Native.NativeKernels.MatMulQ4_0Interleaved(_w.Interleaved + start * Q4_0Interleaved.GroupBytes(_w.Cols), _w.Cols, end - start,
-                        a, _act.RowBytes, _batch, o + start * 8, _outStride);
+                    if (_w.Type == TensorType.Q4_0)
+                        NpcSdk.Native.NativeKernels.MatMulQ4_0Interleaved(_w.Interleaved + start * Q4_0Interleaved.GroupBytes(_w.Cols), _w.Cols, end - start,
+                            a, _act.RowBytes, _batch, o + start * 8, _outStride);
+                    else
+                        NpcSdk.Native.NativeKernels.MatMulQ4_KInterleaved(_w.Interleaved + start * Q4_KInterleaved.GroupBytes(_w.Cols), _w.Cols, end - start,
+                            a, _act.RowBytes, _batch, _firstRow, _gemmRows, o + start * 8, _outStride);
                 }
             }
         }

@@ -19,8 +19,8 @@ namespace NpcSdk.Models
         public ModelWeights Weights { get; }
 
         /// <summary>
-        /// Lays out the weights the chosen kernels read faster another way: Q4_0 matrices in 8-row groups for the managed
-        /// kernels or a plugin that has them, Q4_K likewise for the managed kernels. Returns the bytes laid out.
+        /// Lays out the weights the chosen kernels read faster another way: Q4_0 and Q4_K matrices in 8-row groups, for
+        /// the managed kernels or a plugin that has them. Returns the bytes laid out.
         /// </summary>
         public long PrepareWeights(NpcSdk.Compute.WorkerPool pool)
         {
@@ -28,7 +28,7 @@ namespace NpcSdk.Models
             if (UseNativeKernels)
             {
                 q4_0 = NpcSdk.Native.NativeKernels.SupportsQ4_0Interleaved;
-                q4_k = false;
+                q4_k = NpcSdk.Native.NativeKernels.SupportsQ4_KInterleaved;
             }
             else
             {

@@ -169,6 +169,53 @@ internal static unsafe class NativeKernels
         NativeLibraryBinding.MatMulQ4_0x8(packed, cols, groups, act, actStride, tokens, output, outputStride);
     }
 
+    /// <summary>
+    /// Whether the loaded library has the interleaved Q4_K product (<see cref="MatMulQ4_KInterleaved"/>): false when the
+    /// library is missing or older than ABI version 5.
+    /// </summary>
+    public static bool SupportsQ4_KInterleaved => IsAvailable && NativeLibraryBinding.HasQ4_KInterleaved;
+
+    /// <summary>
+    /// <c>Q4_KInterleaved.Compute</c> in the library, with the same bits on every path (AVX2, NEON, plain C):
+    /// <c>output[t * outputStride + r] = row r · activation t</c> for the <paramref name="groups"/> groups of 8 rows at
+    /// <paramref name="packed"/> (<see cref="Q4_KInterleaved.Repack"/>'s layout) and <paramref name="tokens"/> Q8_K
+    /// activations <paramref name="actStride"/> bytes apart; activation t takes the repacked gemm's per-64 arithmetic
+    /// when <c>firstRow + t &lt; gemmRows</c>, else the gemv's per-256 one. The caller splits a matrix's groups over its threads.
+    /// </summary>
+    public static void MatMulQ4_KInterleaved(byte* packed, int cols, int groups, byte* act, long actStride, int tokens, int firstRow, int gemmRows,
+        float* output, long outputStride)
+    {
+        if (!SupportsQ4_KInterleaved)
+        {
+            throw new InvalidOperationException(IsAvailable
+                ? "The native library predates the interleaved Q4_K kernel (ABI version 5); use the managed Q4_KInterleaved."
+                : "The native kernels are not available (" + UnavailableReason + "); use the managed kernels.");
+        }
+
+        // The native entry point has no status to return: arguments it would ignore are errors here.
+        if (cols <= 0 || cols % 256 != 0 || groups < 0 || tokens < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(cols), $"{groups} groups of {cols} columns, {tokens} tokens.");
+        }
+
+        if (groups == 0 || tokens == 0)
+        {
+            return;
+        }
+
+        if (packed == null || act == null || output == null)
+        {
+            throw new ArgumentNullException(packed == null ? nameof(packed) : act == null ? nameof(act) : nameof(output));
+        }
+
+        if (tokens > 1 && (actStride < (long)(cols / 256) * 292 || outputStride < 8L * groups))
+        {
+            throw new ArgumentOutOfRangeException(nameof(actStride), $"Strides of {actStride} bytes and {outputStride} floats are too short for {cols} columns and {8 * groups} rows.");
+        }
+
+        NativeLibraryBinding.MatMulQ4_Kx8(packed, cols, groups, act, actStride, tokens, firstRow, gemmRows, output, outputStride);
+    }
+
     /// <summary>Same bytes as <see cref="Quantizer.QuantizeRow"/>, for the activation formats F32, F16, BF16, Q8_0, Q8_1, Q8_K.</summary>
     public static void QuantizeRow(TensorType t, ReadOnlySpan<float> src, Span<byte> dst) => QuantizeRows(t, src, 1, dst);
 

@@ -22,11 +22,12 @@ internal static unsafe class NativeLibraryBinding
     public const string LibraryName = "npcsdk_native";
 
     /// <summary>NPC_ABI_VERSION of the header these bindings were written against.</summary>
-    public const int AbiVersion = 4;
+    public const int AbiVersion = 5;
 
     /// <summary>
-    /// The oldest library version these bindings accept: version 4 only added <c>npc_matmul_q4_0x8</c>, which an older
-    /// library lacks (<see cref="HasQ4_0Interleaved"/> is then false).
+    /// The oldest library version these bindings accept: version 4 only added <c>npc_matmul_q4_0x8</c> and version 5
+    /// <c>npc_matmul_q4_Kx8</c>, which an older library lacks (<see cref="HasQ4_0Interleaved"/>,
+    /// <see cref="HasQ4_KInterleaved"/> are then false).
     /// </summary>
     public const int OldestAbiVersion = 3;
 
@@ -38,6 +39,9 @@ internal static unsafe class NativeLibraryBinding
 
     /// <summary>Whether the bound library has <c>npc_matmul_q4_0x8</c> (ABI version 4 on); set by <see cref="TryBind"/>.</summary>
     public static bool HasQ4_0Interleaved { get; private set; }
+
+    /// <summary>Whether the bound library has <c>npc_matmul_q4_Kx8</c> (ABI version 5 on); set by <see cref="TryBind"/>.</summary>
+    public static bool HasQ4_KInterleaved { get; private set; }
 
 #if NET
     private static delegate* unmanaged[Cdecl]<int> s_abiVersion;
@@ -54,6 +58,7 @@ internal static unsafe class NativeLibraryBinding
     private static delegate* unmanaged[Cdecl]<float*, int, int, long, int, float*, float*, int, int> s_rope;
     private static delegate* unmanaged[Cdecl]<float*, int, int, void*, void*, long, int, float, float*, float*, int> s_attention;
     private static delegate* unmanaged[Cdecl]<byte*, int, int, byte*, long, int, float*, long, void> s_matmulQ4_0x8;
+    private static delegate* unmanaged[Cdecl]<byte*, int, int, byte*, long, int, int, int, float*, long, void> s_matmulQ4_Kx8;
 
     public static int GetPath() => s_getPath();
 
@@ -87,6 +92,10 @@ internal static unsafe class NativeLibraryBinding
 
     public static void MatMulQ4_0x8(byte* packed, int cols, int groups, byte* act, long actStride, int tokens, float* output, long outStride) =>
         s_matmulQ4_0x8(packed, cols, groups, act, actStride, tokens, output, outStride);
+
+    public static void MatMulQ4_Kx8(byte* packed, int cols, int groups, byte* act, long actStride, int tokens, int firstRow, int gemmRows,
+        float* output, long outStride) =>
+        s_matmulQ4_Kx8(packed, cols, groups, act, actStride, tokens, firstRow, gemmRows, output, outStride);
 
     /// <summary>Loads the library and resolves every export; false (with the reason) when any step fails.</summary>
     public static bool TryBind(out string failure)
@@ -128,6 +137,10 @@ internal static unsafe class NativeLibraryBinding
             IntPtr q4x8 = IntPtr.Zero;
             HasQ4_0Interleaved = version >= 4 && NativeLibrary.TryGetExport(handle, "npc_matmul_q4_0x8", out q4x8);
             s_matmulQ4_0x8 = (delegate* unmanaged[Cdecl]<byte*, int, int, byte*, long, int, float*, long, void>)q4x8;
+            // Optional (version 5 on): without it only the interleaved Q4_K product stays managed.
+            IntPtr q4kx8 = IntPtr.Zero;
+            HasQ4_KInterleaved = version >= 5 && NativeLibrary.TryGetExport(handle, "npc_matmul_q4_Kx8", out q4kx8);
+            s_matmulQ4_Kx8 = (delegate* unmanaged[Cdecl]<byte*, int, int, byte*, long, int, int, int, float*, long, void>)q4kx8;
             failure = string.Empty;
             return true;
         }
@@ -214,6 +227,10 @@ internal static unsafe class NativeLibraryBinding
     public static void MatMulQ4_0x8(byte* packed, int cols, int groups, byte* act, long actStride, int tokens, float* output, long outStride) =>
         npc_matmul_q4_0x8(packed, cols, groups, act, actStride, tokens, output, outStride);
 
+    public static void MatMulQ4_Kx8(byte* packed, int cols, int groups, byte* act, long actStride, int tokens, int firstRow, int gemmRows,
+        float* output, long outStride) =>
+        npc_matmul_q4_Kx8(packed, cols, groups, act, actStride, tokens, firstRow, gemmRows, output, outStride);
+
     /// <summary>Calls one export to find out whether the library loads; false (with the reason) when it does not.</summary>
     public static bool TryBind(out string failure)
     {
@@ -236,6 +253,7 @@ internal static unsafe class NativeLibraryBinding
             npc_path_supported(0);
             npc_row_bytes(0, 0);
             HasQ4_0Interleaved = version >= 4 && ResolvesQ4_0x8();
+            HasQ4_KInterleaved = version >= 5 && ResolvesQ4_Kx8();
             failure = string.Empty;
             return true;
         }
@@ -261,6 +279,20 @@ internal static unsafe class NativeLibraryBinding
         try
         {
             npc_matmul_q4_0x8(null, 0, 0, null, 0, 0, null, 0);
+            return true;
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Resolves the optional <c>npc_matmul_q4_Kx8</c> with a call that does nothing (no groups, no tokens).</summary>
+    private static bool ResolvesQ4_Kx8()
+    {
+        try
+        {
+            npc_matmul_q4_Kx8(null, 0, 0, null, 0, 0, 0, 0, null, 0);
             return true;
         }
         catch (EntryPointNotFoundException)
@@ -316,5 +348,9 @@ internal static unsafe class NativeLibraryBinding
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
     private static extern void npc_matmul_q4_0x8(byte* packed, int cols, int groups, byte* act, long actStride, int tokens,
         float* output, long outStride);
+
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+    private static extern void npc_matmul_q4_Kx8(byte* packed, int cols, int groups, byte* act, long actStride, int tokens,
+        int firstRow, int gemmRows, float* output, long outStride);
 #endif
 }
