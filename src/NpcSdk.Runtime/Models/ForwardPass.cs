@@ -221,9 +221,10 @@ namespace NpcSdk.Models
 #if NET
             if (HasInterleaved(w))
             {
-                // Q4_0/Q4_K in 8-row groups (the Repacked kernels' arithmetic); the pool splits whole groups.
+                // Q4_0/Q4_K in 8-row groups (the Repacked kernels' arithmetic), Q8_0 in 4-row groups (vec_dot's); the pool
+                // splits whole groups.
                 _interleaved.Set(w, _actRows.Quantize(input, inStride, rows, w), output, outStride, rows, firstRow, _evalLength - _evalLength % 4 - _evalOffset);
-                _pool.Run(w.Rows / 8, _interleaved, Math.Max(1, minChunk / 8));
+                _pool.Run(w.Rows / w.GroupRows, _interleaved, Math.Max(1, minChunk / w.GroupRows));
                 return;
             }
 #endif
@@ -369,7 +370,7 @@ namespace NpcSdk.Models
         }
 
 #if NET
-        /// <summary>Interleaved Q4_0/Q4_K weights (<see cref="Q4_0Interleaved"/>, <see cref="Q4_KInterleaved"/>) over a range of 8-row groups, every activation row at once.</summary>
+        /// <summary>Interleaved Q4_0/Q4_K/Q8_0 weights (<see cref="Q4_0Interleaved"/>, <see cref="Q4_KInterleaved"/>, <see cref="Q8_0Interleaved"/>) over a range of 8-row groups, every activation row at once.</summary>
         private sealed class InterleavedWork : IRangeWork
         {
             private WeightMatrix _w = null!;
@@ -385,15 +386,19 @@ namespace NpcSdk.Models
 
             public unsafe void Execute(int start, int end)
             {
-                if (_out.Length < (long)(_batch - 1) * _outStride + end * 8) throw new InvalidOperationException("output too short");
+                int groupRows = _w.GroupRows;
+                if (_out.Length < (long)(_batch - 1) * _outStride + end * groupRows) throw new InvalidOperationException("output too short");
                 fixed (byte* a = _act.Rows(_batch))
                 fixed (float* o = _out)
                 {
+                    byte* w = _w.Interleaved + start * _w.GroupBytes;
+                    float* first = o + start * groupRows;
                     if (_w.Type == TensorType.Q4_0)
-                        Q4_0Interleaved.Compute(_w.Interleaved + start * Q4_0Interleaved.GroupBytes(_w.Cols), _w.Cols, end - start, a, _act.RowBytes, _batch, o + start * 8, _outStride);
+                        Q4_0Interleaved.Compute(w, _w.Cols, end - start, a, _act.RowBytes, _batch, first, _outStride);
+                    else if (_w.Type == TensorType.Q4_K)
+                        Q4_KInterleaved.Compute(w, _w.Cols, end - start, a, _act.RowBytes, _batch, _firstRow, _gemmRows, first, _outStride);
                     else
-                        Q4_KInterleaved.Compute(_w.Interleaved + start * Q4_KInterleaved.GroupBytes(_w.Cols), _w.Cols, end - start, a, _act.RowBytes, _batch,
-                            _firstRow, _gemmRows, o + start * 8, _outStride);
+                        Q8_0Interleaved.Compute(w, _w.Cols, end - start, a, _act.RowBytes, _batch, first, _outStride);
                 }
             }
         }

@@ -20,29 +20,37 @@ namespace NpcSdk.Models
 
         /// <summary>
         /// Lays out the weights the chosen kernels read faster another way: Q4_0 and Q4_K matrices in 8-row groups, for
-        /// the managed kernels or a plugin that has them. Returns the bytes laid out.
+        /// the managed kernels or a plugin that has them, and long-rowed Q8_0 matrices in 4-row groups for the managed
+        /// kernels. Returns the bytes laid out.
         /// </summary>
         public long PrepareWeights(NpcSdk.Compute.WorkerPool pool)
         {
-            bool q4_0, q4_k;
+            bool q4_0, q4_k, q8_0;
             if (UseNativeKernels)
             {
                 q4_0 = NpcSdk.Native.NativeKernels.SupportsQ4_0Interleaved;
                 q4_k = NpcSdk.Native.NativeKernels.SupportsQ4_KInterleaved;
+                q8_0 = false;
             }
             else
             {
 #if NET
-                q4_0 = q4_k = NpcSdk.Tensors.Q4_0Interleaved.IsSupported;
+                q4_0 = q4_k = q8_0 = NpcSdk.Tensors.Q4_0Interleaved.IsSupported;
 #else
-                q4_0 = q4_k = false;
+                q4_0 = q4_k = q8_0 = false;
 #endif
             }
             long bytes = 0;
             foreach (var w in Weights.Matrices())
             {
-                if ((w.Type == NpcSdk.Tensors.TensorType.Q4_0 && q4_0) || (w.Type == NpcSdk.Tensors.TensorType.Q4_K && q4_k))
-                    if (w.TryInterleave(pool)) bytes += (long)w.Rows * w.RowBytes;
+                bool wanted = w.Type switch
+                {
+                    NpcSdk.Tensors.TensorType.Q4_0 => q4_0,
+                    NpcSdk.Tensors.TensorType.Q4_K => q4_k,
+                    NpcSdk.Tensors.TensorType.Q8_0 => q8_0,
+                    _ => false,
+                };
+                if (wanted && w.TryInterleave(pool)) bytes += (long)w.Rows * w.RowBytes;
             }
             return bytes;
         }

@@ -25,8 +25,8 @@ namespace NpcSdk.Models
         public byte* Data { get; }
 
         /// <summary>
-        /// The same weights laid out for the 8-row Q4_0 or Q4_K kernels (<see cref="Q4_0Interleaved"/>,
-        /// <see cref="Q4_KInterleaved"/>), owned by this matrix, or
+        /// The same weights laid out for the 8-row Q4_0 or Q4_K kernels or the 4-row Q8_0 kernel (<see cref="Q4_0Interleaved"/>,
+        /// <see cref="Q4_KInterleaved"/>, <see cref="Q8_0Interleaved"/>), owned by this matrix, or
         /// null. <see cref="Data"/> stays valid (embedding lookups read it), its pages released from memory.
         /// </summary>
         public byte* Interleaved { get; private set; }
@@ -35,17 +35,34 @@ namespace NpcSdk.Models
         public bool TryInterleave(NpcSdk.Compute.WorkerPool pool)
         {
             if (Interleaved != null) return true;
-            bool q4_0 = Type == TensorType.Q4_0 && Q4_0Interleaved.CanRepack(Data, Rows, Cols);
-            bool q4_k = Type == TensorType.Q4_K && Q4_KInterleaved.CanRepack(Data, Rows, Cols);
-            if (!q4_0 && !q4_k) return false;
+            bool applies = Type switch
+            {
+                TensorType.Q4_0 => Q4_0Interleaved.CanRepack(Data, Rows, Cols),
+                TensorType.Q4_K => Q4_KInterleaved.CanRepack(Data, Rows, Cols),
+                TensorType.Q8_0 => Q8_0Interleaved.CanRepack(Rows, Cols),
+                _ => false,
+            };
+            if (!applies) return false;
             long bytes = (long)Rows * RowBytes;
-            byte* copy = (byte*)NpcSdk.Native.PageMemory.Allocate(q4_0 ? bytes : Rows / 8 * Q4_KInterleaved.GroupBytes(Cols));
-            pool.Run(Rows / 8, new RepackWork(Type, Data, Cols, copy), minChunk: 64);
+            byte* copy = (byte*)NpcSdk.Native.PageMemory.Allocate(Rows / GroupRows * GroupBytes);
+            pool.Run(Rows / GroupRows, new RepackWork(Type, Data, Cols, copy), minChunk: 64);
             Interleaved = copy;
-            // The file's pages of these weights are read again only by embedding lookups, a few rows at a time.
+            // The file's pages of these weights are read again only by embedding lookups, a few rows at a time. The slices
+            // released what lay wholly inside them; this takes the pages they shared.
             NpcSdk.Native.PageMemory.ReleaseMappedPages(Data, bytes);
             return true;
         }
+
+        /// <summary>Rows per group of <see cref="Interleaved"/>: 8 for Q4_0 and Q4_K, 4 for Q8_0.</summary>
+        public int GroupRows => Type == TensorType.Q8_0 ? Q8_0Interleaved.GroupRows : 8;
+
+        /// <summary>Bytes of one group of <see cref="Interleaved"/>.</summary>
+        public long GroupBytes => Type switch
+        {
+            TensorType.Q4_0 => Q4_0Interleaved.GroupBytes(Cols),
+            TensorType.Q4_K => Q4_KInterleaved.GroupBytes(Cols),
+            _ => Q8_0Interleaved.GroupBytes(Cols),
+        };
 
         /// <summary>Frees <see cref="Interleaved"/> (after the last use of the model).</summary>
         public void FreeInterleaved()
@@ -71,8 +88,18 @@ namespace NpcSdk.Models
 
             public void Execute(int start, int end)
             {
-                if (_type == TensorType.Q4_0) Q4_0Interleaved.Repack(_src, _cols, _dst, start, end);
-                else Q4_KInterleaved.Repack(_src, _cols, _dst, start, end);
+                // In slices of about 1 MiB, each slice's file pages released as soon as it is copied, so that resident
+                // memory never holds much more than one copy of the weights, even for a 300 MB embedding table.
+                long groupSource = (long)(_type == TensorType.Q8_0 ? Q8_0Interleaved.GroupRows : 8) * TensorTypeInfo.RowBytes(_type, _cols);
+                int slice = (int)Math.Max(1, (1L << 20) / groupSource);
+                for (int g0 = start; g0 < end; g0 += slice)
+                {
+                    int g1 = Math.Min(end, g0 + slice);
+                    if (_type == TensorType.Q4_0) Q4_0Interleaved.Repack(_src, _cols, _dst, g0, g1);
+                    else if (_type == TensorType.Q4_K) Q4_KInterleaved.Repack(_src, _cols, _dst, g0, g1);
+                    else Q8_0Interleaved.Repack(_src, _cols, _dst, g0, g1);
+                    NpcSdk.Native.PageMemory.ReleaseMappedPages(_src + g0 * groupSource, (g1 - g0) * groupSource);
+                }
             }
         }
 

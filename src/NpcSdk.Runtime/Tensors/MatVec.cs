@@ -17,7 +17,7 @@ internal static unsafe class MatVec
     /// Longest Q8_0 rows the one-token kernel reads four at a time. Longer rows put the four streams in different
     /// pages, which the prefetching does not carry (from DRAM: 10 GB/s against 18 for one row at 2048 columns).
     /// </summary>
-    private const int StreamedQ8_0MaxCols = 1024;
+    internal const int StreamedQ8_0MaxCols = 1024;
 
     /// <summary>
     /// As <see cref="Compute"/>, with the arithmetic of llama.cpp's <paramref name="kernel"/> (see <see cref="MatMulKernels.Select"/>).

@@ -235,5 +235,42 @@ public unsafe class KernelArithmeticTests
                 }
         }
     }
+
+    [Theory]
+    [InlineData(4, 1056, 1)]
+    [InlineData(20, 2048, 1)]
+    [InlineData(20, 2048, 3)]
+    [InlineData(8, 4864, 9)]
+    [InlineData(36, 1088, 17)]
+    public void Interleaved_Q8_0_Gives_The_Bits_Of_Vec_Dot(int rows, int cols, int tokens)
+    {
+        var weights = QuantizedRows(TensorType.Q8_0, rows, cols, 90);
+        int rowBytes = (int)TensorTypeInfo.RowBytes(TensorType.Q8_0, cols);
+        var act = new byte[tokens * rowBytes];
+        for (int t = 0; t < tokens; t++) TestData.Quantize(TensorType.Q8_0, TestData.Gaussian(cols, 100 + t)).CopyTo(act, t * rowBytes);
+
+        var packed = new byte[rows * rowBytes];
+        var output = new float[tokens * rows];
+        fixed (byte* w = weights)
+        fixed (byte* p = packed)
+        fixed (byte* a = act)
+        fixed (float* o = output)
+        {
+            Assert.True(Q8_0Interleaved.CanRepack(rows, cols));
+            Q8_0Interleaved.Repack(w, cols, p, 0, rows / 4);
+            Q8_0Interleaved.Compute(p, cols, rows / 4, a, rowBytes, tokens, o, rows);
+            for (int t = 0; t < tokens; t++)
+                for (int r = 0; r < rows; r++)
+                    Assert.Equal(VecDotScalar.Dot(TensorType.Q8_0, w + r * rowBytes, a + t * rowBytes, cols), output[t * rows + r]);
+        }
+    }
+
+    [Fact]
+    public void Q8_0_Is_Interleaved_Only_For_Long_Rows_In_Groups_Of_Four()
+    {
+        Assert.True(Q8_0Interleaved.CanRepack(8, 1056));
+        Assert.False(Q8_0Interleaved.CanRepack(8, 1024));
+        Assert.False(Q8_0Interleaved.CanRepack(6, 2048));
+    }
 #endif
 }
