@@ -44,8 +44,8 @@ namespace NpcSdk.Benchmarks
                 _interleaved[c] = (IntPtr)NativeMemory.AlignedAlloc((nuint)(N / 8 * groupBytes), 64);
                 fixed (byte* w = _weights[c])
                 {
-                    if (Type == TensorType.Q4_0) Q4_0Interleaved.Repack(w, N, (byte*)_interleaved[c], 0, N / 8);
-                    else Q4_KInterleaved.Repack(w, N, (byte*)_interleaved[c], 0, N / 8);
+                    if (Type == TensorType.Q4_0) _ = Q4_0Interleaved.Repack(w, N, (byte*)_interleaved[c], 0, N / 8);
+                    else _ = Q4_KInterleaved.Repack(w, N, (byte*)_interleaved[c], 0, N / 8);
                 }
             }
             var dotType = TensorTypeInfo.VecDotType(Type);

@@ -92,6 +92,9 @@ namespace NpcSdk.Gguf
             }
         }
 
+        /// <summary>Whether the image is a read-only mapping of the file (<see cref="Open"/>), not a copy in memory (<see cref="FromBytes"/>).</summary>
+        internal bool IsMapped => _map != null;
+
         /// <summary>Parses a GGUF image held in memory (copied into native memory so tensor views stay valid).</summary>
         public static GgufFile FromBytes(ReadOnlySpan<byte> bytes, string source = "<memory>")
         {

@@ -79,6 +79,9 @@ namespace NpcSdk.Models
             {
                 model = new Model(file, options.Threads);
                 model.Transformer.UseNativeKernels = native;
+                // Laying weights out again makes them resident now rather than during the first replies: first give
+                // back what parsing and the tokenizer left behind, so the peak stays the weights plus the working set.
+                if (model.Transformer.PreparesWeights) Trim();
                 model.Transformer.PrepareWeights(model._pool);
                 if (options.TrimAfterLoad) Trim();
                 return model;

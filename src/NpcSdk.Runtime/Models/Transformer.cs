@@ -25,35 +25,44 @@ namespace NpcSdk.Models
         /// </summary>
         public long PrepareWeights(NpcSdk.Compute.WorkerPool pool)
         {
-            bool q4_0, q4_k, q8_0;
-            if (UseNativeKernels)
-            {
-                q4_0 = NpcSdk.Native.NativeKernels.SupportsQ4_0Interleaved;
-                q4_k = NpcSdk.Native.NativeKernels.SupportsQ4_KInterleaved;
-                q8_0 = false;
-            }
-            else
-            {
-#if NET
-                q4_0 = q4_k = q8_0 = NpcSdk.Tensors.Q4_0Interleaved.IsSupported;
-#else
-                q4_0 = q4_k = q8_0 = false;
-#endif
-            }
             long bytes = 0;
             foreach (var w in Weights.Matrices())
-            {
-                bool wanted = w.Type switch
-                {
-                    NpcSdk.Tensors.TensorType.Q4_0 => q4_0,
-                    NpcSdk.Tensors.TensorType.Q4_K => q4_k,
-                    NpcSdk.Tensors.TensorType.Q8_0 => q8_0,
-                    _ => false,
-                };
-                if (wanted && w.TryInterleave(pool)) bytes += (long)w.Rows * w.RowBytes;
-            }
+                if (Wanted(w) && w.TryInterleave(pool)) bytes += (long)w.Rows * w.RowBytes;
             return bytes;
         }
+
+        /// <summary>Whether <see cref="PrepareWeights"/> will lay out any matrix (which makes the weights resident at load).</summary>
+        public bool PreparesWeights
+        {
+            get
+            {
+                foreach (var w in Weights.Matrices())
+                    if (Wanted(w)) return true;
+                return false;
+            }
+        }
+
+        private bool Wanted(WeightMatrix w)
+        {
+            switch (w.Type)
+            {
+                case NpcSdk.Tensors.TensorType.Q4_0:
+                    return NpcSdk.Tensors.Q4_0Interleaved.CanRepack(w.Rows, w.Cols) && (UseNativeKernels ? NpcSdk.Native.NativeKernels.SupportsQ4_0Interleaved : ManagedLayouts);
+                case NpcSdk.Tensors.TensorType.Q4_K:
+                    return NpcSdk.Tensors.Q4_KInterleaved.CanRepack(w.Rows, w.Cols) && (UseNativeKernels ? NpcSdk.Native.NativeKernels.SupportsQ4_KInterleaved : ManagedLayouts);
+                case NpcSdk.Tensors.TensorType.Q8_0:
+                    return NpcSdk.Tensors.Q8_0Interleaved.CanRepack(w.Rows, w.Cols) && !UseNativeKernels && ManagedLayouts;
+                default:
+                    return false;
+            }
+        }
+
+        /// <summary>Whether the managed kernels for the interleaved layouts run here (AVX2 on .NET 10).</summary>
+#if NET
+        private static bool ManagedLayouts => NpcSdk.Tensors.Q4_0Interleaved.IsSupported;
+#else
+        private static bool ManagedLayouts => false;
+#endif
 
         /// <summary>Frees what <see cref="PrepareWeights"/> made.</summary>
         public void FreeWeights()

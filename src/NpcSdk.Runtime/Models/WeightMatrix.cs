@@ -7,8 +7,10 @@ namespace NpcSdk.Models
     /// <summary>A weight matrix viewed in place in the mapped GGUF file: <see cref="Rows"/> rows of <see cref="Cols"/> elements.</summary>
     internal sealed unsafe class WeightMatrix
     {
-        public WeightMatrix(string name, TensorType type, int rows, int cols, byte* data)
+        /// <summary>A view of <paramref name="rows"/> x <paramref name="cols"/> weights at <paramref name="data"/>; <paramref name="mapped"/>: in a read-only file mapping.</summary>
+        public WeightMatrix(string name, TensorType type, int rows, int cols, byte* data, bool mapped)
         {
+            Mapped = mapped;
             Name = name;
             Type = type;
             Rows = rows;
@@ -24,6 +26,9 @@ namespace NpcSdk.Models
         public int RowBytes { get; }
         public byte* Data { get; }
 
+        /// <summary>Whether <see cref="Data"/> is a read-only file mapping (released pages read back from the file).</summary>
+        public bool Mapped { get; }
+
         /// <summary>
         /// The same weights laid out for the 8-row Q4_0 or Q4_K kernels or the 4-row Q8_0 kernel (<see cref="Q4_0Interleaved"/>,
         /// <see cref="Q4_KInterleaved"/>, <see cref="Q8_0Interleaved"/>), owned by this matrix, or
@@ -37,19 +42,26 @@ namespace NpcSdk.Models
             if (Interleaved != null) return true;
             bool applies = Type switch
             {
-                TensorType.Q4_0 => Q4_0Interleaved.CanRepack(Data, Rows, Cols),
-                TensorType.Q4_K => Q4_KInterleaved.CanRepack(Data, Rows, Cols),
+                TensorType.Q4_0 => Q4_0Interleaved.CanRepack(Rows, Cols),
+                TensorType.Q4_K => Q4_KInterleaved.CanRepack(Rows, Cols),
                 TensorType.Q8_0 => Q8_0Interleaved.CanRepack(Rows, Cols),
                 _ => false,
             };
             if (!applies) return false;
             long bytes = (long)Rows * RowBytes;
             byte* copy = (byte*)NpcSdk.Native.PageMemory.Allocate(Rows / GroupRows * GroupBytes);
-            pool.Run(Rows / GroupRows, new RepackWork(Type, Data, Cols, copy), minChunk: 64);
+            var work = new RepackWork(Type, Data, Cols, copy, Mapped);
+            pool.Run(Rows / GroupRows, work, minChunk: 64);
+            if (!work.Finite)
+            {
+                // A scale the kernels cannot widen exactly: keep the row-major layout (its released pages read back in).
+                NpcSdk.Native.PageMemory.Free(copy);
+                return false;
+            }
             Interleaved = copy;
             // The file's pages of these weights are read again only by embedding lookups, a few rows at a time. The slices
             // released what lay wholly inside them; this takes the pages they shared.
-            NpcSdk.Native.PageMemory.ReleaseMappedPages(Data, bytes);
+            if (Mapped) NpcSdk.Native.PageMemory.ReleaseMappedPages(Data, bytes);
             return true;
         }
 
@@ -76,10 +88,17 @@ namespace NpcSdk.Models
         {
             private readonly TensorType _type;
             private readonly byte* _src, _dst;
+            private volatile bool _finite = true;
+
+            /// <summary>False once a slice found a scale the kernels cannot widen exactly.</summary>
+            public bool Finite { get => _finite; private set => _finite = value; }
             private readonly int _cols;
 
-            public RepackWork(TensorType type, byte* src, int cols, byte* dst)
+            private readonly bool _release;
+
+            public RepackWork(TensorType type, byte* src, int cols, byte* dst, bool release)
             {
+                _release = release;
                 _type = type;
                 _src = src;
                 _cols = cols;
@@ -95,10 +114,10 @@ namespace NpcSdk.Models
                 for (int g0 = start; g0 < end; g0 += slice)
                 {
                     int g1 = Math.Min(end, g0 + slice);
-                    if (_type == TensorType.Q4_0) Q4_0Interleaved.Repack(_src, _cols, _dst, g0, g1);
-                    else if (_type == TensorType.Q4_K) Q4_KInterleaved.Repack(_src, _cols, _dst, g0, g1);
+                    if (_type == TensorType.Q4_0) { if (!Q4_0Interleaved.Repack(_src, _cols, _dst, g0, g1)) Finite = false; }
+                    else if (_type == TensorType.Q4_K) { if (!Q4_KInterleaved.Repack(_src, _cols, _dst, g0, g1)) Finite = false; }
                     else Q8_0Interleaved.Repack(_src, _cols, _dst, g0, g1);
-                    NpcSdk.Native.PageMemory.ReleaseMappedPages(_src + g0 * groupSource, (g1 - g0) * groupSource);
+                    if (_release) NpcSdk.Native.PageMemory.ReleaseMappedPages(_src + g0 * groupSource, (g1 - g0) * groupSource);
                 }
             }
         }
@@ -114,7 +133,7 @@ namespace NpcSdk.Models
             for (int d = 2; d < t.Shape.Length; d++) tRows *= t.Shape[d];
             if (t.Shape[0] != cols || tRows != rows)
                 throw new GgufFormatException($"{file.Source}: tensor '{name}' has shape [{string.Join(", ", t.Shape)}], expected [{cols}, {rows}]");
-            return new WeightMatrix(name, t.Type, rows, cols, file.TensorPointer(t));
+            return new WeightMatrix(name, t.Type, rows, cols, file.TensorPointer(t), file.IsMapped);
         }
     }
 

@@ -27,26 +27,19 @@ internal static unsafe class Q4_0Interleaved
     /// <summary>Bytes of one group of 8 rows of <paramref name="cols"/> columns (the same as the 8 rows in Q4_0).</summary>
     public static long GroupBytes(int cols) => (long)(cols / 32) * GroupBlockBytes;
 
-    /// <summary>
-    /// Whether <see cref="Repack"/> applies: a multiple of 8 rows and every scale finite (the kernels widen the scales
-    /// with integer operations, exact for every finite F16 but not for infinities and NaNs).
-    /// </summary>
-    public static bool CanRepack(byte* weights, int rows, int cols)
-    {
-        if (rows % GroupRows != 0 || cols % 32 != 0 || rows == 0) return false;
-        long blocks = (long)rows * (cols / 32);
-        for (long b = 0; b < blocks; b++)
-        {
-            if ((*(ushort*)(weights + b * 18) & 0x7C00) == 0x7C00) return false;
-        }
-        return true;
-    }
+    /// <summary>Whether the layout applies to a matrix of this shape: a multiple of 8 rows.</summary>
+    public static bool CanRepack(int rows, int cols) => rows > 0 && rows % GroupRows == 0 && cols % 32 == 0;
 
-    /// <summary>Lays out groups [<paramref name="groupStart"/>, <paramref name="groupEnd"/>) of Q4_0 <paramref name="src"/> into <paramref name="dst"/>.</summary>
-    public static void Repack(byte* src, int cols, byte* dst, int groupStart, int groupEnd)
+    /// <summary>
+    /// Lays out groups [<paramref name="groupStart"/>, <paramref name="groupEnd"/>) of Q4_0 <paramref name="src"/> into
+    /// <paramref name="dst"/>. Returns false if a scale is infinite or NaN: the kernels widen the scales with integer
+    /// operations, exact for every finite F16 but not for those, so such a matrix keeps its row-major layout.
+    /// </summary>
+    public static bool Repack(byte* src, int cols, byte* dst, int groupStart, int groupEnd)
     {
         int blocks = cols / 32;
         long rowBytes = blocks * 18L;
+        bool finite = true;
         for (int g = groupStart; g < groupEnd; g++)
         {
             byte* rows = src + g * GroupRows * rowBytes;
@@ -56,11 +49,14 @@ internal static unsafe class Q4_0Interleaved
                 for (int r = 0; r < GroupRows; r++)
                 {
                     byte* block = rows + r * rowBytes + b * 18L;
-                    *(ushort*)(d + 2 * r) = *(ushort*)block;
+                    ushort scale = *(ushort*)block;
+                    finite &= (scale & 0x7C00) != 0x7C00;
+                    *(ushort*)(d + 2 * r) = scale;
                     for (int k = 0; k < 4; k++) *(uint*)(d + 16 + 32 * k + 4 * r) = *(uint*)(block + 2 + 4 * k);
                 }
             }
         }
+        return finite;
     }
 
 #if NET

@@ -30,23 +30,18 @@ internal static unsafe class Q4_KInterleaved
     /// <summary>Bytes of one group of 8 rows of <paramref name="cols"/> columns.</summary>
     public static long GroupBytes(int cols) => (long)(cols / 256) * GroupBlockBytes;
 
-    /// <summary>Whether <see cref="Repack"/> applies: a multiple of 8 rows and every d and dmin finite (see <see cref="Q4_0Interleaved.CanRepack"/>).</summary>
-    public static bool CanRepack(byte* weights, int rows, int cols)
-    {
-        if (rows % GroupRows != 0 || cols % 256 != 0 || rows == 0) return false;
-        long blocks = (long)rows * (cols / 256);
-        for (long b = 0; b < blocks; b++)
-        {
-            if ((*(ushort*)(weights + b * 144) & 0x7C00) == 0x7C00 || (*(ushort*)(weights + b * 144 + 2) & 0x7C00) == 0x7C00) return false;
-        }
-        return true;
-    }
+    /// <summary>Whether the layout applies to a matrix of this shape: a multiple of 8 rows.</summary>
+    public static bool CanRepack(int rows, int cols) => rows > 0 && rows % GroupRows == 0 && cols % 256 == 0;
 
-    /// <summary>Lays out groups [<paramref name="groupStart"/>, <paramref name="groupEnd"/>) of Q4_K <paramref name="src"/> into <paramref name="dst"/>.</summary>
-    public static void Repack(byte* src, int cols, byte* dst, int groupStart, int groupEnd)
+    /// <summary>
+    /// Lays out groups [<paramref name="groupStart"/>, <paramref name="groupEnd"/>) of Q4_K <paramref name="src"/> into
+    /// <paramref name="dst"/>. Returns false if a d or dmin is infinite or NaN (see <see cref="Q4_0Interleaved.Repack"/>).
+    /// </summary>
+    public static bool Repack(byte* src, int cols, byte* dst, int groupStart, int groupEnd)
     {
         int blocks = cols / 256;
         long rowBytes = blocks * 144L;
+        bool finite = true;
         byte* scales = stackalloc byte[16];
         for (int g = groupStart; g < groupEnd; g++)
         {
@@ -57,6 +52,7 @@ internal static unsafe class Q4_KInterleaved
                 for (int r = 0; r < GroupRows; r++)
                 {
                     byte* block = rows + r * rowBytes + b * 144L;
+                    finite &= (*(ushort*)block & 0x7C00) != 0x7C00 && (*(ushort*)(block + 2) & 0x7C00) != 0x7C00;
                     *(ushort*)(d + 2 * r) = *(ushort*)block;
                     *(ushort*)(d + 16 + 2 * r) = *(ushort*)(block + 2);
                     UnpackScales(block + 4, scales);
@@ -69,6 +65,7 @@ internal static unsafe class Q4_KInterleaved
                 }
             }
         }
+        return finite;
     }
 
     /// <summary>The 8 six-bit scales then the 8 six-bit mins of a Q4_K super-block (ggml's get_scale_min_k4).</summary>

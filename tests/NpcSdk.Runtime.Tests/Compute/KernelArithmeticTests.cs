@@ -175,8 +175,8 @@ public unsafe class KernelArithmeticTests
         fixed (byte* a = act)
         fixed (float* o = output)
         {
-            Assert.True(Q4_0Interleaved.CanRepack(w, rows, cols));
-            Q4_0Interleaved.Repack(w, cols, p, 0, rows / 8);
+            Assert.True(Q4_0Interleaved.CanRepack(rows, cols));
+            Assert.True(Q4_0Interleaved.Repack(w, cols, p, 0, rows / 8));
             Q4_0Interleaved.Compute(p, cols, rows / 8, a, actBytes, tokens, o, rows);
             for (int t = 0; t < tokens; t++)
                 for (int r = 0; r < rows; r++)
@@ -188,12 +188,17 @@ public unsafe class KernelArithmeticTests
     public void Interleaving_Q4_0_Needs_Whole_Groups_Of_Eight_Rows_And_Finite_Scales()
     {
         var weights = QuantizedRows(TensorType.Q4_0, 16, 64, 60);
+        var packed = new byte[weights.Length];
+        Assert.True(Q4_0Interleaved.CanRepack(16, 64));
+        Assert.False(Q4_0Interleaved.CanRepack(12, 64));
         fixed (byte* w = weights)
+        fixed (byte* p = packed)
         {
-            Assert.True(Q4_0Interleaved.CanRepack(w, 16, 64));
-            Assert.False(Q4_0Interleaved.CanRepack(w, 12, 64));
+            Assert.True(Q4_0Interleaved.Repack(w, 64, p, 0, 2));
             BitConverter.TryWriteBytes(weights.AsSpan(5 * 18), (ushort)0x7C00);
-            Assert.False(Q4_0Interleaved.CanRepack(w, 16, 64));
+            Assert.False(Q4_0Interleaved.Repack(w, 64, p, 0, 2));
+            BitConverter.TryWriteBytes(weights.AsSpan(5 * 18), (ushort)0x7E01);
+            Assert.False(Q4_0Interleaved.Repack(w, 64, p, 0, 2));
         }
     }
 
@@ -222,8 +227,8 @@ public unsafe class KernelArithmeticTests
         fixed (byte* a = act)
         fixed (float* o = output)
         {
-            Assert.True(Q4_KInterleaved.CanRepack(w, rows, cols));
-            Q4_KInterleaved.Repack(w, cols, p, 0, rows / 8);
+            Assert.True(Q4_KInterleaved.CanRepack(rows, cols));
+            Assert.True(Q4_KInterleaved.Repack(w, cols, p, 0, rows / 8));
             Q4_KInterleaved.Compute(p, cols, rows / 8, a, actBytes, tokens, firstRow, gemmRows, o, rows);
             for (int t = 0; t < tokens; t++)
                 for (int r = 0; r < rows; r++)

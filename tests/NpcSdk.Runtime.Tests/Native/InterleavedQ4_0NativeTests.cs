@@ -47,8 +47,8 @@ public unsafe class InterleavedQ4_0NativeTests
         fixed (byte* a = act)
         fixed (float* e = expected)
         {
-            Assert.True(Q4_0Interleaved.CanRepack(w, rows, cols));
-            Q4_0Interleaved.Repack(w, cols, p, 0, groups);
+            Assert.True(Q4_0Interleaved.CanRepack(rows, cols));
+            Assert.True(Q4_0Interleaved.Repack(w, cols, p, 0, groups));
             if (Q4_0Interleaved.IsSupported)
             {
                 Q4_0Interleaved.Compute(p, cols, groups, a, actBytes, tokens, e, stride);

@@ -50,8 +50,8 @@ public unsafe class InterleavedQ4_KNativeTests
         fixed (byte* a = act)
         fixed (float* e = expected)
         {
-            Assert.True(Q4_KInterleaved.CanRepack(w, rows, cols));
-            Q4_KInterleaved.Repack(w, cols, p, 0, groups);
+            Assert.True(Q4_KInterleaved.CanRepack(rows, cols));
+            Assert.True(Q4_KInterleaved.Repack(w, cols, p, 0, groups));
             if (Q4_KInterleaved.IsSupported)
             {
                 Q4_KInterleaved.Compute(p, cols, groups, a, actBytes, tokens, firstRow, gemmRows, e, stride);
