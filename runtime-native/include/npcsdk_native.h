@@ -52,8 +52,10 @@ extern "C" {
 /**
  * Version of this header's ABI; bumped on every change. Version 4 added npc_matmul_q4_0x8 and version 5
  * npc_matmul_q4_Kx8, each changing nothing else, so a caller can use version 3 and 4 libraries without them.
+ * Version 6 changed only the layout npc_matmul_q4_Kx8 reads (1152-byte super-blocks, the packed scale bytes kept; a
+ * version 5 library reads 1184-byte ones with the scales and mins unpacked): use npc_matmul_q4_Kx8 from version 6 on.
  */
-#define NPC_ABI_VERSION 5
+#define NPC_ABI_VERSION 6
 
 /** Element formats: ggml's ggml_type ids. */
 enum npc_type {
@@ -177,12 +179,14 @@ NPC_API void npc_matmul_q4_0x8(const uint8_t* packed, int cols, int groups, cons
  *
  *   out[t * out_stride + r] = dot(row r, activation t)   for t in [0, tokens), r in [0, 8 * groups)
  *
- * `packed` points at the first of `groups` groups; a group of 8 rows is (cols / 256) super-blocks of 1184 bytes, one
- * after another: at 0 the 8 rows' F16 d (row 0 first), at 16 their F16 dmin, at 32 + 8s + r the 6-bit scale of
- * sub-block s of row r, at 96 + 16p + 2r + i the 6-bit min of sub-block 2p + i of row r, at 160 + 32c the 32-byte
- * chunk c = 8j + k holding quant bytes 32j + 4k..+3 of rows 0..7 in turn (low nibbles: elements 64j + 4k..,
- * high nibbles: 32 further on). Activation t is at `act + t * act_stride` bytes (cols / 256 blocks of block_q8_K). Every path, AVX2, NEON and plain C, gives each element the bits of NPC_KERNEL_REPACKED on
- * the AVX2 path: with acc and acc_min from 0, per super-block, in order,
+ * `packed` points at the first of `groups` groups; a group of 8 rows is (cols / 256) super-blocks of 1152 bytes (as
+ * many as the 8 rows' block_q4_K), one after another: at 0 the 8 rows' F16 d (row 0 first), at 16 their F16 dmin, at
+ * 32 + 8i + r row r's packed scale byte i (block_q4_K.scales[i], i = 0..11: the 6-bit scales and mins of the
+ * 8 sub-blocks as ggml's get_scale_min_k4 reads them), at 128 + 32c the 32-byte chunk c = 8j + k holding quant
+ * bytes 32j + 4k..+3 of rows 0..7 in turn (low nibbles: elements 64j + 4k.., high nibbles: 32 further on).
+ * Activation t is at `act + t * act_stride` bytes (cols / 256 blocks of block_q8_K). Every path, AVX2, NEON and plain
+ * C, gives each element the bits of NPC_KERNEL_REPACKED on the AVX2 path: with acc and acc_min from 0, per
+ * super-block, in order,
  *   gemv: acc = fmaf((float)sum sc q y, d_x * d_y, acc), acc_min = fmaf((float)sum m bsum, dmin_x * d_y, acc_min);
  *   gemm: the same per 64 elements (sub-blocks 2j, 2j + 1), four steps of each chain per super-block;
  * and the result is acc - acc_min. Activation t takes the gemm's steps when first_row + t < gemm_rows (the rows

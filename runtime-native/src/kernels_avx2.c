@@ -777,8 +777,34 @@ static AVX2 void q8_0_sums(const uint8_t* y, int nb, float* dy, int32_t* sy8)
  * bytes of each of the 8 rows, so every row's sums stay in its own 32-bit lane and one vector holds the 8 rows'
  * chains. Per 64 elements (8 chunks) the low and the high nibbles' i16 pair sums, each at most 8 x 2 x 15 x 128 =
  * 30720 in magnitude (exact), go through one vpmaddwd with their sub-block's scales; the mins are one vpmaddwd of
- * each row's two mins with the activation's pair sums (npc_q8_K_pairs_fn). F16C widens d and dmin (exact).
+ * each row's two mins with the activation's pair sums (npc_q8_K_pairs_fn). F16C widens d and dmin (exact). The
+ * 6-bit scales and mins come out of the rows' packed scale bytes (stored transposed) once per super-block, for all
+ * 8 rows at once, into a 128-byte buffer on the stack.
  */
+
+/**
+ * The rows' packed scale bytes (byte 8i + r: row r's scales[i]) as ggml's get_scale_min_k4 unpacks them: the scale of
+ * sub-block s of row r at sm[8s + r], its min at sm[64 + 16 (s / 2) + 2r + s % 2]. With A, B, C the bytes 0-3, 4-7,
+ * 8-11 of the 8 rows: scales 0-3 = A & 63, mins 0-3 = B & 63, scales 4-7 = (C & 15) | (A >> 6) << 4,
+ * mins 4-7 = C >> 4 | (B >> 6) << 4 (the byte shifts as 16-bit ones, masked).
+ */
+INLINE AVX2 void q4kx8_unpack(const uint8_t* x, uint8_t* sm)
+{
+    const __m256i a = loadu(x + NPC_Q4KX8_SCALES), b = loadu(x + NPC_Q4KX8_SCALES + 32);
+    const __m256i c = loadu(x + NPC_Q4KX8_SCALES + 64);
+    const __m256i m6 = _mm256_set1_epi8(63), m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+    /* Per 16 bytes (one pair of sub-blocks): [2j: rows 0..7][2j + 1: rows 0..7] to [row 0: 2j, 2j + 1][row 1: ..].. */
+    const __m256i pairs = _mm256_setr_epi8(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15,
+                                           0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
+    _mm256_store_si256((__m256i*)sm, _mm256_and_si256(a, m6));
+    _mm256_store_si256((__m256i*)(sm + 32),
+                       _mm256_or_si256(_mm256_and_si256(c, m4), _mm256_and_si256(_mm256_srli_epi16(a, 2), m30)));
+    _mm256_store_si256((__m256i*)(sm + 64), _mm256_shuffle_epi8(_mm256_and_si256(b, m6), pairs));
+    _mm256_store_si256((__m256i*)(sm + 96),
+                       _mm256_shuffle_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(c, 4), m4),
+                                                           _mm256_and_si256(_mm256_srli_epi16(b, 2), m30)),
+                                           pairs));
+}
 
 /** Eight rows' scale bytes as int16 pairs: row r's scale in 16-bit lanes 2r and 2r + 1. */
 INLINE AVX2 __m256i q4kx8_scales(const uint8_t* p)
@@ -788,9 +814,9 @@ INLINE AVX2 __m256i q4kx8_scales(const uint8_t* p)
 }
 
 /** Row r's mins of sub-blocks 2j, 2j + 1 times the activation's sums over them (`pair`, two int16), in lane r. */
-INLINE AVX2 __m256i q4kx8_mins(const uint8_t* x, const int j, int32_t pair)
+INLINE AVX2 __m256i q4kx8_mins(const uint8_t* sm, const int j, int32_t pair)
 {
-    const __m128i m = _mm_loadu_si128((const __m128i*)(x + NPC_Q4KX8_MINS + 16 * j));
+    const __m128i m = _mm_load_si128((const __m128i*)(sm + 64 + 16 * j));
     return _mm256_madd_epi16(_mm256_cvtepu8_epi16(m), _mm256_set1_epi32(pair));
 }
 
@@ -809,6 +835,8 @@ INLINE AVX2 void q4_Kx8_group(const uint8_t* x, int nb, const uint8_t* y, int64_
     }
     const uint8_t* qy = y + offsetof(block_q8_K, qs);
     for (int b = 0; b < nb; b++, x += NPC_Q4KX8_BLOCK, qy += sizeof(block_q8_K)) {
+        _Alignas(32) uint8_t sm[128];
+        q4kx8_unpack(x, sm);
         __m256i total[4];
         _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) total[k] = _mm256_setzero_si256();
         for (int j = 0; j < 4; j++) {
@@ -844,15 +872,15 @@ INLINE AVX2 void q4_Kx8_group(const uint8_t* x, int nb, const uint8_t* y, int64_
                     }
                 }
             }
-            const __m256i scl = q4kx8_scales(x + NPC_Q4KX8_SCALES + 16 * j);
-            const __m256i sch = q4kx8_scales(x + NPC_Q4KX8_SCALES + 16 * j + 8);
+            const __m256i scl = q4kx8_scales(sm + 16 * j);
+            const __m256i sch = q4kx8_scales(sm + 16 * j + 8);
             _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {
                 const __m256i p = _mm256_add_epi32(_mm256_madd_epi16(sl[k], scl), _mm256_madd_epi16(sh[k], sch));
                 if (gemm) {
                     const __m256 dy = _mm256_set1_ps(((const block_q8_K*)(y + k * ys) + b)->d);
                     const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)x));
                     const __m256 dmx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)(x + 16)));
-                    const __m256i m = q4kx8_mins(x, j, pairs[k * ps + 4 * b + j]);
+                    const __m256i m = q4kx8_mins(sm, j, pairs[k * ps + 4 * b + j]);
                     acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dx, dy), acc[k]);
                     accm[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(m), _mm256_mul_ps(dmx, dy), accm[k]);
                 } else {
@@ -865,8 +893,8 @@ INLINE AVX2 void q4_Kx8_group(const uint8_t* x, int nb, const uint8_t* y, int64_
             const __m256 dmx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)(x + 16)));
             _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {
                 const int32_t* pk = pairs + k * ps + 4 * b;
-                const __m256i m = _mm256_add_epi32(_mm256_add_epi32(q4kx8_mins(x, 0, pk[0]), q4kx8_mins(x, 1, pk[1])),
-                                                   _mm256_add_epi32(q4kx8_mins(x, 2, pk[2]), q4kx8_mins(x, 3, pk[3])));
+                const __m256i m = _mm256_add_epi32(_mm256_add_epi32(q4kx8_mins(sm, 0, pk[0]), q4kx8_mins(sm, 1, pk[1])),
+                                                   _mm256_add_epi32(q4kx8_mins(sm, 2, pk[2]), q4kx8_mins(sm, 3, pk[3])));
                 const __m256 dy = _mm256_set1_ps(((const block_q8_K*)(y + k * ys) + b)->d);
                 acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total[k]), _mm256_mul_ps(dx, dy), acc[k]);
                 accm[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(m), _mm256_mul_ps(dmx, dy), accm[k]);

@@ -296,7 +296,30 @@ static void q8_0_sums(const uint8_t* y, int nb, float* dy, int32_t* sy8)
  * int16 lanes, each the sum of 8 products (8 chunks) of at most 15 x 128 in magnitude, exact, then pairwise adds to a
  * lane per row (one activation at a time: 8 int16 accumulators each). Scales and mins multiply in int32, exact; the
  * float steps are the repacked kernels' in one lane per row (vfmaq_f32 is fused), so every path gives the same bits.
+ * The 6-bit scales and mins come out of the rows' packed scale bytes (stored transposed) once per super-block, for
+ * all 8 rows at once, into a 128-byte buffer on the stack.
  */
+
+/**
+ * The rows' packed scale bytes (byte 8i + r: row r's scales[i]) as ggml's get_scale_min_k4 unpacks them: the scale of
+ * sub-block s of row r at sm[8s + r], its min at sm[64 + 16 (s / 2) + 2r + s % 2]. With A, B, C the bytes 0-3, 4-7,
+ * 8-11 of the 8 rows: scales 0-3 = A & 63, mins 0-3 = B & 63, scales 4-7 = (C & 15) | (A >> 6) << 4,
+ * mins 4-7 = C >> 4 | (B >> 6) << 4.
+ */
+INLINE void q4kx8_unpack(const uint8_t* x, uint8_t* sm)
+{
+    const uint8_t* raw = x + NPC_Q4KX8_SCALES;
+    const uint8x16_t m6 = vdupq_n_u8(63), m4 = vdupq_n_u8(0x0F), m30 = vdupq_n_u8(0x30);
+    for (int h = 0; h < 2; h++) { /* sub-blocks 2h, 2h + 1 and 4 + 2h, 5 + 2h */
+        const uint8x16_t a = vld1q_u8(raw + 16 * h), b = vld1q_u8(raw + 32 + 16 * h), c = vld1q_u8(raw + 64 + 16 * h);
+        const uint8x16_t mlo = vandq_u8(b, m6), mhi = vorrq_u8(vshrq_n_u8(c, 4), vandq_u8(vshrq_n_u8(b, 2), m30));
+        vst1q_u8(sm + 16 * h, vandq_u8(a, m6));
+        vst1q_u8(sm + 32 + 16 * h, vorrq_u8(vandq_u8(c, m4), vandq_u8(vshrq_n_u8(a, 2), m30)));
+        /* [2j: rows 0..7][2j + 1: rows 0..7] to [row 0: 2j, 2j + 1][row 1: ..].. */
+        vst1q_u8(sm + 64 + 16 * h, vzip1q_u8(mlo, vextq_u8(mlo, mlo, 8)));
+        vst1q_u8(sm + 96 + 16 * h, vzip1q_u8(mhi, vextq_u8(mhi, mhi, 8)));
+    }
+}
 
 /** Eight rows' bytes (scales of one sub-block) widened to int32, rows 0..3 and 4..7. */
 INLINE void widen8(const uint8_t* p, int32x4_t* v)
@@ -307,9 +330,9 @@ INLINE void widen8(const uint8_t* p, int32x4_t* v)
 }
 
 /** Row r's mins of sub-blocks 2j, 2j + 1 times the activation's sums over them (`pair`, two int16): rows 0..3, 4..7. */
-INLINE void q4kx8_mins(const uint8_t* x, int j, int32_t pair, int32x4_t* m)
+INLINE void q4kx8_mins(const uint8_t* sm, int j, int32_t pair, int32x4_t* m)
 {
-    const uint8x16_t mv = vld1q_u8(x + NPC_Q4KX8_MINS + 16 * j);
+    const uint8x16_t mv = vld1q_u8(sm + 64 + 16 * j);
     const int16x8_t m0 = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(mv))), m1 = vreinterpretq_s16_u16(vmovl_high_u8(mv));
     const int16x8_t bp = vreinterpretq_s16_s32(vdupq_n_s32(pair));
     m[0] = vpaddq_s32(vmull_s16(vget_low_s16(m0), vget_low_s16(bp)), vmull_high_s16(m0, bp));
@@ -331,6 +354,8 @@ INLINE void q4_Kx8_group(const uint8_t* x, int nb, const uint8_t* y, int64_t ys,
         }
     const uint8_t* qy = y + offsetof(block_q8_K, qs);
     for (int b = 0; b < nb; b++, x += NPC_Q4KX8_BLOCK, qy += sizeof(block_q8_K)) {
+        _Alignas(16) uint8_t sm[128];
+        q4kx8_unpack(x, sm);
         int32x4_t total[4][2], mins[4][2];
         for (int k = 0; k < na; k++) total[k][0] = total[k][1] = mins[k][0] = mins[k][1] = vdupq_n_s32(0);
         for (int j = 0; j < 4; j++) {
@@ -386,11 +411,11 @@ INLINE void q4_Kx8_group(const uint8_t* x, int nb, const uint8_t* y, int64_t ys,
             }
 #endif
             int32x4_t scl[2], sch[2];
-            widen8(x + NPC_Q4KX8_SCALES + 16 * j, scl);
-            widen8(x + NPC_Q4KX8_SCALES + 16 * j + 8, sch);
+            widen8(sm + 16 * j, scl);
+            widen8(sm + 16 * j + 8, sch);
             for (int k = 0; k < na; k++) {
                 int32x4_t m[2];
-                q4kx8_mins(x, j, pairs[k * ps + 4 * b + j], m);
+                q4kx8_mins(sm, j, pairs[k * ps + 4 * b + j], m);
                 for (int h = 0; h < 2; h++) {
                     const int32x4_t p = vmlaq_s32(vmulq_s32(sl[k][h], scl[h]), sh[k][h], sch[h]);
                     if (gemm) {

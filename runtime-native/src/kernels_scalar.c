@@ -560,9 +560,10 @@ static int32_t pair_half(int32_t pair, int h)
     return v - ((v & 0x8000) << 1);
 }
 
-/* A super-block's 8 rows unpacked once (nibbles in element order), then each activation's exact sums per 64 elements:
-   sc * q . y over the two sub-blocks and their mins times the activation's sums; the float steps are the repacked
-   kernels' (npc_q4kx8_fn): one fmaf per chain per 64 elements (gemm) or per super-block (gemv). */
+/* A super-block's 8 rows unpacked once (nibbles in element order, 6-bit scales and mins), then each activation's
+   exact sums per 64 elements: sc * q . y over the two sub-blocks and their mins times the activation's sums; the
+   float steps are the repacked kernels' (npc_q4kx8_fn): one fmaf per chain per 64 elements (gemm) or per super-block
+   (gemv). */
 static void q4_Kx8(const uint8_t* x, int64_t gs, int ng, int nb, const uint8_t* y, int64_t ys, const int32_t* pairs,
                    int64_t ps, int na, int gemm, float* out, int64_t os, float* part, int window)
 {
@@ -589,6 +590,20 @@ static void q4_Kx8(const uint8_t* x, int64_t gs, int ng, int nb, const uint8_t* 
                         q[r][64 * (c / 8) + 32 + 4 * (c % 8) + e] = v >> 4;
                     }
             }
+            /* Each row's 6-bit scales and mins from its 12 packed bytes (ggml's get_scale_min_k4). */
+            uint8_t sc[8][8], mn[8][8];
+            for (int r = 0; r < 8; r++) {
+                const uint8_t* raw = xb + NPC_Q4KX8_SCALES + r; /* raw[8 * i]: the row's scales[i] */
+                for (int s = 0; s < 8; s++) {
+                    if (s < 4) {
+                        sc[r][s] = raw[8 * s] & 63;
+                        mn[r][s] = raw[8 * (s + 4)] & 63;
+                    } else {
+                        sc[r][s] = (uint8_t)((raw[8 * (s + 4)] & 0x0F) | ((raw[8 * (s - 4)] >> 6) << 4));
+                        mn[r][s] = (uint8_t)((raw[8 * (s + 4)] >> 4) | ((raw[8 * s] >> 6) << 4));
+                    }
+                }
+            }
             for (int k = 0; k < na; k++) {
                 const block_q8_K* yb = (const block_q8_K*)(y + k * ys) + b;
                 const int32_t* pk = pairs + k * ps + 4 * b;
@@ -601,10 +616,8 @@ static void q4_Kx8(const uint8_t* x, int64_t gs, int ng, int nb, const uint8_t* 
                             lo += q[r][64 * j + e] * yb->qs[64 * j + e];
                             hi += q[r][64 * j + 32 + e] * yb->qs[64 * j + 32 + e];
                         }
-                        const uint8_t* sc = xb + NPC_Q4KX8_SCALES + 16 * j + r;
-                        const uint8_t* mn = xb + NPC_Q4KX8_MINS + 16 * j + 2 * r;
-                        const int32_t s = sc[0] * lo + sc[8] * hi;
-                        const int32_t m = mn[0] * pair_half(pk[j], 0) + mn[1] * pair_half(pk[j], 1);
+                        const int32_t s = sc[r][2 * j] * lo + sc[r][2 * j + 1] * hi;
+                        const int32_t m = mn[r][2 * j] * pair_half(pk[j], 0) + mn[r][2 * j + 1] * pair_half(pk[j], 1);
                         if (gemm) {
                             acc[k][r] = fmaf((float)s, d, acc[k][r]);
                             accm[k][r] = fmaf((float)m, dmin, accm[k][r]);

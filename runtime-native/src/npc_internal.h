@@ -161,13 +161,13 @@ typedef void (*npc_q4x8_fn)(const uint8_t* x, int64_t gs, int ng, int nb, const 
 typedef void (*npc_q8_sums_fn)(const uint8_t* y, int nb, float* dy, int32_t* sy8);
 
 /**
- * Bytes of one 256-column super-block of an interleaved Q4_K group (npc_matmul_q4_Kx8): 8 F16 d, 8 F16 dmin, the
- * scales (8 x 8 bytes) and the mins (4 x 8 x 2 bytes) unpacked, then 32 chunks of 32 bytes of quants.
+ * Bytes of one 256-column super-block of an interleaved Q4_K group (npc_matmul_q4_Kx8), as many as 8 plain Q4_K
+ * blocks: 8 F16 d, 8 F16 dmin, the rows' 12 packed scale bytes transposed (byte 8i + r: row r's scales[i]), then 32
+ * chunks of 32 bytes of quants.
  */
-#define NPC_Q4KX8_BLOCK 1184
+#define NPC_Q4KX8_BLOCK 1152
 #define NPC_Q4KX8_SCALES 32
-#define NPC_Q4KX8_MINS 96
-#define NPC_Q4KX8_QUANTS 160
+#define NPC_Q4KX8_QUANTS 128
 
 /* Windows of blocks of an interleaved Q4_K call (npc_q4kx8_fn): go on from the chains in `part`, leave them there. */
 #define NPC_WINDOW_CONTINUE 1

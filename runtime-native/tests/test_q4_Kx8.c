@@ -41,18 +41,13 @@ static void repack(const uint8_t* w, int rows, int cols, uint8_t* dst)
     const int64_t row_bytes = (int64_t)blocks * 144;
     for (int g = 0; g < rows / 8; g++)
         for (int b = 0; b < blocks; b++) {
-            uint8_t* d = dst + ((int64_t)g * blocks + b) * 1184;
+            uint8_t* d = dst + ((int64_t)g * blocks + b) * 1152;
             for (int r = 0; r < 8; r++) {
                 const uint8_t* blk = w + (int64_t)(8 * g + r) * row_bytes + b * 144;
                 memcpy(d + 2 * r, blk, 2);
                 memcpy(d + 16 + 2 * r, blk + 2, 2);
-                for (int s = 0; s < 8; s++) {
-                    int sc, m;
-                    scale_min(blk + 4, s, &sc, &m);
-                    d[32 + 8 * s + r] = (uint8_t)sc;
-                    d[96 + 16 * (s / 2) + 2 * r + s % 2] = (uint8_t)m;
-                }
-                for (int c = 0; c < 32; c++) memcpy(d + 160 + 32 * c + 4 * r, blk + 16 + 4 * c, 4);
+                for (int i = 0; i < 12; i++) d[32 + 8 * i + r] = blk[4 + i]; /* packed scale bytes, transposed */
+                for (int c = 0; c < 32; c++) memcpy(d + 128 + 32 * c + 4 * r, blk + 16 + 4 * c, 4);
             }
         }
 }
@@ -113,7 +108,7 @@ static void test_shape(rng_t* rng, int rows, int cols, int tokens)
 {
     const int blocks = cols / 256;
     const int64_t row_bytes = (int64_t)blocks * 144, act_bytes = (int64_t)blocks * 292;
-    const int64_t packed_bytes = (int64_t)rows / 8 * blocks * 1184;
+    const int64_t packed_bytes = (int64_t)rows / 8 * blocks * 1152;
     const int64_t act_stride = act_bytes + 8, os = rows + 5; /* padded strides */
     uint8_t* w = malloc(row_bytes * rows);
     uint8_t* packed = malloc(packed_bytes);
@@ -201,7 +196,7 @@ static void test_shape(rng_t* rng, int rows, int cols, int tokens)
             /* A range of groups: the same rows' values, at out + 0. */
             if (rows >= 16) {
                 for (int64_t i = 0; i < os * tokens; i++) out[i] = 12345.0f;
-                npc_matmul_q4_Kx8(packed + (int64_t)blocks * 1184, cols, rows / 8 - 1, act, act_stride, tokens,
+                npc_matmul_q4_Kx8(packed + (int64_t)blocks * 1152, cols, rows / 8 - 1, act, act_stride, tokens,
                                   first_row, gemm_rows, out, os);
                 int bad_range = 0;
                 for (int t = 0; t < tokens; t++)
@@ -222,7 +217,7 @@ static void test_shape(rng_t* rng, int rows, int cols, int tokens)
 /* Arguments it must ignore (it has no status to return): nothing written. */
 static void test_no_ops(void)
 {
-    static uint8_t packed[1184], act[292];
+    static uint8_t packed[1152], act[292];
     float out[8];
     for (int i = 0; i < 8; i++) out[i] = 5.0f;
     npc_matmul_q4_Kx8(NULL, 256, 1, act, 292, 1, 0, 0, out, 8);

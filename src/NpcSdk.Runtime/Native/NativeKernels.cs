@@ -170,8 +170,9 @@ internal static unsafe class NativeKernels
     }
 
     /// <summary>
-    /// Whether the loaded library has the interleaved Q4_K product (<see cref="MatMulQ4_KInterleaved"/>): false when the
-    /// library is missing or older than ABI version 5.
+    /// Whether the loaded library has the interleaved Q4_K product (<see cref="MatMulQ4_KInterleaved"/>) for the current
+    /// <see cref="Q4_KInterleaved"/> layout: false when the library is missing or older than ABI version 6 (version 5's
+    /// kernel reads an older layout).
     /// </summary>
     public static bool SupportsQ4_KInterleaved => IsAvailable && NativeLibraryBinding.HasQ4_KInterleaved;
 
@@ -188,7 +189,7 @@ internal static unsafe class NativeKernels
         if (!SupportsQ4_KInterleaved)
         {
             throw new InvalidOperationException(IsAvailable
-                ? "The native library predates the interleaved Q4_K kernel (ABI version 5); use the managed Q4_KInterleaved."
+                ? "The native library predates the interleaved Q4_K kernel of this layout (ABI version 6); use the managed Q4_KInterleaved."
                 : "The native kernels are not available (" + UnavailableReason + "); use the managed kernels.");
         }
 

@@ -22,12 +22,14 @@ internal static unsafe class NativeLibraryBinding
     public const string LibraryName = "npcsdk_native";
 
     /// <summary>NPC_ABI_VERSION of the header these bindings were written against.</summary>
-    public const int AbiVersion = 5;
+    public const int AbiVersion = 6;
 
     /// <summary>
     /// The oldest library version these bindings accept: version 4 only added <c>npc_matmul_q4_0x8</c> and version 5
     /// <c>npc_matmul_q4_Kx8</c>, which an older library lacks (<see cref="HasQ4_0Interleaved"/>,
-    /// <see cref="HasQ4_KInterleaved"/> are then false).
+    /// <see cref="HasQ4_KInterleaved"/> are then false). Version 6 only changed the layout <c>npc_matmul_q4_Kx8</c> reads
+    /// to the current <see cref="NpcSdk.Tensors.Q4_KInterleaved"/> one (1152-byte super-blocks, the packed scale bytes
+    /// kept): a version 5 library reads the old 1184-byte layout, so <see cref="HasQ4_KInterleaved"/> is false for it.
     /// </summary>
     public const int OldestAbiVersion = 3;
 
@@ -40,7 +42,10 @@ internal static unsafe class NativeLibraryBinding
     /// <summary>Whether the bound library has <c>npc_matmul_q4_0x8</c> (ABI version 4 on); set by <see cref="TryBind"/>.</summary>
     public static bool HasQ4_0Interleaved { get; private set; }
 
-    /// <summary>Whether the bound library has <c>npc_matmul_q4_Kx8</c> (ABI version 5 on); set by <see cref="TryBind"/>.</summary>
+    /// <summary>
+    /// Whether the bound library has <c>npc_matmul_q4_Kx8</c> for the current <see cref="NpcSdk.Tensors.Q4_KInterleaved"/>
+    /// layout (ABI version 6 on; version 5's reads the old layout); set by <see cref="TryBind"/>.
+    /// </summary>
     public static bool HasQ4_KInterleaved { get; private set; }
 
 #if NET
@@ -137,9 +142,9 @@ internal static unsafe class NativeLibraryBinding
             IntPtr q4x8 = IntPtr.Zero;
             HasQ4_0Interleaved = version >= 4 && NativeLibrary.TryGetExport(handle, "npc_matmul_q4_0x8", out q4x8);
             s_matmulQ4_0x8 = (delegate* unmanaged[Cdecl]<byte*, int, int, byte*, long, int, float*, long, void>)q4x8;
-            // Optional (version 5 on): without it only the interleaved Q4_K product stays managed.
+            // Optional (version 6 on; version 5's reads the old layout): without it only the interleaved Q4_K product stays managed.
             IntPtr q4kx8 = IntPtr.Zero;
-            HasQ4_KInterleaved = version >= 5 && NativeLibrary.TryGetExport(handle, "npc_matmul_q4_Kx8", out q4kx8);
+            HasQ4_KInterleaved = version >= 6 && NativeLibrary.TryGetExport(handle, "npc_matmul_q4_Kx8", out q4kx8);
             s_matmulQ4_Kx8 = (delegate* unmanaged[Cdecl]<byte*, int, int, byte*, long, int, int, int, float*, long, void>)q4kx8;
             failure = string.Empty;
             return true;
@@ -253,7 +258,7 @@ internal static unsafe class NativeLibraryBinding
             npc_path_supported(0);
             npc_row_bytes(0, 0);
             HasQ4_0Interleaved = version >= 4 && ResolvesQ4_0x8();
-            HasQ4_KInterleaved = version >= 5 && ResolvesQ4_Kx8();
+            HasQ4_KInterleaved = version >= 6 && ResolvesQ4_Kx8();
             failure = string.Empty;
             return true;
         }

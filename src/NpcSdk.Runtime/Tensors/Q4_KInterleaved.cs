@@ -10,22 +10,26 @@ namespace NpcSdk.Tensors;
 /// <summary>
 /// Q4_K weights laid out again for 8-row kernels, as <see cref="Q4_0Interleaved"/> does for Q4_0 (ggml's
 /// <c>block_q4_Kx8</c> idea, our own order): rows in groups of 8, a group's 256-column super-blocks one after another,
-/// each 1184 bytes: the 8 rows' F16 d, their F16 dmin, the 6-bit sub-block scales unpacked to bytes (sub-block-major,
-/// 8 x 8), the mins likewise as pairs of sub-blocks (4 x 8 x 2), then 32 chunks of 32 bytes, chunk 8j + k holding quant
-/// bytes 32j + 4k..+3 of rows 0..7 (low nibbles: elements 64j + 4k.., sub-block 2j; high nibbles: 32 further on,
-/// sub-block 2j + 1). Every row's sums stay in its own lane. Each output gets the arithmetic of <c>VecDotAvx2.Repacked</c>
-/// (one FMA of the exact integer total per super-block into the scale sum and one into the min sum) or, for the rows
-/// llama.cpp runs through its 4-row gemm, of <c>VecDotAvx2.RepackedGemm</c> (the same per 64 elements).
+/// each 1152 bytes, as many as the 8 rows take in Q4_K: the 8 rows' F16 d, their F16 dmin, their 12 packed scale bytes
+/// transposed (byte i of every row together, so one vector operation unpacks a scale or min for all 8 rows), then 32
+/// chunks of 32 bytes, chunk 8j + k holding quant bytes 32j + 4k..+3 of rows 0..7 (low nibbles: elements 64j + 4k..,
+/// sub-block 2j; high nibbles: 32 further on, sub-block 2j + 1). Every row's sums stay in its own lane. Each output gets
+/// the arithmetic of <c>VecDotAvx2.Repacked</c> (one FMA of the exact integer total per super-block into the scale sum
+/// and one into the min sum) or, for the rows llama.cpp runs through its 4-row gemm, of <c>VecDotAvx2.RepackedGemm</c>
+/// (the same per 64 elements).
 /// </summary>
 internal static unsafe class Q4_KInterleaved
 {
     /// <summary>Rows per group.</summary>
     public const int GroupRows = 8;
 
-    /// <summary>Bytes of one group's 256 columns (32 more than the 8 rows in Q4_K: the scales unpacked).</summary>
-    public const int GroupBlockBytes = 1184;
+    /// <summary>Bytes of one group's 256 columns.</summary>
+    public const int GroupBlockBytes = 1152;
 
-    private const int ScalesOffset = 32, MinsOffset = 96, QuantsOffset = 160;
+    private const int RawScalesOffset = 32, QuantsOffset = 128;
+
+    /// <summary>In the unpacked scales (<c>UnpackGroupScales</c>): scales [sub-block][row], then mins [pair][row][2].</summary>
+    private const int ScalesOffset = 0, MinsOffset = 64;
 
     /// <summary>Bytes of one group of 8 rows of <paramref name="cols"/> columns.</summary>
     public static long GroupBytes(int cols) => (long)(cols / 256) * GroupBlockBytes;
@@ -42,7 +46,6 @@ internal static unsafe class Q4_KInterleaved
         int blocks = cols / 256;
         long rowBytes = blocks * 144L;
         bool finite = true;
-        byte* scales = stackalloc byte[16];
         for (int g = groupStart; g < groupEnd; g++)
         {
             byte* rows = src + g * GroupRows * rowBytes;
@@ -55,29 +58,12 @@ internal static unsafe class Q4_KInterleaved
                     finite &= (*(ushort*)block & 0x7C00) != 0x7C00 && (*(ushort*)(block + 2) & 0x7C00) != 0x7C00;
                     *(ushort*)(d + 2 * r) = *(ushort*)block;
                     *(ushort*)(d + 16 + 2 * r) = *(ushort*)(block + 2);
-                    UnpackScales(block + 4, scales);
-                    for (int s = 0; s < 8; s++)
-                    {
-                        d[ScalesOffset + 8 * s + r] = scales[s];
-                        d[MinsOffset + 16 * (s / 2) + 2 * r + s % 2] = scales[8 + s];
-                    }
+                    for (int i = 0; i < 12; i++) d[RawScalesOffset + 8 * i + r] = block[4 + i];
                     for (int c = 0; c < 32; c++) *(uint*)(d + QuantsOffset + 32 * c + 4 * r) = *(uint*)(block + 16 + 4 * c);
                 }
             }
         }
         return finite;
-    }
-
-    /// <summary>The 8 six-bit scales then the 8 six-bit mins of a Q4_K super-block (ggml's get_scale_min_k4).</summary>
-    private static void UnpackScales(byte* q, byte* output)
-    {
-        for (int j = 0; j < 4; j++)
-        {
-            output[j] = (byte)(q[j] & 63);
-            output[8 + j] = (byte)(q[j + 4] & 63);
-            output[j + 4] = (byte)((q[j + 8] & 0xF) | ((q[j] >> 6) << 4));
-            output[8 + j + 4] = (byte)((q[j + 8] >> 4) | ((q[j + 4] >> 6) << 4));
-        }
     }
 
 #if NET
@@ -147,6 +133,24 @@ internal static unsafe class Q4_KInterleaved
         return (s | Avx2.ShiftLeftLogical(s, 16)).AsInt16();
     }
 
+    /// <summary>
+    /// The 8 rows' 6-bit scales and mins of one super-block from their transposed packed bytes (ggml's
+    /// get_scale_min_k4 on all rows at once): scales [sub-block][row] at <paramref name="output"/>, mins [pair][row][2]
+    /// 64 bytes on, the arrangements the kernels multiply with.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void UnpackGroupScales(byte* raw, byte* output)
+    {
+        Vector256<byte> a = Avx.LoadVector256(raw), b = Avx.LoadVector256(raw + 32), c = Avx.LoadVector256(raw + 64);
+        Vector256<byte> low6 = Vector256.Create((byte)63), low4 = Vector256.Create((byte)0x0F), bits45 = Vector256.Create((byte)0x30);
+        // Within each 16-byte lane: sub-block a's 8 rows, then sub-block b's, to row by row pairs (a, b).
+        Vector256<byte> pairs = Vector256.Create((byte)0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
+        Avx.Store(output, a & low6);
+        Avx.Store(output + 32, (c & low4) | (Avx2.ShiftRightLogical(a.AsUInt16(), 2).AsByte() & bits45));
+        Avx.Store(output + 64, Avx2.Shuffle(b & low6, pairs));
+        Avx.Store(output + 96, Avx2.Shuffle((Avx2.ShiftRightLogical(c.AsUInt16(), 4).AsByte() & low4) | (Avx2.ShiftRightLogical(b.AsUInt16(), 2).AsByte() & bits45), pairs));
+    }
+
     /// <summary>Low nibbles of one chunk times the four activation bytes they multiply, as i16 pair sums.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<short> Lo(byte* c, sbyte* y, Vector256<byte> low4) =>
@@ -162,7 +166,7 @@ internal static unsafe class Q4_KInterleaved
     /// half's eight i16 pair sums add up to at most 8 x 2 x 15 x 128 = 30720 in magnitude, exact before the scale.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Pair(byte* x, sbyte* q8, int j, Vector256<byte> low4)
+    private static Vector256<int> Pair(byte* x, byte* sm, sbyte* q8, int j, Vector256<byte> low4)
     {
         byte* c = x + QuantsOffset + 256 * j;
         sbyte* y = q8 + 64 * j;
@@ -170,13 +174,13 @@ internal static unsafe class Q4_KInterleaved
             + ((Lo(c + 128, y + 16, low4) + Lo(c + 160, y + 20, low4)) + (Lo(c + 192, y + 24, low4) + Lo(c + 224, y + 28, low4)));
         Vector256<short> hi = (Hi(c, y, low4) + Hi(c + 32, y + 4, low4)) + (Hi(c + 64, y + 8, low4) + Hi(c + 96, y + 12, low4))
             + ((Hi(c + 128, y + 16, low4) + Hi(c + 160, y + 20, low4)) + (Hi(c + 192, y + 24, low4) + Hi(c + 224, y + 28, low4)));
-        return Avx2.MultiplyAddAdjacent(lo, ScalePairs(x + ScalesOffset + 16 * j)) + Avx2.MultiplyAddAdjacent(hi, ScalePairs(x + ScalesOffset + 16 * j + 8));
+        return Avx2.MultiplyAddAdjacent(lo, ScalePairs(sm + ScalesOffset + 16 * j)) + Avx2.MultiplyAddAdjacent(hi, ScalePairs(sm + ScalesOffset + 16 * j + 8));
     }
 
     /// <summary>Row r's mins of sub-blocks 2j, 2j + 1 times the activation's sums over them (<paramref name="bsumPair"/>, two i16), in lane r.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Mins(byte* x, int j, int bsumPair) =>
-        Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(x + MinsOffset + 16 * j), Vector256.Create(bsumPair).AsInt16());
+    private static Vector256<int> Mins(byte* sm, int j, int bsumPair) =>
+        Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(sm + MinsOffset + 16 * j), Vector256.Create(bsumPair).AsInt16());
 
     [ThreadStatic] private static int[]? t_bsums;
 
@@ -204,8 +208,10 @@ internal static unsafe class Q4_KInterleaved
     {
         Vector256<float> acc = Vector256<float>.Zero, accMin = Vector256<float>.Zero;
         Vector256<byte> low4 = Vector256.Create((byte)0x0F);
+        byte* sm = stackalloc byte[128];
         for (int b = 0; b < blocks; b++, x += GroupBlockBytes, y += 292, bsums += 4)
         {
+            UnpackGroupScales(x + RawScalesOffset, sm);
             Vector256<float> dy = Vector256.Create(*(float*)y);
             Vector256<float> d = Widen(x) * dy, dmin = Widen(x + 16) * dy;
             sbyte* q8 = (sbyte*)(y + 4);
@@ -213,14 +219,14 @@ internal static unsafe class Q4_KInterleaved
             {
                 for (int j = 0; j < 4; j++)
                 {
-                    acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Pair(x, q8, j, low4)), d, acc);
-                    accMin = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Mins(x, j, bsums[j])), dmin, accMin);
+                    acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Pair(x, sm, q8, j, low4)), d, acc);
+                    accMin = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Mins(sm, j, bsums[j])), dmin, accMin);
                 }
             }
             else
             {
-                Vector256<int> total = (Pair(x, q8, 0, low4) + Pair(x, q8, 1, low4)) + (Pair(x, q8, 2, low4) + Pair(x, q8, 3, low4));
-                Vector256<int> mins = (Mins(x, 0, bsums[0]) + Mins(x, 1, bsums[1])) + (Mins(x, 2, bsums[2]) + Mins(x, 3, bsums[3]));
+                Vector256<int> total = (Pair(x, sm, q8, 0, low4) + Pair(x, sm, q8, 1, low4)) + (Pair(x, sm, q8, 2, low4) + Pair(x, sm, q8, 3, low4));
+                Vector256<int> mins = (Mins(sm, 0, bsums[0]) + Mins(sm, 1, bsums[1])) + (Mins(sm, 2, bsums[2]) + Mins(sm, 3, bsums[3]));
                 acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(total), d, acc);
                 accMin = Fma.MultiplyAdd(Avx.ConvertToVector256Single(mins), dmin, accMin);
             }
@@ -241,8 +247,10 @@ internal static unsafe class Q4_KInterleaved
         Vector256<byte> low4 = Vector256.Create((byte)0x0F);
         byte* y0 = y, y1 = y0 + yStride, y2 = y1 + yStride, y3 = y2 + yStride;
         int* b0 = bsums, b1 = b0 + bsumStride, b2 = b1 + bsumStride, b3 = b2 + bsumStride;
+        byte* sm = stackalloc byte[128];
         for (int b = 0; b < blocks; b++, x += GroupBlockBytes, y0 += 292, y1 += 292, y2 += 292, y3 += 292, b0 += 4, b1 += 4, b2 += 4, b3 += 4)
         {
+            UnpackGroupScales(x + RawScalesOffset, sm);
             Vector256<float> dx = Widen(x), dmx = Widen(x + 16);
             Vector256<float> d0 = dx * Vector256.Create(*(float*)y0), d1 = dx * Vector256.Create(*(float*)y1);
             Vector256<float> d2 = dx * Vector256.Create(*(float*)y2), d3 = dx * Vector256.Create(*(float*)y3);
@@ -265,7 +273,7 @@ internal static unsafe class Q4_KInterleaved
                     l3 += Avx2.MultiplyAddAdjacent(lo, Vector256.Create(*(int*)q3).AsSByte());
                     h3 += Avx2.MultiplyAddAdjacent(hi, Vector256.Create(*(int*)(q3 + 32)).AsSByte());
                 }
-                Vector256<short> sl = ScalePairs(x + ScalesOffset + 16 * j), sh = ScalePairs(x + ScalesOffset + 16 * j + 8);
+                Vector256<short> sl = ScalePairs(sm + ScalesOffset + 16 * j), sh = ScalePairs(sm + ScalesOffset + 16 * j + 8);
                 Vector256<int> p0 = Avx2.MultiplyAddAdjacent(l0, sl) + Avx2.MultiplyAddAdjacent(h0, sh);
                 Vector256<int> p1 = Avx2.MultiplyAddAdjacent(l1, sl) + Avx2.MultiplyAddAdjacent(h1, sh);
                 Vector256<int> p2 = Avx2.MultiplyAddAdjacent(l2, sl) + Avx2.MultiplyAddAdjacent(h2, sh);
@@ -276,10 +284,10 @@ internal static unsafe class Q4_KInterleaved
                     acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p1), d1, acc1);
                     acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p2), d2, acc2);
                     acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p3), d3, acc3);
-                    min0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Mins(x, j, b0[j])), dmx * Vector256.Create(*(float*)y0), min0);
-                    min1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Mins(x, j, b1[j])), dmx * Vector256.Create(*(float*)y1), min1);
-                    min2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Mins(x, j, b2[j])), dmx * Vector256.Create(*(float*)y2), min2);
-                    min3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Mins(x, j, b3[j])), dmx * Vector256.Create(*(float*)y3), min3);
+                    min0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Mins(sm, j, b0[j])), dmx * Vector256.Create(*(float*)y0), min0);
+                    min1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Mins(sm, j, b1[j])), dmx * Vector256.Create(*(float*)y1), min1);
+                    min2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Mins(sm, j, b2[j])), dmx * Vector256.Create(*(float*)y2), min2);
+                    min3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Mins(sm, j, b3[j])), dmx * Vector256.Create(*(float*)y3), min3);
                 }
                 else
                 {
@@ -292,10 +300,10 @@ internal static unsafe class Q4_KInterleaved
                 acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(t1), d1, acc1);
                 acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(t2), d2, acc2);
                 acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(t3), d3, acc3);
-                min0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single((Mins(x, 0, b0[0]) + Mins(x, 1, b0[1])) + (Mins(x, 2, b0[2]) + Mins(x, 3, b0[3]))), dmx * Vector256.Create(*(float*)y0), min0);
-                min1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single((Mins(x, 0, b1[0]) + Mins(x, 1, b1[1])) + (Mins(x, 2, b1[2]) + Mins(x, 3, b1[3]))), dmx * Vector256.Create(*(float*)y1), min1);
-                min2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single((Mins(x, 0, b2[0]) + Mins(x, 1, b2[1])) + (Mins(x, 2, b2[2]) + Mins(x, 3, b2[3]))), dmx * Vector256.Create(*(float*)y2), min2);
-                min3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single((Mins(x, 0, b3[0]) + Mins(x, 1, b3[1])) + (Mins(x, 2, b3[2]) + Mins(x, 3, b3[3]))), dmx * Vector256.Create(*(float*)y3), min3);
+                min0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single((Mins(sm, 0, b0[0]) + Mins(sm, 1, b0[1])) + (Mins(sm, 2, b0[2]) + Mins(sm, 3, b0[3]))), dmx * Vector256.Create(*(float*)y0), min0);
+                min1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single((Mins(sm, 0, b1[0]) + Mins(sm, 1, b1[1])) + (Mins(sm, 2, b1[2]) + Mins(sm, 3, b1[3]))), dmx * Vector256.Create(*(float*)y1), min1);
+                min2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single((Mins(sm, 0, b2[0]) + Mins(sm, 1, b2[1])) + (Mins(sm, 2, b2[2]) + Mins(sm, 3, b2[3]))), dmx * Vector256.Create(*(float*)y2), min2);
+                min3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single((Mins(sm, 0, b3[0]) + Mins(sm, 1, b3[1])) + (Mins(sm, 2, b3[2]) + Mins(sm, 3, b3[3]))), dmx * Vector256.Create(*(float*)y3), min3);
             }
         }
 

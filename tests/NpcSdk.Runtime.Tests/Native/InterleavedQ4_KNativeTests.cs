@@ -18,7 +18,7 @@ public unsafe class InterleavedQ4_KNativeTests
     [Fact]
     public void Unsupported_Without_The_Kernel_In_The_Library()
     {
-        // The library built from this tree has it (ABI version 5); a missing or older library does not.
+        // The library built from this tree has it (ABI version 6); a missing or older library (version 5: old layout) does not.
         Assert.True(NativeKernels.SupportsQ4_KInterleaved == (NativeKernels.IsAvailable && NativeLibraryBinding.HasQ4_KInterleaved));
         if (!NativeKernels.SupportsQ4_KInterleaved)
         {
@@ -115,7 +115,7 @@ public unsafe class InterleavedQ4_KNativeTests
     [InterleavedQ4_KFact]
     public void Rejects_Arguments_The_Native_Call_Would_Ignore()
     {
-        byte* dummy = stackalloc byte[1184];
+        byte* dummy = stackalloc byte[Q4_KInterleaved.GroupBlockBytes];
         float* output = stackalloc float[8];
         Assert.Throws<ArgumentOutOfRangeException>(() => NativeKernels.MatMulQ4_KInterleaved(dummy, 128, 1, dummy, 292, 1, 0, 0, output, 8));
         Assert.Throws<ArgumentOutOfRangeException>(() => NativeKernels.MatMulQ4_KInterleaved(dummy, 256, 1, dummy, 200, 2, 0, 0, output, 8));
@@ -245,6 +245,6 @@ internal sealed class InterleavedQ4_KTheoryAttribute : TheoryAttribute
 
     internal static string? SkipReason() =>
         !NativeKernels.IsAvailable ? "libnpcsdk_native is not built (" + NativeKernels.UnavailableReason + "); run runtime-native/build.sh"
-        : !NativeKernels.SupportsQ4_KInterleaved ? "the loaded libnpcsdk_native predates npc_matmul_q4_Kx8 (ABI version 5); rebuild it"
+        : !NativeKernels.SupportsQ4_KInterleaved ? "the loaded libnpcsdk_native predates npc_matmul_q4_Kx8 of this layout (ABI version 6); rebuild it"
         : null;
 }
