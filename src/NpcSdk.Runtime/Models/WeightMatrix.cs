@@ -50,7 +50,7 @@ namespace NpcSdk.Models
             if (!applies) return false;
             long bytes = (long)Rows * RowBytes;
             byte* copy = (byte*)NpcSdk.Native.PageMemory.Allocate(Rows / GroupRows * GroupBytes);
-            var work = new RepackWork(Type, Data, Cols, copy, Mapped);
+            var work = new RepackWork(Type, Data, Cols, GroupRows, copy, Mapped);
             pool.Run(Rows / GroupRows, work, minChunk: 64);
             if (!work.Finite)
             {
@@ -88,35 +88,40 @@ namespace NpcSdk.Models
         {
             private readonly TensorType _type;
             private readonly byte* _src, _dst;
+            private readonly int _cols, _groupRows;
+            private readonly bool _release;
             private volatile bool _finite = true;
 
-            /// <summary>False once a slice found a scale the kernels cannot widen exactly.</summary>
-            public bool Finite { get => _finite; private set => _finite = value; }
-            private readonly int _cols;
-
-            private readonly bool _release;
-
-            public RepackWork(TensorType type, byte* src, int cols, byte* dst, bool release)
+            /// <summary>Copies groups of <paramref name="groupRows"/> rows; <paramref name="release"/>: the source is a file mapping whose pages go.</summary>
+            public RepackWork(TensorType type, byte* src, int cols, int groupRows, byte* dst, bool release)
             {
-                _release = release;
                 _type = type;
                 _src = src;
                 _cols = cols;
+                _groupRows = groupRows;
                 _dst = dst;
+                _release = release;
             }
+
+            /// <summary>False once a slice found a scale the kernels cannot widen exactly.</summary>
+            public bool Finite => _finite;
 
             public void Execute(int start, int end)
             {
                 // In slices of about 1 MiB, each slice's file pages released as soon as it is copied, so that resident
                 // memory never holds much more than one copy of the weights, even for a 300 MB embedding table.
-                long groupSource = (long)(_type == TensorType.Q8_0 ? Q8_0Interleaved.GroupRows : 8) * TensorTypeInfo.RowBytes(_type, _cols);
+                long groupSource = _groupRows * TensorTypeInfo.RowBytes(_type, _cols);
                 int slice = (int)Math.Max(1, (1L << 20) / groupSource);
                 for (int g0 = start; g0 < end; g0 += slice)
                 {
                     int g1 = Math.Min(end, g0 + slice);
-                    if (_type == TensorType.Q4_0) { if (!Q4_0Interleaved.Repack(_src, _cols, _dst, g0, g1)) Finite = false; }
-                    else if (_type == TensorType.Q4_K) { if (!Q4_KInterleaved.Repack(_src, _cols, _dst, g0, g1)) Finite = false; }
-                    else Q8_0Interleaved.Repack(_src, _cols, _dst, g0, g1);
+                    bool finite = _type switch
+                    {
+                        TensorType.Q4_0 => Q4_0Interleaved.Repack(_src, _cols, _dst, g0, g1),
+                        TensorType.Q4_K => Q4_KInterleaved.Repack(_src, _cols, _dst, g0, g1),
+                        _ => Q8_0Interleaved.Repack(_src, _cols, _dst, g0, g1),
+                    };
+                    if (!finite) _finite = false;
                     if (_release) NpcSdk.Native.PageMemory.ReleaseMappedPages(_src + g0 * groupSource, (g1 - g0) * groupSource);
                 }
             }

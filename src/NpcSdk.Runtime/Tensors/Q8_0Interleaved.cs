@@ -30,8 +30,11 @@ internal static unsafe class Q8_0Interleaved
     /// <summary>Whether the layout applies: a multiple of 4 rows longer than <see cref="MatVec.StreamedQ8_0MaxCols"/> columns.</summary>
     public static bool CanRepack(int rows, int cols) => rows > 0 && rows % GroupRows == 0 && cols % 32 == 0 && cols > MatVec.StreamedQ8_0MaxCols;
 
-    /// <summary>Lays out groups [<paramref name="groupStart"/>, <paramref name="groupEnd"/>) of Q8_0 <paramref name="src"/> into <paramref name="dst"/>.</summary>
-    public static void Repack(byte* src, int cols, byte* dst, int groupStart, int groupEnd)
+    /// <summary>
+    /// Lays out groups [<paramref name="groupStart"/>, <paramref name="groupEnd"/>) of Q8_0 <paramref name="src"/> into
+    /// <paramref name="dst"/>. Returns true: the kernel reads every F16 scale through the exact conversion table.
+    /// </summary>
+    public static bool Repack(byte* src, int cols, byte* dst, int groupStart, int groupEnd)
     {
         int blocks = cols / 32;
         long rowBytes = blocks * 34L;
@@ -43,6 +46,7 @@ internal static unsafe class Q8_0Interleaved
                 for (int r = 0; r < GroupRows; r++)
                     Buffer.MemoryCopy(rows + r * rowBytes + b * 34L, d + 34 * r, 34, 34);
         }
+        return true;
     }
 
 #if NET

@@ -262,7 +262,7 @@ public unsafe class KernelArithmeticTests
         fixed (float* o = output)
         {
             Assert.True(Q8_0Interleaved.CanRepack(rows, cols));
-            Q8_0Interleaved.Repack(w, cols, p, 0, rows / 4);
+            Assert.True(Q8_0Interleaved.Repack(w, cols, p, 0, rows / 4));
             Q8_0Interleaved.Compute(p, cols, rows / 4, a, rowBytes, tokens, o, rows);
             for (int t = 0; t < tokens; t++)
                 for (int r = 0; r < rows; r++)
