@@ -34,10 +34,7 @@ namespace NpcSdk.Models
         private readonly MatMulWork _matmul = new MatMulWork();
         private readonly FloatGemmWork _gemm = new FloatGemmWork();
         private readonly NativeMatMulWork _native = new NativeMatMulWork();
-        private readonly NativeInterleavedWork _nativeInterleaved = new NativeInterleavedWork();
-#if NET
         private readonly InterleavedWork _interleaved = new InterleavedWork();
-#endif
         private readonly Attention _attention;
 
         private readonly float[] _x, _xb, _q, _k, _v, _att, _gate, _up, _cos, _sin, _normed, _logits;
@@ -203,11 +200,13 @@ namespace NpcSdk.Models
         private void Project(WeightMatrix w, float[] input, int inStride, int rows, float[] output, int outStride, int minChunk, int firstRow)
         {
             var kernel = MatMulKernels.Select(w.Type, w.Rows, w.Cols, _evalLength);
-            if (_model.UseNativeKernels && HasInterleaved(w))
+            if (HasInterleaved(w))
             {
-                // Q4_0/Q4_K in 8-row groups, which the plugin reads with the Repacked kernels' arithmetic.
-                _nativeInterleaved.Set(w, _actRows.Quantize(input, inStride, rows, w, native: true), output, outStride, rows, firstRow, _evalLength - _evalLength % 4 - _evalOffset);
-                _pool.Run(w.Rows / 8, _nativeInterleaved, Math.Max(1, minChunk / 8));
+                // Q4_0/Q4_K in 8-row groups (the Repacked kernels' arithmetic), Q8_0 in 4-row groups (vec_dot's), by the
+                // managed kernels or the plugin; the pool splits whole groups.
+                _interleaved.Set(w, _actRows.Quantize(input, inStride, rows, w, native: _model.UseNativeKernels), output, outStride, rows,
+                    firstRow, _evalLength - _evalLength % 4 - _evalOffset, _model.UseNativeKernels);
+                _pool.Run(w.Rows / w.GroupRows, _interleaved, Math.Max(1, minChunk / w.GroupRows));
                 return;
             }
             if (_model.UseNativeKernels)
@@ -218,16 +217,6 @@ namespace NpcSdk.Models
                 _pool.Run(w.Rows, _native, minChunk);
                 return;
             }
-#if NET
-            if (HasInterleaved(w))
-            {
-                // Q4_0/Q4_K in 8-row groups (the Repacked kernels' arithmetic), Q8_0 in 4-row groups (vec_dot's); the pool
-                // splits whole groups.
-                _interleaved.Set(w, _actRows.Quantize(input, inStride, rows, w), output, outStride, rows, firstRow, _evalLength - _evalLength % 4 - _evalOffset);
-                _pool.Run(w.Rows / w.GroupRows, _interleaved, Math.Max(1, minChunk / w.GroupRows));
-                return;
-            }
-#endif
             if (kernel == MatMulKernel.TinyBlas)
             {
                 float[] act = input;
@@ -369,19 +358,22 @@ namespace NpcSdk.Models
                     _out.AsSpan(start), _outStride);
         }
 
-#if NET
-        /// <summary>Interleaved Q4_0/Q4_K/Q8_0 weights (<see cref="Q4_0Interleaved"/>, <see cref="Q4_KInterleaved"/>, <see cref="Q8_0Interleaved"/>) over a range of 8-row groups, every activation row at once.</summary>
+        /// <summary>
+        /// Interleaved weights (<see cref="Q4_0Interleaved"/>, <see cref="Q4_KInterleaved"/>, <see cref="Q8_0Interleaved"/>) over a
+        /// range of row groups, every activation row at once, by the managed kernels or the plugin (Q4_0, Q4_K).
+        /// </summary>
         private sealed class InterleavedWork : IRangeWork
         {
             private WeightMatrix _w = null!;
             private ActivationRows _act = null!;
             private float[] _out = null!;
             private int _outStride, _batch, _firstRow, _gemmRows;
+            private bool _native;
 
             /// <summary>Activation rows from <paramref name="firstRow"/> of a step whose rows before <paramref name="gemmRows"/> llama.cpp runs through its gemm.</summary>
-            public void Set(WeightMatrix w, ActivationRows act, float[] output, int outStride, int batch, int firstRow, int gemmRows)
+            public void Set(WeightMatrix w, ActivationRows act, float[] output, int outStride, int batch, int firstRow, int gemmRows, bool native)
             {
-                _w = w; _act = act; _out = output; _outStride = outStride; _batch = batch; _firstRow = firstRow; _gemmRows = gemmRows;
+                _w = w; _act = act; _out = output; _outStride = outStride; _batch = batch; _firstRow = firstRow; _gemmRows = gemmRows; _native = native;
             }
 
             public unsafe void Execute(int start, int end)
@@ -393,43 +385,24 @@ namespace NpcSdk.Models
                 {
                     byte* w = _w.Interleaved + start * _w.GroupBytes;
                     float* first = o + start * groupRows;
+                    if (_native)
+                    {
+                        if (_w.Type == TensorType.Q4_0)
+                            NpcSdk.Native.NativeKernels.MatMulQ4_0Interleaved(w, _w.Cols, end - start, a, _act.RowBytes, _batch, first, _outStride);
+                        else
+                            NpcSdk.Native.NativeKernels.MatMulQ4_KInterleaved(w, _w.Cols, end - start, a, _act.RowBytes, _batch, _firstRow, _gemmRows, first, _outStride);
+                        return;
+                    }
+#if NET
                     if (_w.Type == TensorType.Q4_0)
                         Q4_0Interleaved.Compute(w, _w.Cols, end - start, a, _act.RowBytes, _batch, first, _outStride);
                     else if (_w.Type == TensorType.Q4_K)
                         Q4_KInterleaved.Compute(w, _w.Cols, end - start, a, _act.RowBytes, _batch, _firstRow, _gemmRows, first, _outStride);
                     else
                         Q8_0Interleaved.Compute(w, _w.Cols, end - start, a, _act.RowBytes, _batch, first, _outStride);
-                }
-            }
-        }
+#else
+                    throw new InvalidOperationException("interleaved weights without the native kernels");
 #endif
-
-        /// <summary>The native plugin's product of interleaved Q4_0/Q4_K weights over a range of 8-row groups, every activation row at once.</summary>
-        private sealed class NativeInterleavedWork : IRangeWork
-        {
-            private WeightMatrix _w = null!;
-            private ActivationRows _act = null!;
-            private float[] _out = null!;
-            private int _outStride, _batch, _firstRow, _gemmRows;
-
-            /// <summary>Activation rows from <paramref name="firstRow"/> of a step whose rows before <paramref name="gemmRows"/> llama.cpp runs through its gemm.</summary>
-            public void Set(WeightMatrix w, ActivationRows act, float[] output, int outStride, int batch, int firstRow, int gemmRows)
-            {
-                _w = w; _act = act; _out = output; _outStride = outStride; _batch = batch; _firstRow = firstRow; _gemmRows = gemmRows;
-            }
-
-            public unsafe void Execute(int start, int end)
-            {
-                if (_out.Length < (long)(_batch - 1) * _outStride + end * 8) throw new InvalidOperationException("output too short");
-                fixed (byte* a = _act.Rows(_batch))
-                fixed (float* o = _out)
-                {
-                    if (_w.Type == TensorType.Q4_0)
-                        NpcSdk.Native.NativeKernels.MatMulQ4_0Interleaved(_w.Interleaved + start * Q4_0Interleaved.GroupBytes(_w.Cols), _w.Cols, end - start,
-                            a, _act.RowBytes, _batch, o + start * 8, _outStride);
-                    else
-                        NpcSdk.Native.NativeKernels.MatMulQ4_KInterleaved(_w.Interleaved + start * Q4_KInterleaved.GroupBytes(_w.Cols), _w.Cols, end - start,
-                            a, _act.RowBytes, _batch, _firstRow, _gemmRows, o + start * 8, _outStride);
                 }
             }
         }

@@ -126,7 +126,7 @@ internal static unsafe class Q4_0Interleaved
     /// mantissa fields read as a float 2^112 too small (denormals included), then scaled, then the sign.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> WidenScales(byte* p)
+    internal static Vector256<float> WidenScales(byte* p)
     {
         Vector256<int> h = Avx2.ConvertToVector256Int32((ushort*)p);
         Vector256<float> magnitude = Avx2.ShiftLeftLogical(h & Vector256.Create(0x7FFF), 13).AsSingle() * Vector256.Create(5.192296858534828e33f);

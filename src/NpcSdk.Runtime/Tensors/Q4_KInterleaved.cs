@@ -116,15 +116,6 @@ internal static unsafe class Q4_KInterleaved
         }
     }
 
-    /// <summary>Eight F16 values to float, exact for every finite one (see <see cref="Q4_0Interleaved"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Widen(byte* p)
-    {
-        Vector256<int> h = Avx2.ConvertToVector256Int32((ushort*)p);
-        Vector256<float> magnitude = Avx2.ShiftLeftLogical(h & Vector256.Create(0x7FFF), 13).AsSingle() * Vector256.Create(5.192296858534828e33f);
-        return (magnitude.AsInt32() | Avx2.ShiftLeftLogical(h & Vector256.Create(0x8000), 16)).AsSingle();
-    }
-
     /// <summary>Eight rows' scale bytes as int16 pairs (the scale of row r in lanes 2r and 2r + 1).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<short> ScalePairs(byte* p)
@@ -213,7 +204,7 @@ internal static unsafe class Q4_KInterleaved
         {
             UnpackGroupScales(x + RawScalesOffset, sm);
             Vector256<float> dy = Vector256.Create(*(float*)y);
-            Vector256<float> d = Widen(x) * dy, dmin = Widen(x + 16) * dy;
+            Vector256<float> d = Q4_0Interleaved.WidenScales(x) * dy, dmin = Q4_0Interleaved.WidenScales(x + 16) * dy;
             sbyte* q8 = (sbyte*)(y + 4);
             if (perPair)
             {
@@ -251,7 +242,7 @@ internal static unsafe class Q4_KInterleaved
         for (int b = 0; b < blocks; b++, x += GroupBlockBytes, y0 += 292, y1 += 292, y2 += 292, y3 += 292, b0 += 4, b1 += 4, b2 += 4, b3 += 4)
         {
             UnpackGroupScales(x + RawScalesOffset, sm);
-            Vector256<float> dx = Widen(x), dmx = Widen(x + 16);
+            Vector256<float> dx = Q4_0Interleaved.WidenScales(x), dmx = Q4_0Interleaved.WidenScales(x + 16);
             Vector256<float> d0 = dx * Vector256.Create(*(float*)y0), d1 = dx * Vector256.Create(*(float*)y1);
             Vector256<float> d2 = dx * Vector256.Create(*(float*)y2), d3 = dx * Vector256.Create(*(float*)y3);
             Vector256<int> t0 = Vector256<int>.Zero, t1 = t0, t2 = t0, t3 = t0;

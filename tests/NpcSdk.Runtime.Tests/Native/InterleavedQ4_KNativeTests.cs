@@ -26,7 +26,7 @@ public unsafe class InterleavedQ4_KNativeTests
         }
     }
 
-    [InterleavedQ4_KTheory]
+    [NativeTheory(Needs = NativeFeature.Q4_KInterleaved)]
     [InlineData(24, 256, 1, 0, 0)]
     [InlineData(24, 256, 4, 0, 4)]
     [InlineData(8, 2048, 3, 0, 0)]
@@ -67,14 +67,14 @@ public unsafe class InterleavedQ4_KNativeTests
                         : VecDotScalar.Repacked(TensorType.Q4_K, w + r * rowBytes, a + t * actBytes, cols);
                     if (Q4_KInterleaved.IsSupported)
                     {
-                        AssertSameBits(repacked, e[t * stride + r], $"managed interleaved vs scalar repacked, token {t} row {r}");
+                        NativeTests.AssertSameBits(repacked, e[t * stride + r], $"managed interleaved vs scalar repacked, token {t} row {r}");
                     }
 
                     e[t * stride + r] = repacked;
                 }
             }
 
-            foreach (string path in Paths())
+            foreach (string path in NativeTests.Paths())
             {
                 var actual = new float[tokens * stride];
                 actual.AsSpan().Fill(777f);
@@ -87,7 +87,7 @@ public unsafe class InterleavedQ4_KNativeTests
                 {
                     for (int c = 0; c < stride; c++)
                     {
-                        if (c < rows) AssertSameBits(expected[t * stride + c], actual[t * stride + c], $"{path} {rows}x{cols} token {t} row {c}");
+                        if (c < rows) NativeTests.AssertSameBits(expected[t * stride + c], actual[t * stride + c], $"{path} {rows}x{cols} token {t} row {c}");
                         else Assert.Equal(777f, actual[t * stride + c]);
                     }
                 }
@@ -103,16 +103,16 @@ public unsafe class InterleavedQ4_KNativeTests
 
                     for (int t = 0; t < tokens; t++)
                     {
-                        for (int r = 8; r < rows; r++) AssertSameBits(expected[t * stride + r], part[t * stride + r - 8], $"{path} groups from 1, token {t} row {r}");
+                        for (int r = 8; r < rows; r++) NativeTests.AssertSameBits(expected[t * stride + r], part[t * stride + r - 8], $"{path} groups from 1, token {t} row {r}");
                     }
                 }
             }
         }
 
-        RestoreBestPath();
+        NativeTests.RestoreBestPath();
     }
 
-    [InterleavedQ4_KFact]
+    [NativeFact(Needs = NativeFeature.Q4_KInterleaved)]
     public void Rejects_Arguments_The_Native_Call_Would_Ignore()
     {
         byte* dummy = stackalloc byte[Q4_KInterleaved.GroupBlockBytes];
@@ -201,50 +201,4 @@ public unsafe class InterleavedQ4_KNativeTests
 
         return act;
     }
-
-    private static void AssertSameBits(float expected, float actual, string what) =>
-        Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(actual), $"{what}: {actual:R} vs {expected:R}");
-
-    /// <summary>Every path the library can run here, each made current in turn.</summary>
-    private static IEnumerable<string> Paths()
-    {
-        foreach (string path in new[] { "avx2", "neon", "scalar" })
-        {
-            if (NativeKernels.TryUsePath(path))
-            {
-                yield return path;
-            }
-        }
-    }
-
-    private static void RestoreBestPath()
-    {
-        if (!NativeKernels.TryUsePath("avx2") && !NativeKernels.TryUsePath("neon"))
-        {
-            NativeKernels.TryUsePath("scalar");
-        }
-    }
-}
-
-/// <summary>A fact skipped, with the reason, when the loaded library lacks <c>npc_matmul_q4_Kx8</c> (missing or older than ABI 5).</summary>
-internal sealed class InterleavedQ4_KFactAttribute : FactAttribute
-{
-    public InterleavedQ4_KFactAttribute()
-    {
-        Skip = InterleavedQ4_KTheoryAttribute.SkipReason();
-    }
-}
-
-/// <summary>A theory skipped, with the reason, when the loaded library lacks <c>npc_matmul_q4_Kx8</c>.</summary>
-internal sealed class InterleavedQ4_KTheoryAttribute : TheoryAttribute
-{
-    public InterleavedQ4_KTheoryAttribute()
-    {
-        Skip = SkipReason();
-    }
-
-    internal static string? SkipReason() =>
-        !NativeKernels.IsAvailable ? "libnpcsdk_native is not built (" + NativeKernels.UnavailableReason + "); run runtime-native/build.sh"
-        : !NativeKernels.SupportsQ4_KInterleaved ? "the loaded libnpcsdk_native predates npc_matmul_q4_Kx8 of this layout (ABI version 6); rebuild it"
-        : null;
 }

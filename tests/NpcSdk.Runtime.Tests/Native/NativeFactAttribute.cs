@@ -1,30 +1,88 @@
+using System;
+using System.Collections.Generic;
 using NpcSdk.Native;
 using Xunit;
 
 namespace NpcSdk.Runtime.Tests.Native;
 
-/// <summary>A fact that is skipped, with the reason, when libnpcsdk_native is not built (the managed kernels then run).</summary>
-internal sealed class NativeFactAttribute : FactAttribute
+/// <summary>An entry point a native test needs beyond the library itself (later ABI versions added them).</summary>
+internal enum NativeFeature
 {
-    public NativeFactAttribute()
-    {
-        if (!NativeKernels.IsAvailable)
-        {
-            Skip = "libnpcsdk_native is not built (" + NativeKernels.UnavailableReason + "); run runtime-native/build.sh";
-        }
-    }
+    None,
+    Q4_0Interleaved,
+    Q4_KInterleaved,
 }
 
-/// <summary>A theory that is skipped, with the reason, when libnpcsdk_native is not built.</summary>
-internal sealed class NativeTheoryAttribute : TheoryAttribute
+/// <summary>A fact that is skipped, with the reason, when libnpcsdk_native is not built (the managed kernels then run) or lacks <see cref="Needs"/>.</summary>
+internal sealed class NativeFactAttribute : FactAttribute
 {
-    public NativeTheoryAttribute()
+    public NativeFactAttribute() => Skip = NativeTests.SkipReason(NativeFeature.None);
+
+    /// <summary>The entry point the test needs.</summary>
+    public NativeFeature Needs
     {
-        if (!NativeKernels.IsAvailable)
+        get => _needs;
+        set
         {
-            Skip = "libnpcsdk_native is not built (" + NativeKernels.UnavailableReason + "); run runtime-native/build.sh";
+            _needs = value;
+            Skip = NativeTests.SkipReason(value);
         }
     }
+
+    private NativeFeature _needs;
+}
+
+/// <summary>A theory that is skipped, with the reason, when libnpcsdk_native is not built or lacks <see cref="Needs"/>.</summary>
+internal sealed class NativeTheoryAttribute : TheoryAttribute
+{
+    public NativeTheoryAttribute() => Skip = NativeTests.SkipReason(NativeFeature.None);
+
+    /// <summary>The entry point the test needs.</summary>
+    public NativeFeature Needs
+    {
+        get => _needs;
+        set
+        {
+            _needs = value;
+            Skip = NativeTests.SkipReason(value);
+        }
+    }
+
+    private NativeFeature _needs;
+}
+
+/// <summary>What the native tests share: why one is skipped, the library's paths, and bit-for-bit comparison.</summary>
+internal static class NativeTests
+{
+    /// <summary>Null when the library is loaded and has <paramref name="feature"/>, else why the test is skipped.</summary>
+    public static string? SkipReason(NativeFeature feature) =>
+        !NativeKernels.IsAvailable ? "libnpcsdk_native is not built (" + NativeKernels.UnavailableReason + "); run runtime-native/build.sh"
+        : feature == NativeFeature.Q4_0Interleaved && !NativeKernels.SupportsQ4_0Interleaved ? "the loaded libnpcsdk_native predates npc_matmul_q4_0x8 (ABI version 4); rebuild it"
+        : feature == NativeFeature.Q4_KInterleaved && !NativeKernels.SupportsQ4_KInterleaved ? "the loaded libnpcsdk_native predates npc_matmul_q4_Kx8 of this layout (ABI version 6); rebuild it"
+        : null;
+
+    /// <summary>Every path the library can run here, each made current in turn.</summary>
+    public static IEnumerable<string> Paths()
+    {
+        foreach (string path in new[] { "avx2", "neon", "scalar" })
+        {
+            if (NativeKernels.TryUsePath(path))
+            {
+                yield return path;
+            }
+        }
+    }
+
+    public static void RestoreBestPath()
+    {
+        if (!NativeKernels.TryUsePath("avx2") && !NativeKernels.TryUsePath("neon"))
+        {
+            NativeKernels.TryUsePath("scalar");
+        }
+    }
+
+    public static void AssertSameBits(float expected, float actual, string what) =>
+        Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(actual), $"{what}: {actual:R} vs {expected:R}");
 }
 
 /// <summary>The native tests switch the library's path (scalar / SIMD) globally, so they never run in parallel.</summary>

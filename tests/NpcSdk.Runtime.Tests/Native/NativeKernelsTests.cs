@@ -70,7 +70,7 @@ public class NativeKernelsTests
                 var expected = new float[rows];
                 MatVec.Compute(t, weights, cols, act, expected, 0, rows);
 
-                foreach (string path in Paths())
+                foreach (string path in NativeTests.Paths())
                 {
                     var actual = new float[rows + 1];
                     actual[rows] = 777f;
@@ -90,7 +90,7 @@ public class NativeKernelsTests
         }
 
         Assert.True(checkedTensors > 0, $"no fixture has a {t} matrix");
-        RestoreBestPath();
+        NativeTests.RestoreBestPath();
     }
 
     [NativeTheory]
@@ -112,7 +112,7 @@ public class NativeKernelsTests
             }
 
             int r0 = 1, r1 = rows - 2, stride = r1 - r0 + 5;
-            foreach (string path in Paths())
+            foreach (string path in NativeTests.Paths())
             {
                 var output = new float[(count - 1) * stride + (r1 - r0)];
                 NativeKernels.MatMul(t, weights, cols, acts, count, output, stride, r0, r1);
@@ -125,7 +125,7 @@ public class NativeKernelsTests
             }
         }
 
-        RestoreBestPath();
+        NativeTests.RestoreBestPath();
     }
 
     /// <summary>
@@ -185,7 +185,7 @@ public class NativeKernelsTests
             }
         }
 
-        RestoreBestPath();
+        NativeTests.RestoreBestPath();
     }
 
     [NativeTheory]
@@ -196,7 +196,7 @@ public class NativeKernelsTests
         {
             var expected = new byte[TensorTypeInfo.RowBytes(t, x.Length)];
             Quantizer.QuantizeRow(t, x, expected);
-            foreach (string path in Paths())
+            foreach (string path in NativeTests.Paths())
             {
                 var actual = new byte[expected.Length];
                 NativeKernels.QuantizeRow(t, x, actual);
@@ -204,7 +204,7 @@ public class NativeKernelsTests
             }
         }
 
-        RestoreBestPath();
+        NativeTests.RestoreBestPath();
     }
 
     [NativeFact]
@@ -333,26 +333,6 @@ public class NativeKernelsTests
         {
             Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i]),
                 $"{what}, element {i}: native {actual[i]:R} vs managed {expected[i]:R}");
-        }
-    }
-
-    /// <summary>Every path the library can run here, each made current in turn.</summary>
-    private static IEnumerable<string> Paths()
-    {
-        foreach (string path in new[] { "avx2", "neon", "scalar" })
-        {
-            if (NativeKernels.TryUsePath(path))
-            {
-                yield return path;
-            }
-        }
-    }
-
-    private static void RestoreBestPath()
-    {
-        if (!NativeKernels.TryUsePath("avx2") && !NativeKernels.TryUsePath("neon"))
-        {
-            NativeKernels.TryUsePath("scalar");
         }
     }
 
