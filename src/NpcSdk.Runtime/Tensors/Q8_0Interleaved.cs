@@ -1,10 +1,4 @@
 using System;
-#if NET
-using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
-using NpcSdk.Compute;
-#endif
 
 namespace NpcSdk.Tensors;
 
@@ -69,7 +63,8 @@ internal static unsafe class Q8_0Interleaved
         long groupBytes = GroupBytes(cols);
         if (tokens == 1)
         {
-            for (int g = 0; g < groups; g++) Gemv4(packed + g * groupBytes, activations, blocks, output + g * GroupRows);
+            // Rows 34 bytes apart, a row's blocks 136: one stream the prefetcher follows, no software prefetch.
+            for (int g = 0; g < groups; g++) VecDotAvx2.Q8_0x4(packed + g * groupBytes, 34, activations, blocks, output + g * GroupRows, null, GroupBlockBytes);
             return;
         }
 
@@ -99,32 +94,6 @@ internal static unsafe class Q8_0Interleaved
                 for (int r = 0; r < GroupRows; r++)
                     Buffer.MemoryCopy(packed + 34 * r, dst + r * rowBytes + b * 34L, 34, 34);
         }
-    }
-
-    /// <summary>One group against one activation: <see cref="VecDotAvx2.Q8_0x4"/>'s arithmetic on the group's layout.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Gemv4(byte* x, byte* y, int blocks, float* output)
-    {
-        float* ht = Half16.TablePointer;
-        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
-        for (int b = 0; b < blocks; b++, x += GroupBlockBytes, y += 34)
-        {
-            Vector256<sbyte> qy = Avx.LoadVector256((sbyte*)(y + 2));
-            float dy = ht[*(ushort*)y];
-            Vector256<int> s0 = VecDotAvx2.MulSumI8(Avx.LoadVector256((sbyte*)(x + 2)), qy);
-            Vector256<int> s1 = VecDotAvx2.MulSumI8(Avx.LoadVector256((sbyte*)(x + 36)), qy);
-            Vector256<int> s2 = VecDotAvx2.MulSumI8(Avx.LoadVector256((sbyte*)(x + 70)), qy);
-            Vector256<int> s3 = VecDotAvx2.MulSumI8(Avx.LoadVector256((sbyte*)(x + 104)), qy);
-            acc0 = Fma.MultiplyAdd(Vector256.Create(ht[*(ushort*)x] * dy), Avx.ConvertToVector256Single(s0), acc0);
-            acc1 = Fma.MultiplyAdd(Vector256.Create(ht[*(ushort*)(x + 34)] * dy), Avx.ConvertToVector256Single(s1), acc1);
-            acc2 = Fma.MultiplyAdd(Vector256.Create(ht[*(ushort*)(x + 68)] * dy), Avx.ConvertToVector256Single(s2), acc2);
-            acc3 = Fma.MultiplyAdd(Vector256.Create(ht[*(ushort*)(x + 102)] * dy), Avx.ConvertToVector256Single(s3), acc3);
-        }
-
-        output[0] = GgmlMath.Hsum(acc0);
-        output[1] = GgmlMath.Hsum(acc1);
-        output[2] = GgmlMath.Hsum(acc2);
-        output[3] = GgmlMath.Hsum(acc3);
     }
 #endif
 }

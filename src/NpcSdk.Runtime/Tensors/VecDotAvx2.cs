@@ -341,15 +341,16 @@ internal static unsafe class VecDotAvx2
     /// arithmetic per row, but four independent FMA chains share the activation loads and hide the FMA latency.
     /// <paramref name="prefetch"/>, when given, is swept over the next rows' bytes as the four rows are read: the
     /// hardware prefetchers do not follow four interleaved streams, and from DRAM the kernel would run at a third of
-    /// the one-row speed without it.
+    /// the one-row speed without it. <paramref name="blockStride"/>: bytes from a row's block to its next (34 in place,
+    /// 136 in <see cref="Q8_0Interleaved"/>'s 4-row groups, whose rows are 34 bytes apart).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Q8_0x4(byte* x, long rowBytes, byte* y, int blocks, float* output, byte* prefetch = null)
+    public static void Q8_0x4(byte* x, long rowBytes, byte* y, int blocks, float* output, byte* prefetch = null, int blockStride = 34)
     {
         float* ht = Half16.TablePointer;
         Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
         byte* x1 = x + rowBytes, x2 = x + 2 * rowBytes, x3 = x + 3 * rowBytes;
-        for (int b = 0; b < blocks; b++, x += 34, x1 += 34, x2 += 34, x3 += 34, y += 34)
+        for (int b = 0; b < blocks; b++, x += blockStride, x1 += blockStride, x2 += blockStride, x3 += blockStride, y += 34)
         {
             if (prefetch != null)
             {
