@@ -224,8 +224,10 @@ namespace NpcSdk.Generation
             var result = new GenerationResult(_generated.ToArray(), _text.ToString(), reason, error);
             Result = result;
             _textQueue.Complete(error);
-            _completion.TrySetResult(result);
+            // Queued before the task completes: code that awaits Completion and then dispatches events (worker mode)
+            // must find Finished among them, not race the worker thread for it.
             Post(() => Finished?.Invoke(this, result));
+            _completion.TrySetResult(result);
         }
 
         private void Post(Action a)
