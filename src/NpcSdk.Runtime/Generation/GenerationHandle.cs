@@ -178,6 +178,13 @@ namespace NpcSdk.Generation
             }
         }
 
+        /// <summary>Ends the request as failed (work it shared with other requests threw).</summary>
+        internal void Fail(Exception error)
+        {
+            _session.DiscardPending();
+            Finish(GenerationStopReason.Failed, error);
+        }
+
         private void SampleNext()
         {
             if (_generated.Count >= _request.MaxTokens)

@@ -265,16 +265,11 @@ namespace NpcSdk.Generation
         /// <returns>True when the step finished.</returns>
         internal bool RunLayers(int maxLayers, bool finish = true)
         {
+            if (Batch != null) throw new InvalidOperationException("the step runs in a decode batch");
             var costs = Model.SliceCosts;
             for (int i = 0; i < maxLayers && !_pass.LayersDone; i++)
             {
-                int shiftRows = _cache.PendingShiftRows(_pass.NextLayer);
-                if (shiftRows > 0)
-                {
-                    long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-                    _cache.CompleteShift(_pass.NextLayer);
-                    costs.ObserveShift(shiftRows, Ms(t0));
-                }
+                CompleteShift(_pass.NextLayer);
                 long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
                 _pass.RunNextLayer(_cache);
                 costs.ObserveLayer(this, _stepCount, Ms(t1));
@@ -284,11 +279,68 @@ namespace NpcSdk.Generation
             return true;
         }
 
+        /// <summary>Moves the cached positions a context shift left pending in <paramref name="layer"/>, before a step runs it.</summary>
+        internal void CompleteShift(int layer)
+        {
+            int shiftRows = _cache.PendingShiftRows(layer);
+            if (shiftRows == 0) return;
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            _cache.CompleteShift(layer);
+            Model.SliceCosts.ObserveShift(shiftRows, Ms(t0));
+        }
+
+        // ---- decode batches (several sessions' next tokens in one step, see DecodeBatch) ----
+
+        /// <summary>The decode batch the current step runs in, if any.</summary>
+        internal DecodeBatch? Batch { get; private set; }
+
+        /// <summary>
+        /// True when the next step is a one-token evaluation (a generated token after a finished one) not yet started:
+        /// it can run as a row of a <see cref="DecodeBatch"/> with the same arithmetic as alone.
+        /// </summary>
+        internal bool CanJoinBatch => Batch == null && _stepCount == 0 && _pending.Count == 1 && _evalLength == 1 && _evalDone == 0 && _onLogits == null;
+
+        /// <summary>True while a one-token step of a generated token runs alone (not in a batch).</summary>
+        internal bool LoneTokenStepInProgress => Batch == null && _stepCount == 1 && _evalLength == 1;
+
+        /// <summary>
+        /// Starts the step as a row of <paramref name="batch"/>, making room in the context first as a step of its own
+        /// would. False when that requeued tokens for evaluation again (the step then runs alone, as it would have).
+        /// </summary>
+        internal bool BeginBatchRow(DecodeBatch batch, out int token, out int position)
+        {
+            if (!CanJoinBatch) throw new InvalidOperationException("the session's next step is not a lone generated token");
+            EnsureRoom(1);
+            token = position = 0;
+            if (_pending.Count != 1 || _evalLength != 1) return false;
+            _step[0] = token = _pending[0];
+            position = Position;
+            _stepCount = 1;
+            Batch = batch;
+            return true;
+        }
+
+        /// <summary>Finishes a batch row's step with its logits: the session then stands as after a step of its own.</summary>
+        internal void FinishBatchRow(ReadOnlySpan<float> logits)
+        {
+            if (Batch == null) throw new InvalidOperationException("no batch step in progress");
+            logits.CopyTo(_logits);
+            _tokens.Add(_step[0]);
+            _pending.RemoveAt(0);
+            _evalDone++;
+            _stepCount = 0;
+            _hasLogits = true;
+            Batch = null;
+            _model.CountPrefilled(1);
+        }
+
         private static double Ms(long since) => (System.Diagnostics.Stopwatch.GetTimestamp() - since) * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
 
         /// <summary>Abandons a half-done step and every pending token (after cancellation).</summary>
         internal void DiscardPending()
         {
+            Batch?.Drop(this);
+            Batch = null;
             _pending.Clear();
             _stepCount = 0;
             _evalDone = 0;

@@ -61,7 +61,7 @@ namespace NpcSdk.Models
         private readonly ModelConfig _c;
         private readonly float _scale;
         private KvCache _cache = null!;
-        private int _layer, _startPos, _batch;
+        private int _layer, _startPos, _batch, _row0;
         private bool _batched, _native;
         private long _run;
         private float[] _q = null!, _out = null!;
@@ -75,11 +75,12 @@ namespace NpcSdk.Models
         /// <summary>
         /// Prepares a run over the <paramref name="batch"/> tokens starting at <paramref name="startPos"/>, already stored
         /// in the cache; <paramref name="batched"/>: with the arithmetic of a ubatch of two or more tokens;
-        /// <paramref name="native"/>: the model runs the native kernels.
+        /// <paramref name="native"/>: the model runs the native kernels. The tokens' queries and outputs are rows
+        /// <paramref name="firstRow"/>, firstRow + 1, ... of <paramref name="q"/> and <paramref name="output"/>.
         /// </summary>
-        public void Set(KvCache cache, int layer, float[] q, float[] output, int startPos, int batch, bool batched, bool native)
+        public void Set(KvCache cache, int layer, float[] q, float[] output, int startPos, int batch, bool batched, bool native, int firstRow = 0)
         {
-            _cache = cache; _layer = layer; _q = q; _out = output; _startPos = startPos; _batch = batch; _batched = batched; _native = native;
+            _cache = cache; _layer = layer; _q = q; _out = output; _startPos = startPos; _batch = batch; _batched = batched; _native = native; _row0 = firstRow;
             _run++;
         }
 
@@ -118,7 +119,7 @@ namespace NpcSdk.Models
                 int t = item / _c.HeadCount, h = item % _c.HeadCount;
                 int len = _startPos + t + 1;
                 int kvHead = h / group, kvOffset = kvHead * hd;
-                var q = _q.AsSpan(t * _c.QueryDim + h * hd, hd);
+                var q = _q.AsSpan((_row0 + t) * _c.QueryDim + h * hd, hd);
                 ReadOnlySpan<byte> qBytes;
                 if (queryType == TensorType.F32)
                 {
@@ -228,7 +229,7 @@ namespace NpcSdk.Models
                         MultiplyAddRow(partials.AsSpan((j % classes) * hd, hd), ValueRow(j, kvOffset, hd, kvType, row), scores[j]);
                 }
 
-                var o = _out.AsSpan(t * _c.QueryDim + h * hd, hd);
+                var o = _out.AsSpan((_row0 + t) * _c.QueryDim + h * hd, hd);
 #if NET
                 if (hd % 8 == 0 && Avx.IsSupported)
                 {
@@ -271,8 +272,8 @@ namespace NpcSdk.Models
                 }
 
                 gatheredOffset = kvOffset;
-                NpcSdk.Native.NativeKernels.Attention(_q.AsSpan(t * _c.QueryDim + h * hd, hd), _cache.ElementType, keys, values, rowBytes,
-                    len, _scale, scores, _out.AsSpan(t * _c.QueryDim + h * hd, hd));
+                NpcSdk.Native.NativeKernels.Attention(_q.AsSpan((_row0 + t) * _c.QueryDim + h * hd, hd), _cache.ElementType, keys, values, rowBytes,
+                    len, _scale, scores, _out.AsSpan((_row0 + t) * _c.QueryDim + h * hd, hd));
             }
         }
 #endif

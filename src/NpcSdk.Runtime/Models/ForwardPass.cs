@@ -44,6 +44,10 @@ namespace NpcSdk.Models
         private int _startPos;
         private int _evalOffset, _evalLength;
         private bool _midEvaluation;
+        // Rows mode (BeginRows): each row is the next token of its own session, with its own cache and position.
+        private KvCache?[]? _rowCaches;
+        private int[]? _rowPositions;
+        private float[]? _normedRows;
 
         public ForwardPass(Transformer model, int maxBatch, WorkerPool pool)
         {
@@ -99,25 +103,61 @@ namespace NpcSdk.Models
             if (tokens.Length == 0 || tokens.Length > MaxBatch) throw new ArgumentOutOfRangeException(nameof(tokens), tokens.Length, $"batch must hold 1..{MaxBatch} tokens");
             if (evaluationOffset < 0 || evaluationOffset + tokens.Length > evaluationLength)
                 throw new ArgumentOutOfRangeException(nameof(evaluationOffset), $"tokens [{evaluationOffset}, {evaluationOffset + tokens.Length}) do not lie in an evaluation of {evaluationLength}");
-            var embd = _model.Weights.TokenEmbedding;
-            for (int t = 0; t < tokens.Length; t++)
-            {
-                int id = tokens[t];
-                if ((uint)id >= (uint)embd.Rows) throw new ArgumentOutOfRangeException(nameof(tokens), id, $"token id outside the vocabulary (0..{embd.Rows - 1})");
-                Dequantizer.DequantizeRow(embd.Type, embd.RowSpan(id, 1), _x.AsSpan(t * _c.Dim, _c.Dim));
-                RopeTables(startPos + t, _cos.AsSpan(t * _c.RopeDim / 2, _c.RopeDim / 2), _sin.AsSpan(t * _c.RopeDim / 2, _c.RopeDim / 2));
-            }
+            for (int t = 0; t < tokens.Length; t++) Embed(t, tokens[t], startPos + t);
             _batch = tokens.Length;
             _startPos = startPos;
             _evalOffset = evaluationOffset;
             _evalLength = evaluationLength;
             _midEvaluation = true;
+            _rowCaches = null;
             NextLayer = 0;
         }
 
-        /// <summary>Runs the next transformer block, reading and extending <paramref name="cache"/>.</summary>
-        public void RunNextLayer(KvCache cache)
+        /// <summary>
+        /// Starts a step whose rows belong to different sessions: row t is the next token of the session that owns
+        /// <paramref name="caches"/>[t], at <paramref name="positions"/>[t], and is that session's whole evaluation (a
+        /// generated token). Each row gets exactly the arithmetic of a one-token step of its own; the weights are read
+        /// once for all of them. <see cref="RunNextLayer"/> then takes no cache.
+        /// </summary>
+        public void BeginRows(ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions, ReadOnlySpan<KvCache> caches)
         {
+            if (tokens.Length == 0 || tokens.Length > MaxBatch) throw new ArgumentOutOfRangeException(nameof(tokens), tokens.Length, $"batch must hold 1..{MaxBatch} tokens");
+            if (positions.Length != tokens.Length || caches.Length != tokens.Length) throw new ArgumentException("one position and one cache per token");
+            _rowCaches ??= new KvCache?[MaxBatch];
+            _rowPositions ??= new int[MaxBatch];
+            for (int t = 0; t < tokens.Length; t++)
+            {
+                Embed(t, tokens[t], positions[t]);
+                _rowCaches[t] = caches[t] ?? throw new ArgumentNullException(nameof(caches));
+                _rowPositions[t] = positions[t];
+            }
+            _batch = tokens.Length;
+            _startPos = 0;
+            _evalOffset = 0;
+            _evalLength = 1;
+            _midEvaluation = false;
+            NextLayer = 0;
+        }
+
+        /// <summary>Rows mode: row <paramref name="row"/> no longer belongs to a session (cancelled); its cache is left alone.</summary>
+        public void DropRow(int row)
+        {
+            if (_rowCaches == null || (uint)row >= (uint)_batch) throw new InvalidOperationException("no such row in a rows-mode step");
+            _rowCaches[row] = null;
+        }
+
+        private void Embed(int t, int id, int pos)
+        {
+            var embd = _model.Weights.TokenEmbedding;
+            if ((uint)id >= (uint)embd.Rows) throw new ArgumentOutOfRangeException("tokens", id, $"token id outside the vocabulary (0..{embd.Rows - 1})");
+            Dequantizer.DequantizeRow(embd.Type, embd.RowSpan(id, 1), _x.AsSpan(t * _c.Dim, _c.Dim));
+            RopeTables(pos, _cos.AsSpan(t * _c.RopeDim / 2, _c.RopeDim / 2), _sin.AsSpan(t * _c.RopeDim / 2, _c.RopeDim / 2));
+        }
+
+        /// <summary>Runs the next transformer block, reading and extending <paramref name="cache"/> (in rows mode, null: each row's own).</summary>
+        public void RunNextLayer(KvCache? cache)
+        {
+            if (_rowCaches == null && cache == null) throw new ArgumentNullException(nameof(cache));
             int l = NextLayer;
             if (l >= _c.LayerCount) throw new InvalidOperationException("all layers already ran");
             var w = _model.Weights.Layers[l];
@@ -136,10 +176,29 @@ namespace NpcSdk.Models
                 var sin = _sin.AsSpan(t * _c.RopeDim / 2, _c.RopeDim / 2);
                 for (int h = 0; h < _c.HeadCount; h++) Rope(_q.AsSpan(t * _c.QueryDim + h * _c.HeadDim, _c.HeadDim), cos, sin);
                 for (int h = 0; h < _c.KvHeadCount; h++) Rope(_k.AsSpan(t * _c.KvDim + h * _c.HeadDim, _c.HeadDim), cos, sin);
-                cache.Store(l, _startPos + t, _k.AsSpan(t * _c.KvDim, _c.KvDim), _v.AsSpan(t * _c.KvDim, _c.KvDim));
+                var rowCache = _rowCaches != null ? _rowCaches[t] : cache;
+                rowCache?.Store(l, _rowCaches != null ? _rowPositions![t] : _startPos + t, _k.AsSpan(t * _c.KvDim, _c.KvDim), _v.AsSpan(t * _c.KvDim, _c.KvDim));
             }
-            _attention.Set(cache, l, _q, _att, _startPos, T, batched: _evalLength >= 2, native: _model.UseNativeKernels);
-            _pool.Run(T * _c.HeadCount, _attention);
+            if (_rowCaches == null)
+            {
+                _attention.Set(cache!, l, _q, _att, _startPos, T, batched: _evalLength >= 2, native: _model.UseNativeKernels);
+                _pool.Run(T * _c.HeadCount, _attention);
+            }
+            else
+            {
+                // Each row attends to its own session's cache, as that session's one-token step would.
+                for (int t = 0; t < T; t++)
+                {
+                    var rowCache = _rowCaches[t];
+                    if (rowCache == null)
+                    {
+                        _att.AsSpan(t * _c.QueryDim, _c.QueryDim).Clear();
+                        continue;
+                    }
+                    _attention.Set(rowCache, l, _q, _att, _rowPositions![t], 1, batched: false, native: _model.UseNativeKernels, firstRow: t);
+                    _pool.Run(_c.HeadCount, _attention);
+                }
+            }
             _actRows.Invalidate();
             MatMul(w.Wo, _att, _c.QueryDim, _xb, dim, null);
             for (int t = 0; t < T; t++) VectorOps.Add(_x.AsSpan(t * dim, dim), _xb.AsSpan(t * dim, dim));
@@ -183,6 +242,24 @@ namespace NpcSdk.Models
             Project(output, _normed, dim, 1, _logits, output.Rows, minChunk: 64, firstRow: row);
             _logits.AsSpan().CopyTo(logits);
             if (row == _batch - 1) _midEvaluation = false;
+        }
+
+        /// <summary>
+        /// Rows mode: final norm and output projection of every row at once (the weights read once), row t's logits at
+        /// <paramref name="logits"/>[t * vocabulary]; each row's values are those <see cref="ComputeLogits"/> gives it alone.
+        /// </summary>
+        public void ComputeLogitsOfRows(float[] logits)
+        {
+            if (!LayersDone) throw new InvalidOperationException("layers still pending");
+            if (_rowCaches == null) throw new InvalidOperationException("not a rows-mode step");
+            int dim = _c.Dim;
+            var output = _model.Weights.Output;
+            if (logits.Length < (long)_batch * output.Rows) throw new ArgumentException("logits too short for every row", nameof(logits));
+            _normedRows ??= new float[MaxBatch * dim];
+            for (int t = 0; t < _batch; t++)
+                VectorOps.RmsNorm(_x.AsSpan(t * dim, dim), _model.Weights.OutputNorm, _normedRows.AsSpan(t * dim, dim), _c.RmsEpsilon);
+            _actRows.Invalidate();
+            Project(output, _normedRows, dim, _batch, logits, output.Rows, minChunk: 64, firstRow: 0);
         }
 
         private void MatMul(WeightMatrix w, float[] input, int inStride, float[] output, int outStride, float[]? bias)

@@ -37,6 +37,9 @@ namespace NpcSdk.Scheduling
         private volatile bool _stopping;
         private int _tick;
         private int _tokensThisTick;
+        private readonly List<DecodeBatch> _batches = new List<DecodeBatch>();
+        private readonly List<GenerationHandle> _riders = new List<GenerationHandle>(), _candidates = new List<GenerationHandle>(), _sliceJobs = new List<GenerationHandle>();
+        private readonly List<InferenceSession> _riderSessions = new List<InferenceSession>();
         private readonly object _sliceGate = new object();
         private bool _inSlice; // guarded by _sliceGate
 
@@ -58,6 +61,9 @@ namespace NpcSdk.Scheduling
 
         /// <summary>Ticks run so far (main-thread mode).</summary>
         public int TickCount => _tick;
+
+        /// <summary>Decode-batch units run so far (layers and finishes of steps shared by several requests).</summary>
+        internal int BatchUnitsRun { get; private set; }
 
         /// <summary>Requests not yet finished.</summary>
         public int PendingCount
@@ -126,6 +132,24 @@ namespace NpcSdk.Scheduling
                 var job = BestJob();
                 if (job == null) break;
                 var cost = job.Session.Model.SliceCosts;
+                var batch = job.Session.Batch;
+                if (batch == null && _options.MaxDecodeBatch > 1 && job.Session.CanJoinBatch && !job.CancelRequested)
+                {
+                    // Decode steps on one model fall into step: one already running (batched or not) finishes first,
+                    // and then this request's token goes with the others.
+                    batch = BatchInProgress(job.Session.Model);
+                    var running = batch == null ? LoneDecodeInProgress(job.Session.Model) : null;
+                    if (running != null) job = running;
+                    else batch ??= FormBatch(job, cost, limit);
+                }
+                if (batch != null)
+                {
+                    double next = PlanBatch(batch, cost);
+                    if (ElapsedMs(start) + next > limit && !(forceProgress && slices == 0)) break;
+                    RunBatchSlice(batch, next);
+                    slices++;
+                    continue;
+                }
                 int layers = Plan(job, cost, limit, ElapsedMs(start), out int tokens, out double predicted);
                 if (ElapsedMs(start) + predicted > limit && !(forceProgress && slices == 0)) break;
                 RunSlice(job, layers, tokens, predicted);
@@ -133,6 +157,136 @@ namespace NpcSdk.Scheduling
             }
             return slices;
         }
+
+        /// <summary>
+        /// A decode batch led by <paramref name="lead"/> when its next step is a lone generated token and other requests
+        /// on the same model are at the same point: their tokens then go through the layers together, each weight
+        /// matrix read once for all (the tokens are the same as alone). Riders are taken best-ranked first, as many as
+        /// keep one layer of the batch within half the limit (two layers fit in a tick, as for prompt chunks).
+        /// Only decode steps batch: a prompt goes alone, so a player's line is not slowed by ambient chatter.
+        /// </summary>
+        private DecodeBatch? FormBatch(GenerationHandle lead, SliceCostModel cost, double limitMs)
+        {
+            if (_options.MaxDecodeBatch < 2 || lead.CancelRequested || !lead.Session.CanJoinBatch) return null;
+            var model = lead.Session.Model;
+            _riders.Clear();
+            _riderSessions.Clear();
+            _riders.Add(lead);
+            _riderSessions.Add(lead.Session);
+            lock (_gate)
+            {
+                _candidates.Clear();
+                foreach (var j in _jobs)
+                    if (j != lead && !j.IsFinished && !j.CancelRequested && j.Session.Model == model && (j.Session.CanJoinBatch || OnlySamplingLeft(j))) _candidates.Add(j);
+                while (_candidates.Count > 0 && _riders.Count < _options.MaxDecodeBatch)
+                {
+                    int best = 0;
+                    for (int i = 1; i < _candidates.Count; i++)
+                        if (Score(_candidates[i]) > Score(_candidates[best])) best = i;
+                    _riders.Add(_candidates[best]);
+                    _riderSessions.Add(_candidates[best].Session);
+                    _candidates.RemoveAt(best);
+                }
+            }
+            // A request whose logits are ready (its prompt was a cached prefix, or it waits to sample) samples now, a
+            // small unit, and then joins: requests started together then stay in step.
+            for (int i = _riders.Count - 1; i > 0; i--)
+            {
+                if (!OnlySamplingLeft(_riders[i])) continue;
+                RunSlice(_riders[i], 0, 0, cost.SampleMs);
+                if (_riders[i].Session.CanJoinBatch && !_riders[i].IsFinished) continue;
+                _riders.RemoveAt(i);
+                _riderSessions.RemoveAt(i);
+            }
+            while (_riders.Count > 1 && cost.RowsLayerMs(_riderSessions) > limitMs / 2)
+            {
+                _riders.RemoveAt(_riders.Count - 1);
+                _riderSessions.RemoveAt(_riderSessions.Count - 1);
+            }
+            if (_riders.Count < 2) return null;
+            DecodeBatch? batch = null;
+            foreach (var b in _batches)
+                if (b.Model == model && !b.InProgress) { batch = b; break; }
+            if (batch == null) _batches.Add(batch = new DecodeBatch(model, _options.MaxDecodeBatch));
+            return batch.Begin(_riders) > 0 ? batch : null;
+        }
+
+        private DecodeBatch? BatchInProgress(Model model)
+        {
+            foreach (var b in _batches)
+                if (b.Model == model && b.InProgress) return b;
+            return null;
+        }
+
+        private GenerationHandle? LoneDecodeInProgress(Model model)
+        {
+            lock (_gate)
+            {
+                foreach (var j in _jobs)
+                    if (!j.IsFinished && !j.CancelRequested && j.Session.Model == model && j.Session.LoneTokenStepInProgress) return j;
+            }
+            return null;
+        }
+
+        private static bool OnlySamplingLeft(GenerationHandle j) => !j.Session.HasWork && j.Session.HasLogits && j.Session.Batch == null;
+
+        /// <summary>The predicted time of the batch's next unit: a layer, or the output projection with every row's sampling.</summary>
+        private static double PlanBatch(DecodeBatch batch, SliceCostModel cost)
+        {
+            if (batch.LayersDone) return cost.RowsLogitsMs(batch.Count) + batch.Count * cost.SampleMs;
+            return cost.RowsLayerMs(batch.Sessions) + cost.ShiftMs(batch.NextLayerShiftRows);
+        }
+
+        private void RunBatchSlice(DecodeBatch batch, double predicted)
+        {
+            lock (_sliceGate)
+            {
+                _inSlice = true;
+                try
+                {
+                    _sliceJobs.Clear();
+                    _sliceJobs.AddRange(batch.Jobs);
+                    int before = 0;
+                    foreach (var j in _sliceJobs) before += j.Tokens.Count;
+                    bool finish = batch.LayersDone;
+                    BatchUnitsRun++;
+                    long t0 = Stopwatch.GetTimestamp();
+                    try
+                    {
+                        if (finish)
+                        {
+                            batch.Finish();
+                        }
+                        else
+                        {
+                            foreach (var j in _sliceJobs) j.SlicesRun++;
+                            batch.RunNextLayer();
+                        }
+                    }
+                    catch (Exception e)
+                    {
+                        batch.Fail(e);
+                    }
+                    if (Debug) DebugRecord(finish ? "batch-finish" : "batch-layer", ElapsedMs(t0), predicted, _sliceJobs.Count);
+                    lock (_gate)
+                    {
+                        foreach (var j in _sliceJobs)
+                        {
+                            _waitingSince[j] = _tick;
+                            _tokensThisTick += j.Tokens.Count;
+                            if (j.FirstTokenTick < 0 && j.Tokens.Count > 0) j.FirstTokenTick = _tick;
+                        }
+                        _tokensThisTick -= before;
+                    }
+                }
+                finally
+                {
+                    _inSlice = false;
+                }
+            }
+        }
+
+        private double Score(GenerationHandle j) => j.Priority + Math.Min(_options.MaxAgingBonus, _options.AgingPerTick * (_tick - _waitingSince[j]));
 
         /// <summary>The unfinished job with the best priority plus aging (submission order on ties); drops finished ones.</summary>
         private GenerationHandle? BestJob()
@@ -151,7 +305,7 @@ namespace NpcSdk.Scheduling
                         _jobs.RemoveAt(i--);
                         continue;
                     }
-                    double score = j.Priority + Math.Min(_options.MaxAgingBonus, _options.AgingPerTick * (_tick - _waitingSince[j]));
+                    double score = Score(j);
                     if (best == null || score > bestScore)
                     {
                         best = j;

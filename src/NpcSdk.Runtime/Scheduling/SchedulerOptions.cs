@@ -35,6 +35,12 @@ namespace NpcSdk.Scheduling
         public int MaxPrefillChunk { get; set; } = 32;
 
         /// <summary>
+        /// Most requests on one model whose next generated tokens go through the layers together, each weight matrix
+        /// read once for all (the tokens are the same as one at a time). 1 turns batching off.
+        /// </summary>
+        public int MaxDecodeBatch { get; set; } = 8;
+
+        /// <summary>
         /// Fraction of the budget units of work are predicted to fill; the rest absorbs timing noise (a unit that runs
         /// long cannot be interrupted). Predictions already carry a margin of two mean deviations.
         /// </summary>
