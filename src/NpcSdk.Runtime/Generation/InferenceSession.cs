@@ -336,6 +336,33 @@ namespace NpcSdk.Generation
 
         private static double Ms(long since) => (System.Diagnostics.Stopwatch.GetTimestamp() - since) * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
 
+        /// <summary>Vocabulary rows of the step's output projection computed ahead of finishing it (-1: not begun).</summary>
+        private int _logitsDone = -1;
+
+        /// <summary>Vocabulary rows of the output projection still to compute before the step can finish.</summary>
+        internal int LogitsRowsLeft => StepLayersDone && StepProducesLogits && _onLogits == null ? _pass.VocabularyRows - Math.Max(0, _logitsDone) : 0;
+
+        /// <summary>
+        /// Computes up to <paramref name="rows"/> more vocabulary rows of the finished layers' output projection (a
+        /// large vocabulary's projection can take longer than a frame's budget). Finishing the step computes the rest.
+        /// </summary>
+        internal void ProjectLogits(int rows)
+        {
+            if (!StepLayersDone || !StepProducesLogits || _onLogits != null) throw new InvalidOperationException("no output projection to compute");
+            if (_logitsDone < 0)
+            {
+                _pass.BeginLogits(_stepCount - 1);
+                _logitsDone = 0;
+            }
+            // Whole blocks of 64 rows (interleaved weights go by groups of 8).
+            int end = Math.Min(_pass.VocabularyRows, (_logitsDone + Math.Max(1, rows) + 63) / 64 * 64);
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            _pass.ProjectLogits(_logitsDone, end);
+            // Observed as the whole projection's time.
+            Model.SliceCosts.ObserveLogits(Ms(t0) * _pass.VocabularyRows / (end - _logitsDone));
+            _logitsDone = end;
+        }
+
         /// <summary>Abandons a half-done step and every pending token (after cancellation).</summary>
         internal void DiscardPending()
         {
@@ -343,6 +370,7 @@ namespace NpcSdk.Generation
             Batch = null;
             _pending.Clear();
             _stepCount = 0;
+            _logitsDone = -1;
             _evalDone = 0;
             _evalLength = 0;
             _turnStarts.RemoveAll(t => t >= Position);
@@ -363,10 +391,15 @@ namespace NpcSdk.Generation
             }
             else if (last)
             {
+                // The output projection, or what a scheduler left of it (see ProjectLogits).
+                if (_logitsDone < 0) _pass.BeginLogits(n - 1);
+                int start = Math.Max(0, _logitsDone);
                 long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-                _pass.ComputeLogits(n - 1, _logits);
-                Model.SliceCosts.ObserveLogits(Ms(t0));
+                _pass.ProjectLogits(start, _pass.VocabularyRows);
+                if (start == 0) Model.SliceCosts.ObserveLogits(Ms(t0));
+                _pass.EndLogits(_logits);
             }
+            _logitsDone = -1;
             for (int i = 0; i < n; i++) _tokens.Add(_step[i]);
             _pending.RemoveRange(0, n);
             _evalDone += n;

@@ -48,6 +48,8 @@ namespace NpcSdk.Models
         private KvCache?[]? _rowCaches;
         private int[]? _rowPositions;
         private float[]? _normedRows;
+        private int _logitsRow = -1; // the batch row whose output projection is in progress
+        private readonly OffsetWork _offset = new OffsetWork();
 
         public ForwardPass(Transformer model, int maxBatch, WorkerPool pool)
         {
@@ -231,17 +233,47 @@ namespace NpcSdk.Models
         /// <summary>Final norm and output projection of batch row <paramref name="row"/> into <paramref name="logits"/>.</summary>
         public void ComputeLogits(int row, Span<float> logits)
         {
+            BeginLogits(row);
+            ProjectLogits(0, VocabularyRows);
+            EndLogits(logits);
+        }
+
+        /// <summary>Rows of the output projection (the vocabulary).</summary>
+        public int VocabularyRows => _model.Weights.Output.Rows;
+
+        /// <summary>
+        /// Starts the output projection of batch row <paramref name="row"/> (its final norm); <see cref="ProjectLogits"/>
+        /// then computes ranges of vocabulary rows, which a frame scheduler may spread over ticks, and
+        /// <see cref="EndLogits"/> hands them over. Each logit is computed alone, so the ranges do not change its value.
+        /// </summary>
+        public void BeginLogits(int row)
+        {
             if (!LayersDone) throw new InvalidOperationException("layers still pending");
             if ((uint)row >= (uint)_batch) throw new ArgumentOutOfRangeException(nameof(row));
             int dim = _c.Dim;
             VectorOps.RmsNorm(_x.AsSpan(row * dim, dim), _model.Weights.OutputNorm, _normed, _c.RmsEpsilon);
-            var output = _model.Weights.Output;
             _actRows.Invalidate();
-            // llama.cpp projects every output row of the batch in one mul_mat, so a row of a multi-token batch takes
-            // the batched kernel's arithmetic even when computed alone.
-            Project(output, _normed, dim, 1, _logits, output.Rows, minChunk: 64, firstRow: row);
+            _logitsRow = row;
+        }
+
+        /// <summary>Vocabulary rows [<paramref name="start"/>, <paramref name="end"/>) of the projection begun by <see cref="BeginLogits"/>.</summary>
+        public void ProjectLogits(int start, int end)
+        {
+            if (_logitsRow < 0) throw new InvalidOperationException("no output projection begun");
+            var output = _model.Weights.Output;
+            if (start < 0 || end > output.Rows || start > end) throw new ArgumentOutOfRangeException(nameof(start), $"[{start}, {end}) is not within the {output.Rows} vocabulary rows");
+            // llama.cpp projects every output row of the batch in one mul_mat, so a row of a multi-token batch takes the
+            // batched kernel's arithmetic even when computed alone.
+            Project(output, _normed, _c.Dim, 1, _logits, output.Rows, minChunk: 64, firstRow: _logitsRow, rowStart: start, rowEnd: end);
+        }
+
+        /// <summary>Copies the projected logits out; the projection is over.</summary>
+        public void EndLogits(Span<float> logits)
+        {
+            if (_logitsRow < 0) throw new InvalidOperationException("no output projection begun");
             _logits.AsSpan().CopyTo(logits);
-            if (row == _batch - 1) _midEvaluation = false;
+            if (_logitsRow == _batch - 1) _midEvaluation = false;
+            _logitsRow = -1;
         }
 
         /// <summary>
@@ -274,8 +306,10 @@ namespace NpcSdk.Models
         /// <paramref name="firstRow"/> of the step), with the arithmetic of the kernel llama.cpp's mul_mat uses for this
         /// weight matrix in the step's evaluation.
         /// </summary>
-        private void Project(WeightMatrix w, float[] input, int inStride, int rows, float[] output, int outStride, int minChunk, int firstRow)
+        private void Project(WeightMatrix w, float[] input, int inStride, int rows, float[] output, int outStride, int minChunk, int firstRow,
+            int rowStart = 0, int rowEnd = -1)
         {
+            if (rowEnd < 0) rowEnd = w.Rows;
             var kernel = MatMulKernels.Select(w.Type, w.Rows, w.Cols, _evalLength);
             if (HasInterleaved(w))
             {
@@ -283,7 +317,8 @@ namespace NpcSdk.Models
                 // managed kernels or the plugin; the pool splits whole groups.
                 _interleaved.Set(w, _actRows.Quantize(input, inStride, rows, w, native: _model.UseNativeKernels), output, outStride, rows,
                     firstRow, _evalLength - _evalLength % 4 - _evalOffset, _model.UseNativeKernels);
-                _pool.Run(w.Rows / w.GroupRows, _interleaved, Math.Max(1, minChunk / w.GroupRows));
+                if (rowStart % w.GroupRows != 0 || (rowEnd % w.GroupRows != 0 && rowEnd != w.Rows)) throw new ArgumentException("interleaved rows go by whole groups");
+                RunRange(rowStart / w.GroupRows, (rowEnd + w.GroupRows - 1) / w.GroupRows, _interleaved, Math.Max(1, minChunk / w.GroupRows));
                 return;
             }
             if (_model.UseNativeKernels)
@@ -291,7 +326,7 @@ namespace NpcSdk.Models
                 // The same kernels row for row (the native ones widen F16/BF16 activations for tinyBLAS themselves).
                 int gemmRows = kernel == MatMulKernel.Repacked ? Math.Max(0, Math.Min(rows, _evalLength - _evalLength % 4 - (_evalOffset + firstRow))) : 0;
                 _native.Set(w, kernel, gemmRows, _actRows.Quantize(input, inStride, rows, w, native: true), output, outStride, rows);
-                _pool.Run(w.Rows, _native, minChunk);
+                RunRange(rowStart, rowEnd, _native, minChunk);
                 return;
             }
             if (kernel == MatMulKernel.TinyBlas)
@@ -310,12 +345,39 @@ namespace NpcSdk.Models
                 }
 
                 _gemm.Set(w, act, stride, output, outStride, rows);
-                _pool.Run(w.Rows, _gemm, minChunk);
+                RunRange(rowStart, rowEnd, _gemm, minChunk);
                 return;
             }
 
             _matmul.Set(w, kernel, _actRows.Quantize(input, inStride, rows, w), output, outStride, rows, _evalOffset + firstRow, _evalLength);
-            _pool.Run(w.Rows, _matmul, minChunk);
+            RunRange(rowStart, rowEnd, _matmul, minChunk);
+        }
+
+        /// <summary>Items [<paramref name="start"/>, <paramref name="end"/>) of <paramref name="work"/> on the pool.</summary>
+        private void RunRange(int start, int end, IRangeWork work, int minChunk)
+        {
+            if (start == 0)
+            {
+                _pool.Run(end, work, minChunk);
+                return;
+            }
+            _offset.Set(work, start);
+            _pool.Run(end - start, _offset, minChunk);
+        }
+
+        /// <summary>A range of items shifted by an offset (a slice of a matrix's rows).</summary>
+        private sealed class OffsetWork : IRangeWork
+        {
+            private IRangeWork _inner = null!;
+            private int _offset;
+
+            public void Set(IRangeWork inner, int offset)
+            {
+                _inner = inner;
+                _offset = offset;
+            }
+
+            public void Execute(int start, int end) => _inner.Execute(start + _offset, end + _offset);
         }
 
         private static unsafe bool HasInterleaved(WeightMatrix w) => w.Interleaved != null;

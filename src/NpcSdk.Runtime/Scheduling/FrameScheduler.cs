@@ -65,6 +65,9 @@ namespace NpcSdk.Scheduling
         /// <summary>Decode-batch units run so far (layers and finishes of steps shared by several requests).</summary>
         internal int BatchUnitsRun { get; private set; }
 
+        /// <summary>Slices of output projections run so far (projections too large for the time left in a tick).</summary>
+        internal int LogitsSlicesRun { get; private set; }
+
         /// <summary>Requests not yet finished.</summary>
         public int PendingCount
         {
@@ -138,8 +141,8 @@ namespace NpcSdk.Scheduling
                     // Decode steps on one model fall into step: one already running (batched or not) finishes first,
                     // and then this request's token goes with the others.
                     batch = BatchInProgress(job.Session.Model);
-                    var running = batch == null ? LoneDecodeInProgress(job.Session.Model) : null;
-                    if (running != null) job = running;
+                    var other = batch == null ? DecodeToWaitFor(job, cost, limit) : null;
+                    if (other != null) job = other;
                     else batch ??= FormBatch(job, cost, limit);
                 }
                 if (batch != null)
@@ -151,7 +154,19 @@ namespace NpcSdk.Scheduling
                     continue;
                 }
                 int layers = Plan(job, cost, limit, ElapsedMs(start), out int tokens, out double predicted);
+                int logitsRows = 0;
+                if (layers == 0 && tokens == 0 && ElapsedMs(start) + predicted > limit && job.Session.LogitsRowsLeft > 0)
+                {
+                    // A large vocabulary's projection that does not fit goes in slices of what fits (at least 1/16 of it).
+                    logitsRows = LogitsSlice(job.Session, cost, (forceProgress && slices == 0 ? limit : limit - ElapsedMs(start)), out predicted);
+                }
                 if (ElapsedMs(start) + predicted > limit && !(forceProgress && slices == 0)) break;
+                if (logitsRows > 0)
+                {
+                    RunLogitsSlice(job, logitsRows, predicted);
+                    slices++;
+                    continue;
+                }
                 RunSlice(job, layers, tokens, predicted);
                 slices++;
             }
@@ -177,7 +192,7 @@ namespace NpcSdk.Scheduling
             {
                 _candidates.Clear();
                 foreach (var j in _jobs)
-                    if (j != lead && !j.IsFinished && !j.CancelRequested && j.Session.Model == model && (j.Session.CanJoinBatch || OnlySamplingLeft(j))) _candidates.Add(j);
+                    if (j != lead && !j.IsFinished && !j.CancelRequested && j.Session.Model == model && j.Session.CanJoinBatch) _candidates.Add(j);
                 while (_candidates.Count > 0 && _riders.Count < _options.MaxDecodeBatch)
                 {
                     int best = 0;
@@ -187,16 +202,6 @@ namespace NpcSdk.Scheduling
                     _riderSessions.Add(_candidates[best].Session);
                     _candidates.RemoveAt(best);
                 }
-            }
-            // A request whose logits are ready (its prompt was a cached prefix, or it waits to sample) samples now, a
-            // small unit, and then joins: requests started together then stay in step.
-            for (int i = _riders.Count - 1; i > 0; i--)
-            {
-                if (!OnlySamplingLeft(_riders[i])) continue;
-                RunSlice(_riders[i], 0, 0, cost.SampleMs);
-                if (_riders[i].Session.CanJoinBatch && !_riders[i].IsFinished) continue;
-                _riders.RemoveAt(i);
-                _riderSessions.RemoveAt(i);
             }
             while (_riders.Count > 1 && cost.RowsLayerMs(_riderSessions) > limitMs / 2)
             {
@@ -218,14 +223,28 @@ namespace NpcSdk.Scheduling
             return null;
         }
 
-        private GenerationHandle? LoneDecodeInProgress(Model model)
+        /// <summary>
+        /// Another request on <paramref name="lead"/>'s model about to generate too: a one-token step of its own in
+        /// progress, or logits waiting to be sampled. Its unit runs first, so that the two then share their steps; only
+        /// when two rows' layer would fit (a big model's decode layers do not batch, and the lead need not wait).
+        /// </summary>
+        private GenerationHandle? DecodeToWaitFor(GenerationHandle lead, SliceCostModel cost, double limitMs)
         {
+            var model = lead.Session.Model;
+            GenerationHandle? found = null;
             lock (_gate)
             {
                 foreach (var j in _jobs)
-                    if (!j.IsFinished && !j.CancelRequested && j.Session.Model == model && j.Session.LoneTokenStepInProgress) return j;
+                {
+                    if (j == lead || j.IsFinished || j.CancelRequested || j.Session.Model != model) continue;
+                    if (j.Session.LoneTokenStepInProgress || OnlySamplingLeft(j)) { found = j; break; }
+                }
             }
-            return null;
+            if (found == null) return null;
+            _riderSessions.Clear();
+            _riderSessions.Add(lead.Session);
+            _riderSessions.Add(found.Session);
+            return cost.RowsLayerMs(_riderSessions) <= limitMs / 2 ? found : null;
         }
 
         private static bool OnlySamplingLeft(GenerationHandle j) => !j.Session.HasWork && j.Session.HasLogits && j.Session.Batch == null;
@@ -340,7 +359,7 @@ namespace NpcSdk.Scheduling
             if (s.StepLayersDone)
             {
                 // Finishing the step: the output projection (a big unit with a large vocabulary) and sampling.
-                predictedMs = s.StepProducesLogits ? cost.LogitsMs + cost.SampleMs : 0;
+                predictedMs = s.StepProducesLogits ? cost.LogitsMs * s.LogitsRowsLeft / s.Model.Transformer.Weights.Output.Rows + cost.SampleMs : 0;
                 return 0;
             }
             predictedMs = cost.LayerMs(s, s.StepTokenCount) + cost.ShiftMs(s.NextLayerShiftRows);
@@ -391,6 +410,44 @@ namespace NpcSdk.Scheduling
                 }
             }
             return best;
+        }
+
+        /// <summary>Vocabulary rows of <paramref name="s"/>'s output projection to compute in <paramref name="availableMs"/>, and their predicted time.</summary>
+        private static int LogitsSlice(InferenceSession s, SliceCostModel cost, double availableMs, out double predictedMs)
+        {
+            int vocab = s.Model.Transformer.Weights.Output.Rows;
+            double perRow = cost.LogitsMs / vocab;
+            int rows = (int)Math.Min(s.LogitsRowsLeft, Math.Max(vocab / 16, availableMs / Math.Max(perRow, 1e-9)));
+            predictedMs = rows * perRow;
+            return rows;
+        }
+
+        private void RunLogitsSlice(GenerationHandle job, int rows, double predicted)
+        {
+            lock (_sliceGate)
+            {
+                _inSlice = true;
+                try
+                {
+                    long t0 = Stopwatch.GetTimestamp();
+                    try
+                    {
+                        job.SlicesRun++;
+                        LogitsSlicesRun++;
+                        job.Session.ProjectLogits(rows);
+                    }
+                    catch (Exception e)
+                    {
+                        job.Fail(e);
+                    }
+                    if (Debug) DebugRecord("logits", ElapsedMs(t0), predicted, 1);
+                    lock (_gate) _waitingSince[job] = _tick;
+                }
+                finally
+                {
+                    _inSlice = false;
+                }
+            }
         }
 
         /// <summary>

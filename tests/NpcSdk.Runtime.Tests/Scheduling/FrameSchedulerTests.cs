@@ -87,6 +87,28 @@ namespace NpcSdk.Tests.Scheduling
             Assert.True(handle.SlicesRun > steps * 2, $"{handle.SlicesRun} slices for {steps} steps");
         }
 
+        [Theory]
+        [InlineData("npc-q8_0.gguf")]
+        [InlineData("fx-llama-Q4_0.gguf")]
+        [InlineData("fx-qwen2-Q4_K_M.gguf")]
+        public void An_Output_Projection_Sliced_Across_Ticks_Gives_The_Same_Logits(string modelFile)
+        {
+            using var model = Model.Load(TestPaths.Model(modelFile), new ModelOptions { Threads = 1 });
+            var rng = new Random(3);
+            var prompt = Enumerable.Range(0, 12).Select(_ => rng.Next(3, model.Config.VocabSize)).ToArray();
+            var alone = model.CreateSession();
+            alone.Evaluate(prompt);
+
+            using var scheduler = new FrameScheduler();
+            var session = model.CreateSession();
+            var handle = scheduler.Submit(session, new GenerationRequest { Tokens = prompt, MaxTokens = 0 });
+            // 10 µs: nothing fits, so each tick runs one unit, and the projection goes in slices (of what fits in a whole
+            // tick, at least 1/16 of the vocabulary).
+            while (!handle.IsFinished) scheduler.Tick(0.01);
+            Assert.True(scheduler.LogitsSlicesRun >= 2, $"{scheduler.LogitsSlicesRun} projection slices");
+            Assert.Equal(alone.Logits.ToArray().Select(BitConverter.SingleToInt32Bits), session.Logits.ToArray().Select(BitConverter.SingleToInt32Bits));
+        }
+
         [Fact]
         public void A_Context_Shift_Spread_Over_Slices_Gives_The_Same_Tokens()
         {
