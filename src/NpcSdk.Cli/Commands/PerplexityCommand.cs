@@ -31,7 +31,7 @@ namespace NpcSdk.Cli.Commands
             var context = new Option<int>("--ctx", "-c") { Description = "Tokens per chunk (0 = the model's training context, capped at 4096)" };
             var batch = new Option<int>("--batch", "-b") { Description = "Tokens per forward step (0 = a whole chunk)" };
             var chunks = new Option<int>("--chunks") { Description = "Score at most this many chunks (0 = all)" };
-            var kvType = new Option<string>("--kv-type") { Description = "KV cache type: f16 (llama.cpp's default) or f32", DefaultValueFactory = _ => "f16" };
+            var kvType = new Option<string>("--kv-type") { Description = "KV cache type: f16 (llama.cpp's default), f32 or q8_0", DefaultValueFactory = _ => "f16" };
             var special = CliOptions.Special();
             var threads = CliOptions.Threads();
             var json = CliOptions.Json();
@@ -45,9 +45,7 @@ namespace NpcSdk.Cli.Commands
                     BatchSize = r.GetValue(batch),
                     MaxChunks = r.GetValue(chunks),
                     ParseSpecial = r.GetValue(special),
-                    KvCacheType = kv.Equals("f32", StringComparison.OrdinalIgnoreCase) ? KvCacheType.F32
-                        : kv.Equals("f16", StringComparison.OrdinalIgnoreCase) ? KvCacheType.F16
-                        : throw new ArgumentException($"--kv-type must be f16 or f32, not '{kv}'"),
+                    KvCacheType = PromptInput.ParseKvType(kv),
                 };
                 string text = CliOptions.ReadTextFile(r.GetValue(file)!);
                 using var m = Model.Load(r.GetValue(model)!, new ModelOptions { Threads = r.GetValue(threads) });

@@ -17,7 +17,7 @@ namespace NpcSdk.Cli.Commands
             DefaultValueFactory = _ => true,
         };
         public readonly Option<int> Threads = CliOptions.Threads();
-        public readonly Option<string> KvType = new Option<string>("--kv-type") { Description = "KV cache type: f16 or f32", DefaultValueFactory = _ => "f16" };
+        public readonly Option<string> KvType = new Option<string>("--kv-type") { Description = "KV cache type: f16, f32 or q8_0 (half of f16's memory)", DefaultValueFactory = _ => "f16" };
         public readonly Option<int> Context = new Option<int>("--ctx", "-c") { Description = "Context length (0 = model's, capped at 4096)" };
         public readonly Option<string> Backend = CliOptions.Backend();
 
@@ -48,11 +48,14 @@ namespace NpcSdk.Cli.Commands
 
         public SessionOptions SessionOptions(ParseResult r)
         {
-            string kv = r.GetValue(KvType)!;
-            var type = kv.Equals("f32", StringComparison.OrdinalIgnoreCase) ? KvCacheType.F32
-                : kv.Equals("f16", StringComparison.OrdinalIgnoreCase) ? KvCacheType.F16
-                : throw new ArgumentException($"--kv-type must be f16 or f32, not '{kv}'");
-            return new SessionOptions { KvCacheType = type, ContextLength = r.GetValue(Context) };
+            return new SessionOptions { KvCacheType = ParseKvType(r.GetValue(KvType)!), ContextLength = r.GetValue(Context) };
         }
+
+        /// <summary>The KV cache type named by <c>--kv-type</c>.</summary>
+        public static KvCacheType ParseKvType(string kv) =>
+            kv.Equals("f32", StringComparison.OrdinalIgnoreCase) ? KvCacheType.F32
+            : kv.Equals("f16", StringComparison.OrdinalIgnoreCase) ? KvCacheType.F16
+            : kv.Equals("q8_0", StringComparison.OrdinalIgnoreCase) ? KvCacheType.Q8_0
+            : throw new ArgumentException($"--kv-type must be f16, f32 or q8_0, not '{kv}'");
     }
 }

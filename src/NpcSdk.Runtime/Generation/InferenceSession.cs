@@ -39,8 +39,6 @@ namespace NpcSdk.Generation
             int ctx = options.ContextLength > 0 ? options.ContextLength : Math.Min(c.ContextLength, 4096);
             if (options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), options.BatchSize, "BatchSize must be at least 1");
             ContextLength = ctx;
-            if (options.KvCacheType == KvCacheType.Q8_0)
-                throw new NotSupportedException("a Q8_0 KV cache is not supported by the attention kernels yet; use F16 or F32");
             _cache = new KvCache(c.LayerCount, ctx, c.KvDim, c.HeadDim, options.KvCacheType, model.KvBlocks);
             _pass = new ForwardPass(model.Transformer, Math.Min(options.BatchSize, ctx), model.Pool);
             _step = new int[_pass.MaxBatch];

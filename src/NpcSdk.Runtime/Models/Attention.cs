@@ -105,8 +105,10 @@ namespace NpcSdk.Models
             bool gemmPv = batched && (float16 || kvType == TensorType.F32) && hd % 4 == 0;
 #if NET
             var wide = float16 && VecDotAvx2.IsSupported ? WidenedForThisRun() : null;
+            // A Q8_0 cache's values are dequantized once per position and kv head too (its keys are dotted as stored).
+            var wideValues = wide ?? (kvType == TensorType.Q8_0 && hd % 8 == 0 && Fma.IsSupported ? WidenedForThisRun() : null);
 #else
-            Widened? wide = null;
+            Widened? wide = null, wideValues = null;
 #endif
             int classes = gemmPv ? 8 : 32;
 
@@ -179,16 +181,16 @@ namespace NpcSdk.Models
 
                 // P·V: value row j goes into partial sum (j mod classes). n_kv is a multiple of 32, so ggml_vec_dot has
                 // no scalar leftovers; masked positions only add zeros.
-                if (wide == null || hd % 8 != 0) partials.AsSpan(0, classes * hd).Clear();
-                if (wide != null)
+                if (wideValues == null || hd % 8 != 0) partials.AsSpan(0, classes * hd).Clear();
+                if (wideValues != null)
                 {
                     fixed (float* acc = partials)
                     fixed (float* p = scores)
-                    fixed (float* values = Fill(wide.Values, wide.ValuesFilled, kvHead, len, keys: false))
+                    fixed (float* values = Fill(wideValues.Values, wideValues.ValuesFilled, kvHead, len, keys: false))
                     {
                         // ggml multiplies F16 values with probabilities rounded to F16: round the row once, vectorised.
 #if NET
-                        RoundToHalf(p, len);
+                        if (float16) RoundToHalf(p, len);
                         if (hd % 8 == 0)
                         {
                             AccumulateValues(acc, values, p, len, hd, classes);
@@ -404,8 +406,18 @@ namespace NpcSdk.Models
                     count = Math.Min(count, len - j);
                     fixed (byte* first = rows)
                     {
-                        ushort* src = (ushort*)first + kvHead * hd;
-                        for (int c = 0; c < count; c++, src += _cache.RowBytes / 2) WidenRow(src, dst + (j + c) * hd, hd);
+                        if (_cache.ElementType == TensorType.Q8_0)
+                        {
+                            // Whole 32-element blocks: the head size is a multiple of 32 for a Q8_0 cache.
+                            int offset = (int)TensorTypeInfo.RowBytes(TensorType.Q8_0, kvHead * hd), bytes = (int)TensorTypeInfo.RowBytes(TensorType.Q8_0, hd);
+                            for (int c = 0; c < count; c++)
+                                Dequantizer.DequantizeRow(TensorType.Q8_0, new ReadOnlySpan<byte>(first + c * _cache.RowBytes + offset, bytes), new Span<float>(dst + (j + c) * hd, hd));
+                        }
+                        else
+                        {
+                            ushort* src = (ushort*)first + kvHead * hd;
+                            for (int c = 0; c < count; c++, src += _cache.RowBytes / 2) WidenRow(src, dst + (j + c) * hd, hd);
+                        }
                     }
                     j += count;
                 }

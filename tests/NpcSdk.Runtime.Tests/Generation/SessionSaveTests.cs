@@ -44,6 +44,7 @@ namespace NpcSdk.Tests.Generation
         [Theory]
         [InlineData(KvCacheType.F16)]
         [InlineData(KvCacheType.F32)]
+        [InlineData(KvCacheType.Q8_0)]
         public void Restoring_And_Continuing_Gives_The_Uninterrupted_Tokens(KvCacheType kv)
         {
             int[] uninterrupted;

@@ -105,6 +105,7 @@ namespace NpcSdk.Tests.Generation
         [Theory]
         [InlineData(KvCacheType.F32)]
         [InlineData(KvCacheType.F16)]
+        [InlineData(KvCacheType.Q8_0)]
         public void Rotating_Keys_Trims_Without_Evaluating_Anything_Twice(KvCacheType kv)
         {
             using var model = Model.Load(NpcModel, new ModelOptions { Threads = 1 });
