@@ -491,67 +491,49 @@ namespace NpcSdk.Models
         /// P·V over widened value rows (<paramref name="hd"/> apart, a multiple of 8): partials[c·hd + d] becomes the FMA
         /// chain, in position order, of value[j][d]·p[j] over the positions j ≡ c (mod <paramref name="classes"/>), which
         /// is what <see cref="MultiplyAddRow(float*, byte*, bool, float, int)"/> computes row by row from zeroed
-        /// partials. Here eight classes' accumulators of one 8-element column block stay in registers, with no load and
-        /// store of the partials per position.
+        /// partials. Here one class at a time keeps a whole 64-element stretch of its partial sums in eight registers
+        /// while its positions go by: per position one broadcast and eight FMAs reading the value row, and no load or
+        /// store of partial sums (eight chains of FMAs, as many as their latency needs).
         /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
         private static void AccumulateValues(float* partials, float* values, float* p, int len, int hd, int classes)
         {
-            // Positions in tiles of 64 (a multiple of 8 and 32 classes), so that a tile's value rows (16 KiB for 64-wide
-            // heads) stay in L1 while every column block and class group passes over them; whole rows of a long
-            // context would be streamed from L2 once per column block. Each accumulator still sees its positions in order.
-            const int Tile = 64;
-            for (int t0 = 0; t0 < len; t0 += Tile)
+            long step = (long)classes * hd;
+            for (int c = 0; c < classes; c++)
             {
-                int tEnd = Math.Min(len, t0 + Tile);
-                bool first = t0 == 0;
-                for (int c0 = 0; c0 < classes; c0 += 8)
+                float* acc = partials + c * hd;
+                int d = 0;
+                for (; d + 64 <= hd; d += 64)
                 {
-                    for (int d = 0; d < hd; d += 8)
+                    Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+                    float* v = values + (long)c * hd + d;
+                    for (int j = c; j < len; j += classes, v += step)
                     {
-                        float* acc = partials + c0 * hd + d;
-                        Vector256<float> a0, a1, a2, a3, a4, a5, a6, a7;
-                        if (first)
-                        {
-                            a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = Vector256<float>.Zero;
-                        }
-                        else
-                        {
-                            a0 = Avx.LoadVector256(acc); a1 = Avx.LoadVector256(acc + hd);
-                            a2 = Avx.LoadVector256(acc + 2 * hd); a3 = Avx.LoadVector256(acc + 3 * hd);
-                            a4 = Avx.LoadVector256(acc + 4 * hd); a5 = Avx.LoadVector256(acc + 5 * hd);
-                            a6 = Avx.LoadVector256(acc + 6 * hd); a7 = Avx.LoadVector256(acc + 7 * hd);
-                        }
-                        int j = t0 + c0;
-                        for (; j + 8 <= tEnd; j += classes)
-                        {
-                            float* v = values + j * hd + d;
-                            float* pj = p + j;
-                            a0 = Fma.MultiplyAdd(Avx.LoadVector256(v), Vector256.Create(pj[0]), a0);
-                            a1 = Fma.MultiplyAdd(Avx.LoadVector256(v + hd), Vector256.Create(pj[1]), a1);
-                            a2 = Fma.MultiplyAdd(Avx.LoadVector256(v + 2 * hd), Vector256.Create(pj[2]), a2);
-                            a3 = Fma.MultiplyAdd(Avx.LoadVector256(v + 3 * hd), Vector256.Create(pj[3]), a3);
-                            a4 = Fma.MultiplyAdd(Avx.LoadVector256(v + 4 * hd), Vector256.Create(pj[4]), a4);
-                            a5 = Fma.MultiplyAdd(Avx.LoadVector256(v + 5 * hd), Vector256.Create(pj[5]), a5);
-                            a6 = Fma.MultiplyAdd(Avx.LoadVector256(v + 6 * hd), Vector256.Create(pj[6]), a6);
-                            a7 = Fma.MultiplyAdd(Avx.LoadVector256(v + 7 * hd), Vector256.Create(pj[7]), a7);
-                        }
-                        Avx.Store(acc, a0);
-                        Avx.Store(acc + hd, a1);
-                        Avx.Store(acc + 2 * hd, a2);
-                        Avx.Store(acc + 3 * hd, a3);
-                        Avx.Store(acc + 4 * hd, a4);
-                        Avx.Store(acc + 5 * hd, a5);
-                        Avx.Store(acc + 6 * hd, a6);
-                        Avx.Store(acc + 7 * hd, a7);
-                        // The tile's last round short of its end: fewer than eight positions, one class each (only the
-                        // last tile can be short, tiles being whole rounds).
-                        for (int i = 0; j + i < tEnd; i++)
-                        {
-                            float* a = acc + i * hd;
-                            Avx.Store(a, Fma.MultiplyAdd(Avx.LoadVector256(values + (j + i) * hd + d), Vector256.Create(p[j + i]), Avx.LoadVector256(a)));
-                        }
+                        Vector256<float> pj = Vector256.Create(p[j]);
+                        a0 = Fma.MultiplyAdd(Avx.LoadVector256(v), pj, a0);
+                        a1 = Fma.MultiplyAdd(Avx.LoadVector256(v + 8), pj, a1);
+                        a2 = Fma.MultiplyAdd(Avx.LoadVector256(v + 16), pj, a2);
+                        a3 = Fma.MultiplyAdd(Avx.LoadVector256(v + 24), pj, a3);
+                        a4 = Fma.MultiplyAdd(Avx.LoadVector256(v + 32), pj, a4);
+                        a5 = Fma.MultiplyAdd(Avx.LoadVector256(v + 40), pj, a5);
+                        a6 = Fma.MultiplyAdd(Avx.LoadVector256(v + 48), pj, a6);
+                        a7 = Fma.MultiplyAdd(Avx.LoadVector256(v + 56), pj, a7);
                     }
+                    Avx.Store(acc + d, a0);
+                    Avx.Store(acc + d + 8, a1);
+                    Avx.Store(acc + d + 16, a2);
+                    Avx.Store(acc + d + 24, a3);
+                    Avx.Store(acc + d + 32, a4);
+                    Avx.Store(acc + d + 40, a5);
+                    Avx.Store(acc + d + 48, a6);
+                    Avx.Store(acc + d + 56, a7);
+                }
+                for (; d < hd; d += 8)
+                {
+                    Vector256<float> a = Vector256<float>.Zero;
+                    float* v = values + (long)c * hd + d;
+                    for (int j = c; j < len; j += classes, v += step) a = Fma.MultiplyAdd(Avx.LoadVector256(v), Vector256.Create(p[j]), a);
+                    Avx.Store(acc + d, a);
                 }
             }
         }
