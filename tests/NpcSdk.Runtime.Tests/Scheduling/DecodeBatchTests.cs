@@ -126,21 +126,30 @@ namespace NpcSdk.Tests.Scheduling
         public void A_Request_Cancelled_In_A_Batch_Leaves_The_Others_Unchanged_And_Its_Session_Usable()
         {
             using var model = Model.Load(TestPaths.Model("npc-q8_0.gguf"), new ModelOptions { Threads = 1 });
-            var expected = Enumerable.Range(0, 3).Select(i => model.CreateSession().Run(Request(model, i, 60)).Tokens).ToArray();
+            // Prompts evaluated beforehand, so the three requests start generating together and batch from their first step.
+            InferenceSession Prepared(int i)
+            {
+                var s = model.CreateSession();
+                s.Evaluate(Request(model, i, 0).Tokens);
+                return s;
+            }
+            GenerationRequest Continue(int i) => new GenerationRequest { Tokens = Array.Empty<int>(), MaxTokens = 60, StopAtEndOfGeneration = false, Sampling = Request(model, i, 0).Sampling };
+            var expected = Enumerable.Range(0, 3).Select(i => Prepared(i).Run(Continue(i)).Tokens).ToArray();
+
             using var scheduler = new FrameScheduler();
-            var sessions = Enumerable.Range(0, 3).Select(_ => model.CreateSession()).ToArray();
-            var handles = sessions.Select((s, i) => scheduler.Submit(s, Request(model, i, 60))).ToArray();
-            // Stop at the end of a tick that left a batch step part-way through its layers.
+            var sessions = Enumerable.Range(0, 3).Select(Prepared).ToArray();
+            var handles = sessions.Select((s, i) => scheduler.Submit(s, Continue(i))).ToArray();
+            // Stop at the end of a tick that left a batch step of all three part-way through its layers.
             for (int tick = 0; !(sessions[1].Batch is { } b && !b.LayersDone && b.Count == 3); tick++)
             {
-                Assert.True(tick < 100_000 && !handles[1].IsFinished, $"the three requests never shared a step: {string.Join(", ", handles.Select(h => $"{h.Tokens.Count} tokens, {h.Status}"))}, {scheduler.BatchUnitsRun} batch units, tick {tick}");
-                scheduler.Tick(1.5);
+                Assert.True(tick < 10_000 && !handles[1].IsFinished, $"the three requests never shared a step: {string.Join(", ", handles.Select(h => $"{h.Tokens.Count} tokens, {h.Status}"))}, {scheduler.BatchUnitsRun} batch units, tick {tick}");
+                scheduler.Tick(0.5);
             }
             handles[1].Cancel();
             Assert.Equal(GenerationStopReason.Cancelled, handles[1].Result!.StopReason);
             Assert.Null(sessions[1].Batch);
             int kept = sessions[1].Position;
-            while (!handles[0].IsFinished || !handles[2].IsFinished) scheduler.Tick(0.3);
+            while (!handles[0].IsFinished || !handles[2].IsFinished) scheduler.Tick(0.5);
             Assert.Equal(expected[0], handles[0].Result!.Tokens);
             Assert.Equal(expected[2], handles[2].Result!.Tokens);
             Assert.Equal(kept, sessions[1].Position);
