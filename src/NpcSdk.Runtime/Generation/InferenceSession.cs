@@ -23,6 +23,7 @@ namespace NpcSdk.Generation
         private readonly int[] _step;
         private readonly float[] _logits;
         private int _stepCount;
+        private int _logitsDone = -1; // vocabulary rows of the step's output projection computed ahead of finishing it (-1: not begun)
         private bool _hasLogits;
         private Action<int, float[]>? _onLogits;
         private RopeShift? _ropeShift;
@@ -207,10 +208,10 @@ namespace NpcSdk.Generation
         internal int LayerCount => _model.Config.LayerCount;
 
         /// <summary>True when every layer of the current step ran and only finishing it (logits, commit) is left.</summary>
-        internal bool StepLayersDone => _stepCount > 0 && _pass.LayersDone;
+        internal bool StepLayersDone => Batch == null && _stepCount > 0 && _pass.LayersDone;
 
         /// <summary>Cached positions a context shift still has to move in the layer the current step runs next (see <see cref="KvCache.ShiftLeft"/>).</summary>
-        internal int NextLayerShiftRows => _stepCount > 0 && !_pass.LayersDone ? _cache.PendingShiftRows(_pass.NextLayer) : 0;
+        internal int NextLayerShiftRows => Batch == null && _stepCount > 0 && !_pass.LayersDone ? _cache.PendingShiftRows(_pass.NextLayer) : 0;
 
         /// <summary>True when finishing the current step computes logits (it consumes the last pending token).</summary>
         internal bool StepProducesLogits => _stepCount > 0 && (_stepCount == _pending.Count || _onLogits != null);
@@ -333,9 +334,6 @@ namespace NpcSdk.Generation
         }
 
         private static double Ms(long since) => (System.Diagnostics.Stopwatch.GetTimestamp() - since) * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
-
-        /// <summary>Vocabulary rows of the step's output projection computed ahead of finishing it (-1: not begun).</summary>
-        private int _logitsDone = -1;
 
         /// <summary>Vocabulary rows of the output projection still to compute before the step can finish.</summary>
         internal int LogitsRowsLeft => StepLayersDone && StepProducesLogits && _onLogits == null ? _pass.VocabularyRows - Math.Max(0, _logitsDone) : 0;

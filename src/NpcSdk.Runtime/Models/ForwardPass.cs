@@ -8,7 +8,8 @@ namespace NpcSdk.Models
     /// <summary>
     /// One forward step over a batch of tokens, resumable between layers: <see cref="Begin(ReadOnlySpan{int}, int)"/> embeds the tokens,
     /// each <see cref="RunNextLayer"/> runs one transformer block, then <see cref="ComputeLogits"/> projects a row to the vocabulary.
-    /// Holds the scratch buffers of one session; the weights are shared.
+    /// Holds the scratch buffers of one session (or of one decode batch, whose rows are several sessions' next tokens,
+    /// see <see cref="BeginRows"/>); the weights are shared.
     /// </summary>
     /// <remarks>
     /// The math follows llama.cpp's llama graph: x = embed(token); per layer

@@ -145,29 +145,23 @@ namespace NpcSdk.Scheduling
                     if (other != null) job = other;
                     else batch ??= FormBatch(job, cost, limit);
                 }
+                int layers = 0, tokens = 0, logitsRows = 0;
+                double predicted;
                 if (batch != null)
                 {
-                    double next = PlanBatch(batch, cost);
-                    if (ElapsedMs(start) + next > limit && !(forceProgress && slices == 0)) break;
-                    RunBatchSlice(batch, next);
-                    slices++;
-                    continue;
+                    predicted = PlanBatch(batch, cost);
                 }
-                int layers = Plan(job, cost, limit, ElapsedMs(start), out int tokens, out double predicted);
-                int logitsRows = 0;
-                if (layers == 0 && tokens == 0 && ElapsedMs(start) + predicted > limit && job.Session.LogitsRowsLeft > 0)
+                else
                 {
-                    // A large vocabulary's projection that does not fit goes in slices of what fits (at least 1/16 of it).
-                    logitsRows = LogitsSlice(job.Session, cost, (forceProgress && slices == 0 ? limit : limit - ElapsedMs(start)), out predicted);
+                    layers = Plan(job, cost, limit, ElapsedMs(start), out tokens, out predicted);
+                    if (layers == 0 && tokens == 0 && ElapsedMs(start) + predicted > limit && job.Session.LogitsRowsLeft > 0)
+                    {
+                        // A large vocabulary's projection that does not fit goes in slices of what fits (at least 1/16 of it).
+                        logitsRows = LogitsSlice(job.Session, cost, forceProgress && slices == 0 ? limit : limit - ElapsedMs(start), out predicted);
+                    }
                 }
                 if (ElapsedMs(start) + predicted > limit && !(forceProgress && slices == 0)) break;
-                if (logitsRows > 0)
-                {
-                    RunLogitsSlice(job, logitsRows, predicted);
-                    slices++;
-                    continue;
-                }
-                RunSlice(job, layers, tokens, predicted);
+                RunSlice(job, layers, tokens, predicted, batch, logitsRows);
                 slices++;
             }
             return slices;
@@ -256,52 +250,41 @@ namespace NpcSdk.Scheduling
             return cost.RowsLayerMs(batch.Sessions) + cost.ShiftMs(batch.NextLayerShiftRows);
         }
 
-        private void RunBatchSlice(DecodeBatch batch, double predicted)
+        private void RunBatchUnit(DecodeBatch batch, double predicted)
         {
-            lock (_sliceGate)
+            _sliceJobs.Clear();
+            _sliceJobs.AddRange(batch.Jobs);
+            int before = 0;
+            foreach (var j in _sliceJobs) before += j.Tokens.Count;
+            bool finish = batch.LayersDone;
+            BatchUnitsRun++;
+            long t0 = Stopwatch.GetTimestamp();
+            try
             {
-                _inSlice = true;
-                try
+                if (finish)
                 {
-                    _sliceJobs.Clear();
-                    _sliceJobs.AddRange(batch.Jobs);
-                    int before = 0;
-                    foreach (var j in _sliceJobs) before += j.Tokens.Count;
-                    bool finish = batch.LayersDone;
-                    BatchUnitsRun++;
-                    long t0 = Stopwatch.GetTimestamp();
-                    try
-                    {
-                        if (finish)
-                        {
-                            batch.Finish();
-                        }
-                        else
-                        {
-                            foreach (var j in _sliceJobs) j.SlicesRun++;
-                            batch.RunNextLayer();
-                        }
-                    }
-                    catch (Exception e)
-                    {
-                        batch.Fail(e);
-                    }
-                    if (Debug) DebugRecord(finish ? "batch-finish" : "batch-layer", ElapsedMs(t0), predicted, _sliceJobs.Count);
-                    lock (_gate)
-                    {
-                        foreach (var j in _sliceJobs)
-                        {
-                            _waitingSince[j] = _tick;
-                            _tokensThisTick += j.Tokens.Count;
-                            if (j.FirstTokenTick < 0 && j.Tokens.Count > 0) j.FirstTokenTick = _tick;
-                        }
-                        _tokensThisTick -= before;
-                    }
+                    batch.Finish();
                 }
-                finally
+                else
                 {
-                    _inSlice = false;
+                    foreach (var j in _sliceJobs) j.SlicesRun++;
+                    batch.RunNextLayer();
                 }
+            }
+            catch (Exception e)
+            {
+                batch.Fail(e);
+            }
+            if (Debug) DebugRecord(finish ? "batch-finish" : "batch-layer", ElapsedMs(t0), predicted, _sliceJobs.Count);
+            lock (_gate)
+            {
+                foreach (var j in _sliceJobs)
+                {
+                    _waitingSince[j] = _tick;
+                    _tokensThisTick += j.Tokens.Count;
+                    if (j.FirstTokenTick < 0 && j.Tokens.Count > 0) j.FirstTokenTick = _tick;
+                }
+                _tokensThisTick -= before;
             }
         }
 
@@ -422,32 +405,21 @@ namespace NpcSdk.Scheduling
             return rows;
         }
 
-        private void RunLogitsSlice(GenerationHandle job, int rows, double predicted)
+        private void RunLogitsUnit(GenerationHandle job, int rows, double predicted)
         {
-            lock (_sliceGate)
+            long t0 = Stopwatch.GetTimestamp();
+            try
             {
-                _inSlice = true;
-                try
-                {
-                    long t0 = Stopwatch.GetTimestamp();
-                    try
-                    {
-                        job.SlicesRun++;
-                        LogitsSlicesRun++;
-                        job.Session.ProjectLogits(rows);
-                    }
-                    catch (Exception e)
-                    {
-                        job.Fail(e);
-                    }
-                    if (Debug) DebugRecord("logits", ElapsedMs(t0), predicted, 1);
-                    lock (_gate) _waitingSince[job] = _tick;
-                }
-                finally
-                {
-                    _inSlice = false;
-                }
+                job.SlicesRun++;
+                LogitsSlicesRun++;
+                job.Session.ProjectLogits(rows);
             }
+            catch (Exception e)
+            {
+                job.Fail(e);
+            }
+            if (Debug) DebugRecord("logits", ElapsedMs(t0), predicted, 1);
+            lock (_gate) _waitingSince[job] = _tick;
         }
 
         /// <summary>
@@ -469,14 +441,20 @@ namespace NpcSdk.Scheduling
             }
         }
 
-        private void RunSlice(GenerationHandle job, int layers, int tokens, double predicted)
+        /// <summary>
+        /// Runs one unit with the slice gate held: of <paramref name="batch"/> when given, else <paramref name="logitsRows"/>
+        /// rows of <paramref name="job"/>'s output projection when positive, else a unit of its own step.
+        /// </summary>
+        private void RunSlice(GenerationHandle job, int layers, int tokens, double predicted, DecodeBatch? batch = null, int logitsRows = 0)
         {
             lock (_sliceGate)
             {
                 _inSlice = true;
                 try
                 {
-                    RunSliceLocked(job, layers, tokens, predicted);
+                    if (batch != null) RunBatchUnit(batch, predicted);
+                    else if (logitsRows > 0) RunLogitsUnit(job, logitsRows, predicted);
+                    else RunSliceLocked(job, layers, tokens, predicted);
                 }
                 finally
                 {
