@@ -204,10 +204,25 @@ namespace NpcSdk.Scheduling
             }
             if (_riders.Count < 2) return null;
             DecodeBatch? batch = null;
-            foreach (var b in _batches)
-                if (b.Model == model && !b.InProgress) { batch = b; break; }
+            for (int i = _batches.Count - 1; i >= 0; i--)
+            {
+                var b = _batches[i];
+                if (b.InProgress) continue;
+                if (b.Model == model) batch = b;
+                else if (!HasJobsOn(b.Model)) _batches.RemoveAt(i); // a model the game has moved on from: let it go
+            }
             if (batch == null) _batches.Add(batch = new DecodeBatch(model, _options.MaxDecodeBatch));
             return batch.Begin(_riders) > 0 ? batch : null;
+        }
+
+        private bool HasJobsOn(Model model)
+        {
+            lock (_gate)
+            {
+                foreach (var j in _jobs)
+                    if (j.Session.Model == model) return true;
+            }
+            return false;
         }
 
         private DecodeBatch? BatchInProgress(Model model)
