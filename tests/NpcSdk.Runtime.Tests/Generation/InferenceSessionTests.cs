@@ -23,13 +23,15 @@ namespace NpcSdk.Tests.Generation
             return session.Generate(prompt, 40, sampler).ToArray();
         }
 
-        [Fact]
-        public void Same_Seed_Gives_Same_Tokens_Whatever_Threads_And_Batch_Size()
+        [Theory]
+        [InlineData(KvCacheType.F16)]
+        [InlineData(KvCacheType.Q8_0)]
+        public void Same_Seed_Gives_Same_Tokens_Whatever_Threads_And_Batch_Size(KvCacheType kv)
         {
-            int[] a = Generate(threads: 1, batch: 64, seed: 11);
-            Assert.Equal(a, Generate(threads: 2, batch: 64, seed: 11));
-            Assert.Equal(a, Generate(threads: 2, batch: 7, seed: 11));
-            Assert.Equal(a, Generate(threads: 1, batch: 1, seed: 11));
+            int[] a = Generate(threads: 1, batch: 64, seed: 11, kv);
+            Assert.Equal(a, Generate(threads: 2, batch: 64, seed: 11, kv));
+            Assert.Equal(a, Generate(threads: 2, batch: 7, seed: 11, kv));
+            Assert.Equal(a, Generate(threads: 1, batch: 1, seed: 11, kv));
         }
 
         [Fact]

@@ -30,15 +30,22 @@ namespace NpcSdk.Tests.Scheduling
         [MemberData(nameof(Models))]
         public void Rows_Get_The_Logits_Of_Their_Own_One_Token_Step_Native(string modelFile) => AssertBatchMatchesAlone(modelFile, KernelBackend.Native);
 
-        private static void AssertBatchMatchesAlone(string modelFile, KernelBackend backend)
+        [Theory]
+        [InlineData(KvCacheType.F32)]
+        [InlineData(KvCacheType.Q8_0)]
+        public void Rows_Get_The_Logits_Of_Their_Own_One_Token_Step_With_Other_Caches(KvCacheType kv) =>
+            AssertBatchMatchesAlone("npc-q8_0.gguf", KernelBackend.Managed, kv);
+
+        private static void AssertBatchMatchesAlone(string modelFile, KernelBackend backend, KvCacheType kv = KvCacheType.F16)
         {
             using var model = Model.Load(TestPaths.Model(modelFile), new ModelOptions { Threads = 2, Backend = backend });
             var rng = new Random(7);
             int vocab = model.Config.VocabSize;
             // Three conversations of different lengths (a row's attention reads its own context only).
             var prompts = new[] { 5, 19, 41 }.Select(n => Enumerable.Range(0, n).Select(_ => rng.Next(3, vocab)).ToArray()).ToArray();
-            var alone = prompts.Select(p => { var s = model.CreateSession(); s.Evaluate(p); return s; }).ToArray();
-            var batched = prompts.Select(p => { var s = model.CreateSession(); s.Evaluate(p); return s; }).ToArray();
+            var options = new SessionOptions { KvCacheType = kv };
+            var alone = prompts.Select(p => { var s = model.CreateSession(options); s.Evaluate(p); return s; }).ToArray();
+            var batched = prompts.Select(p => { var s = model.CreateSession(options); s.Evaluate(p); return s; }).ToArray();
             var batch = new DecodeBatch(model, 4);
 
             for (int step = 0; step < 3; step++)
