@@ -80,7 +80,18 @@ namespace NpcSdk.Generation
             {
                 var s = job.Session;
                 if (s.Model != Model) throw new ArgumentException("every session of a batch must run on its model", nameof(jobs));
-                if (!s.BeginBatchRow(this, out int token, out int position)) continue;
+                int token, position;
+                try
+                {
+                    if (!s.BeginBatchRow(this, out token, out position)) continue;
+                }
+                catch (Exception e)
+                {
+                    // Making room failed (a full context that may not drop turns, a summarizer that threw): that request
+                    // ends as failed, as it would in a step of its own; the others go on.
+                    job.Fail(e);
+                    continue;
+                }
                 _jobs[n] = job;
                 _tokens[n] = token;
                 _positions[n] = position;

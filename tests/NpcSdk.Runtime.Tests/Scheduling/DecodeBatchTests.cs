@@ -130,6 +130,34 @@ namespace NpcSdk.Tests.Scheduling
         }
 
         [Fact]
+        public void A_Full_Context_Fails_Its_Own_Request_In_A_Batch_And_Never_The_Tick()
+        {
+            using var model = Model.Load(TestPaths.Model("npc-q8_0.gguf"), new ModelOptions { Threads = 1 });
+            using var scheduler = new FrameScheduler();
+            var handles = Enumerable.Range(0, 3).Select(i =>
+            {
+                var prompt = Request(model, i, 0).Tokens;
+                // Room for the prompt (evaluated beforehand, so the three generate together) and a few tokens more,
+                // different for each; no dropping of old turns.
+                var s = model.CreateSession(new SessionOptions { ContextLength = prompt.Count + 4 + 3 * i, DropOldTurnsOnOverflow = false });
+                s.Evaluate(prompt);
+                return scheduler.Submit(s, new GenerationRequest { Tokens = Array.Empty<int>(), MaxTokens = 100, StopAtEndOfGeneration = false });
+            }).ToArray();
+            for (int tick = 0; handles.Any(h => !h.IsFinished); tick++)
+            {
+                Assert.True(tick < 10_000, "no progress");
+                scheduler.Tick(4);
+            }
+            Assert.True(scheduler.BatchUnitsRun > 0, "no decode step was batched");
+            foreach (var h in handles)
+            {
+                Assert.Equal(GenerationStopReason.Failed, h.Result!.StopReason);
+                Assert.IsType<ContextFullException>(h.Result.Error);
+                Assert.Equal(h.Session.ContextLength, h.Session.Position);
+            }
+        }
+
+        [Fact]
         public void A_Request_Cancelled_In_A_Batch_Leaves_The_Others_Unchanged_And_Its_Session_Usable()
         {
             using var model = Model.Load(TestPaths.Model("npc-q8_0.gguf"), new ModelOptions { Threads = 1 });
