@@ -81,6 +81,7 @@ namespace NpcSdk.Samples.FrameLoop
             // ends with the header of the first user turn, fixed text that every conversation starts with.
             var personas = Enumerable.Range(0, o.Npcs).Select(i => tok.Encode(Persona(i) + UserHeader, addSpecial: true, parseSpecial: true)).ToArray();
             foreach (var p in personas) model.CreatePrefix(p);
+            model.Calibrate();
             var sessions = personas.Select(p => model.CreateSession(new SessionOptions { BatchSize = 32 })).ToArray();
             // The KV memory every NPC can grow to, allocated now, and a collection to end the "level load": play then
             // allocates no cache memory, and no collection of it lands in a frame.

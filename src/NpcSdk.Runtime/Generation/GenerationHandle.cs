@@ -145,12 +145,13 @@ namespace NpcSdk.Generation
         internal bool CancelRequested => _cancelRequested || _request.CancellationToken.IsCancellationRequested;
 
         /// <summary>
-        /// Does one slice of work: continues the step in progress by up to <paramref name="maxLayers"/> layers, or starts
-        /// a step over up to <paramref name="maxPrefillTokens"/> pending tokens; samples when logits are ready. With
+        /// Does one slice of work: continues the step in progress by up to <paramref name="maxLayers"/> layers (with
+        /// <paramref name="oneStage"/>, by one part of a layer), or starts a step over up to
+        /// <paramref name="maxPrefillTokens"/> pending tokens; samples when logits are ready. With
         /// <paramref name="finishStep"/> false, a step whose last layer ran is finished (output projection, sampling) by
         /// the next call instead, so that work is a unit of its own.
         /// </summary>
-        internal void Advance(int maxLayers, int maxPrefillTokens, bool finishStep = true)
+        internal void Advance(int maxLayers, int maxPrefillTokens, bool finishStep = true, bool oneStage = false)
         {
             if (IsFinished) return;
             if (CancelRequested)
@@ -166,6 +167,11 @@ namespace NpcSdk.Generation
                 if (_session.HasWork)
                 {
                     if (!_session.StepInProgress) _session.BeginStep(maxPrefillTokens);
+                    if (oneStage && !_session.StepLayersDone)
+                    {
+                        _session.RunStage();
+                        return;
+                    }
                     if (!_session.RunLayers(maxLayers, finishStep)) return;
                     if (_session.HasWork) return; // more prompt chunks to go
                 }

@@ -268,15 +268,48 @@ namespace NpcSdk.Generation
             var costs = Model.SliceCosts;
             for (int i = 0; i < maxLayers && !_pass.LayersDone; i++)
             {
-                CompleteShift(_pass.NextLayer);
+                bool whole = _pass.NextStage == 0;
+                if (whole) CompleteShift(_pass.NextLayer);
                 long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
                 _pass.RunNextLayer(_cache);
-                costs.ObserveLayer(this, _stepCount, Ms(t1));
+                // A layer begun part by part counts the time of its parts too.
+                costs.ObserveLayer(this, _stepCount, Ms(t1) + (whole ? 0 : _stageTotalMs));
             }
             if (!_pass.LayersDone || !finish) return false;
             FinishStep();
             return true;
         }
+
+        /// <summary>The part of the current step's next layer that <see cref="RunStage"/> runs next (0 at a layer's start).</summary>
+        internal int StepStage => _pass.NextStage;
+
+        /// <summary>
+        /// Runs one part of the current step's next layer (see <see cref="ForwardPass.RunNextStage"/>): a layer of a large
+        /// model can take longer than a frame's budget. Once a layer's parts all ran, its time feeds the cost model.
+        /// </summary>
+        internal void RunStage()
+        {
+            if (Batch != null) throw new InvalidOperationException("the step runs in a decode batch");
+            if (_stepCount == 0 || _pass.LayersDone) throw new InvalidOperationException("no layer to run");
+            int stage = _pass.NextStage;
+            if (stage == 0)
+            {
+                CompleteShift(_pass.NextLayer);
+                Array.Clear(_stageMs, 0, _stageMs.Length);
+                _stageTotalMs = 0;
+            }
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            _pass.RunNextStage(_cache);
+            double ms = Ms(t0);
+            _stageMs[stage] = ms;
+            _stageTotalMs += ms;
+            if (_pass.NextStage != 0) return;
+            Model.SliceCosts.ObserveStages(_stageMs);
+            Model.SliceCosts.ObserveLayer(this, _stepCount, _stageTotalMs);
+        }
+
+        private readonly double[] _stageMs = new double[ForwardPass.StagesPerLayer];
+        private double _stageTotalMs;
 
         /// <summary>Moves the cached positions a context shift left pending in <paramref name="layer"/>, before a step runs it.</summary>
         internal void CompleteShift(int layer)

@@ -114,6 +114,7 @@ namespace NpcSdk.Models
             _midEvaluation = true;
             _rowCaches = null;
             NextLayer = 0;
+            NextStage = 0;
         }
 
         /// <summary>
@@ -140,6 +141,7 @@ namespace NpcSdk.Models
             _evalLength = 1;
             _midEvaluation = false;
             NextLayer = 0;
+            NextStage = 0;
         }
 
         /// <summary>Rows mode: row <paramref name="row"/> no longer belongs to a session (cancelled); its cache is left alone.</summary>
@@ -157,16 +159,66 @@ namespace NpcSdk.Models
             RopeTables(pos, _cos.AsSpan(t * _c.RopeDim / 2, _c.RopeDim / 2), _sin.AsSpan(t * _c.RopeDim / 2, _c.RopeDim / 2));
         }
 
-        /// <summary>Runs the next transformer block, reading and extending <paramref name="cache"/> (in rows mode, null: each row's own).</summary>
+        /// <summary>Parts a layer runs in (<see cref="RunNextStage"/>): Q/K/V, attention with Wo, gate, up, down.</summary>
+        public const int StagesPerLayer = 5;
+
+        /// <summary>The part of <see cref="NextLayer"/> that <see cref="RunNextStage"/> runs next (0 at a layer's start).</summary>
+        public int NextStage { get; private set; }
+
+        /// <summary>Runs the rest of the next transformer block, reading and extending <paramref name="cache"/> (in rows mode, null: each row's own).</summary>
         public void RunNextLayer(KvCache? cache)
+        {
+            do RunNextStage(cache);
+            while (NextStage != 0);
+        }
+
+        /// <summary>
+        /// Runs one part of the next transformer block (see <see cref="StagesPerLayer"/>), so that a layer of a large
+        /// model can spread over frames; the parts run the layer's operations in their order, so the values are those
+        /// of <see cref="RunNextLayer"/>.
+        /// </summary>
+        public void RunNextStage(KvCache? cache)
         {
             if (_rowCaches == null && cache == null) throw new ArgumentNullException(nameof(cache));
             int l = NextLayer;
             if (l >= _c.LayerCount) throw new InvalidOperationException("all layers already ran");
             var w = _model.Weights.Layers[l];
             int dim = _c.Dim, T = _batch;
+            switch (NextStage)
+            {
+                case 0:
+                    QkvStage(w, l, cache);
+                    break;
+                case 1:
+                    AttentionStage(w, l, cache);
+                    break;
+                case 2:
+                    // Feed-forward block (SwiGLU): the gate, then the up projection from the same quantized rows.
+                    for (int t = 0; t < T; t++)
+                        VectorOps.RmsNorm(_x.AsSpan(t * dim, dim), w.FfnNorm, _xb.AsSpan(t * dim, dim), _c.RmsEpsilon);
+                    _actRows.Invalidate();
+                    MatMul(w.Gate, _xb, dim, _gate, _c.FeedForwardDim, null);
+                    break;
+                case 3:
+                    MatMul(w.Up, _xb, dim, _up, _c.FeedForwardDim, null);
+                    SwiGlu();
+                    break;
+                default:
+                    _actRows.Invalidate();
+                    MatMul(w.Down, _gate, _c.FeedForwardDim, _xb, dim, null);
+                    for (int t = 0; t < T; t++) VectorOps.Add(_x.AsSpan(t * dim, dim), _xb.AsSpan(t * dim, dim));
+                    break;
+            }
+            if (++NextStage == StagesPerLayer)
+            {
+                NextStage = 0;
+                NextLayer = l + 1;
+            }
+        }
 
-            // Attention block.
+        private void QkvStage(LayerWeights w, int l, KvCache? cache)
+        {
+            int dim = _c.Dim, T = _batch;
             for (int t = 0; t < T; t++)
                 VectorOps.RmsNorm(_x.AsSpan(t * dim, dim), w.AttnNorm, _xb.AsSpan(t * dim, dim), _c.RmsEpsilon);
             _actRows.Invalidate();
@@ -182,6 +234,11 @@ namespace NpcSdk.Models
                 var rowCache = _rowCaches != null ? _rowCaches[t] : cache;
                 rowCache?.Store(l, _rowCaches != null ? _rowPositions![t] : _startPos + t, _k.AsSpan(t * _c.KvDim, _c.KvDim), _v.AsSpan(t * _c.KvDim, _c.KvDim));
             }
+        }
+
+        private void AttentionStage(LayerWeights w, int l, KvCache? cache)
+        {
+            int dim = _c.Dim, T = _batch;
             if (_rowCaches == null)
             {
                 _attention.Set(cache!, l, _q, _att, _startPos, T, batched: _evalLength >= 2, native: _model.UseNativeKernels);
@@ -205,30 +262,21 @@ namespace NpcSdk.Models
             _actRows.Invalidate();
             MatMul(w.Wo, _att, _c.QueryDim, _xb, dim, null);
             for (int t = 0; t < T; t++) VectorOps.Add(_x.AsSpan(t * dim, dim), _xb.AsSpan(t * dim, dim));
+        }
 
-            // Feed-forward block (SwiGLU).
-            for (int t = 0; t < T; t++)
-                VectorOps.RmsNorm(_x.AsSpan(t * dim, dim), w.FfnNorm, _xb.AsSpan(t * dim, dim), _c.RmsEpsilon);
-            _actRows.Invalidate();
-            MatMul(w.Gate, _xb, dim, _gate, _c.FeedForwardDim, null);
-            MatMul(w.Up, _xb, dim, _up, _c.FeedForwardDim, null);
-            int ff = _c.FeedForwardDim;
+        private void SwiGlu()
+        {
+            int ff = _c.FeedForwardDim, T = _batch;
 #if !NET
             // netstandard has no hardware FMA: ggml's SiLU is emulated in software there, so the plugin computes it.
             if (_model.UseNativeKernels)
             {
                 // Per token: which elements take the tail path depends on each row's own length.
                 for (int t = 0; t < T; t++) NpcSdk.Native.NativeKernels.SwiGlu(_gate.AsSpan(t * ff, ff), _up.AsSpan(t * ff, ff));
+                return;
             }
-            else
 #endif
-            {
-                for (int t = 0; t < T; t++) VectorOps.SwiGlu(_gate.AsSpan(t * ff, ff), _up.AsSpan(t * ff, ff));
-            }
-            _actRows.Invalidate();
-            MatMul(w.Down, _gate, ff, _xb, dim, null);
-            for (int t = 0; t < T; t++) VectorOps.Add(_x.AsSpan(t * dim, dim), _xb.AsSpan(t * dim, dim));
-            NextLayer = l + 1;
+            for (int t = 0; t < T; t++) VectorOps.SwiGlu(_gate.AsSpan(t * ff, ff), _up.AsSpan(t * ff, ff));
         }
 
         /// <summary>Final norm and output projection of batch row <paramref name="row"/> into <paramref name="logits"/>.</summary>

@@ -54,7 +54,14 @@ namespace NpcSdk.Models
             _pool = new WorkerPool(threads);
             // A first guess from the bytes a decode step reads (4 GB/s), replaced by the first measurement.
             double layerBytes = (double)file.FileSize / (Config.LayerCount + 2);
-            SliceCosts = new NpcSdk.Scheduling.SliceCostModel(layerBytes / 4e6, 2 * layerBytes / 4e6 + Config.VocabSize * 2e-5);
+            SliceCosts = new NpcSdk.Scheduling.SliceCostModel(layerBytes / 4e6, 2 * layerBytes / 4e6 + Config.VocabSize * 2e-5, StageBytes(Transformer.Weights.Layers[0]));
+        }
+
+        /// <summary>Bytes each part of a layer reads (ForwardPass.StagesPerLayer; attention counted as much again as Wo): a first guess at their shares of its time.</summary>
+        private static double[] StageBytes(LayerWeights l)
+        {
+            static double B(WeightMatrix w) => (double)w.Rows * w.RowBytes;
+            return new[] { B(l.Wq) + B(l.Wk) + B(l.Wv), 2 * B(l.Wo), B(l.Gate), B(l.Up), B(l.Down) };
         }
 
         /// <summary>How long units of work on this model take, measured as its sessions run (for frame schedulers).</summary>
@@ -165,6 +172,35 @@ namespace NpcSdk.Models
             var prefix = session.DetachAsPrefix();
             Prefixes.Add(prefix);
             return prefix;
+        }
+
+        /// <summary>
+        /// Measures this machine's speed on the model for frame schedulers: runs a few one-token steps and one step each
+        /// of 2, 4, 8, 16 and 32 tokens on a scratch session, so that the cost model predicts every kind of unit (and the
+        /// code they run is compiled) before the first frame. Call it at level load; it takes about as long as
+        /// evaluating 70 tokens. Without it a scheduler learns as it goes, and keeps prompt chunks small on a large
+        /// model until it has seen a larger one run.
+        /// </summary>
+        public void Calibrate()
+        {
+            int vocab = Config.VocabSize;
+            using var session = new InferenceSession(this, new SessionOptions { ContextLength = Math.Min(Config.ContextLength, 128), BatchSize = 32, DropOldTurnsOnOverflow = false });
+            // Arbitrary token ids (their values do not change the time); one-token steps first, the reference the
+            // batch sizes are measured against.
+            int next = 1;
+            int[] Tokens(int n)
+            {
+                var t = new int[n];
+                for (int i = 0; i < n; i++) t[i] = next++ % vocab;
+                return t;
+            }
+            session.Evaluate(Tokens(1));
+            for (int i = 0; i < 3; i++) session.Evaluate(Tokens(1));
+            foreach (int n in new[] { 2, 4, 8, 16, 32 })
+            {
+                if (session.Position + n > session.ContextLength) break;
+                session.Evaluate(Tokens(n));
+            }
         }
 
         /// <summary>Stops the worker threads and unmaps the file.</summary>

@@ -65,6 +65,9 @@ namespace NpcSdk.Scheduling
         /// <summary>Decode-batch units run so far (layers and finishes of steps shared by several requests).</summary>
         internal int BatchUnitsRun { get; private set; }
 
+        /// <summary>Units of one part of a layer run so far (layers longer than half the budget).</summary>
+        internal int StageUnitsRun { get; private set; }
+
         /// <summary>Slices of output projections run so far (projections too large for the time left in a tick).</summary>
         internal int LogitsSlicesRun { get; private set; }
 
@@ -360,9 +363,18 @@ namespace NpcSdk.Scheduling
                 predictedMs = s.StepProducesLogits ? cost.LogitsMs * s.LogitsRowsLeft / s.Model.Transformer.Weights.Output.Rows + cost.SampleMs : 0;
                 return 0;
             }
+            // A layer longer than half the limit goes part by part (as does the rest of one begun that way).
+            if (s.StepStage != 0 || cost.LayerMs(s, s.StepTokenCount) > budgetMs / 2)
+            {
+                predictedMs = cost.StageMs(s, s.StepTokenCount, s.StepStage) + (s.StepStage == 0 ? cost.ShiftMs(s.NextLayerShiftRows) : 0);
+                return OneStage;
+            }
             predictedMs = cost.LayerMs(s, s.StepTokenCount) + cost.ShiftMs(s.NextLayerShiftRows);
             return 1;
         }
+
+        /// <summary><see cref="Plan"/>'s answer for a unit of one part of a layer.</summary>
+        private const int OneStage = -1;
 
         /// <summary>
         /// Prompt tokens for a new step: the chunk size that gets the pending prompt through every layer in the fewest
@@ -380,23 +392,33 @@ namespace NpcSdk.Scheduling
             int best = 1;
             int bestTicks = int.MaxValue;
             double bestMs = double.MaxValue;
+            int stages = NpcSdk.Models.ForwardPass.StagesPerLayer;
+            Span<double> share = stackalloc double[stages];
+            double largestShare = 0;
+            for (int k = 0; k < stages; k++) largestShare = Math.Max(largestShare, share[k] = cost.StageShare(k));
             for (int t = 1; t <= max; t++)
             {
                 double unit = cost.LayerMs(s, t);
-                if (t > 1 && 2 * unit > limitMs) break;
+                // Layers longer than half the limit go part by part (see Plan): then the largest part must fit twice.
+                if (t > 1 && 2 * (unit > limitMs / 2 ? unit * largestShare : unit) > limitMs) break;
                 int ticks = 0;
                 double used = usedMs, total = 0;
                 for (int left = pending; left > 0; left -= t)
                 {
                     double u = left >= t ? unit : cost.LayerMs(s, left);
+                    bool staged = u > limitMs / 2;
                     for (int l = 0; l < layerCount; l++)
                     {
-                        if (used > 0 && used + u > limitMs)
+                        for (int k = 0; k < (staged ? stages : 1); k++)
                         {
-                            ticks++;
-                            used = 0;
+                            double part = staged ? u * share[k] : u;
+                            if (used > 0 && used + part > limitMs)
+                            {
+                                ticks++;
+                                used = 0;
+                            }
+                            used += part;
                         }
-                        used += u;
                     }
                     total += layerCount * u;
                 }
@@ -484,10 +506,18 @@ namespace NpcSdk.Scheduling
             int stepTokens = s.StepInProgress ? s.StepTokenCount : tokens;
             int before = job.Tokens.Count;
             long t0 = Stopwatch.GetTimestamp();
-            job.Advance(layers, tokens, finishStep: layers == 0);
+            if (layers == OneStage)
+            {
+                StageUnitsRun++;
+                job.Advance(0, 0, finishStep: false, oneStage: true);
+            }
+            else
+            {
+                job.Advance(layers, tokens, finishStep: layers == 0);
+            }
             double ms = ElapsedMs(t0);
             // The session and the handle report what they measured to the model's cost model themselves.
-            if (Debug) DebugRecord(layers == 0 ? (tokens > 0 ? "begin" : "finish") : stepTokens > 1 ? "prefill-layer" : "decode-layer", ms, predicted, stepTokens);
+            if (Debug) DebugRecord(layers == OneStage ? "stage" : layers == 0 ? (tokens > 0 ? "begin" : "finish") : stepTokens > 1 ? "prefill-layer" : "decode-layer", ms, predicted, stepTokens);
             lock (_gate)
             {
                 _waitingSince[job] = _tick;

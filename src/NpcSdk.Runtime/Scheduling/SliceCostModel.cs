@@ -28,8 +28,14 @@ namespace NpcSdk.Scheduling
         private Estimate _sample;            // ms for sampling a token
         private Estimate _shiftRow;          // ms to move one cached position of one layer
 
-        public SliceCostModel(double decodeLayerGuessMs, double logitsGuessMs)
+        private readonly double[] _stageShare; // each part's share of a layer's time (ForwardPass.StagesPerLayer)
+
+        public SliceCostModel(double decodeLayerGuessMs, double logitsGuessMs, double[]? stageWeights = null)
         {
+            _stageShare = new double[NpcSdk.Models.ForwardPass.StagesPerLayer];
+            double total = 0;
+            for (int k = 0; k < _stageShare.Length; k++) total += stageWeights?[k] ?? 1;
+            for (int k = 0; k < _stageShare.Length; k++) _stageShare[k] = (stageWeights?[k] ?? 1) / total;
             _modelDecodeLayer = new Estimate(decodeLayerGuessMs);
             // Measured on the bundled model: 1.17 for 2 tokens, 0.88 for 4, 0.77 for 8, 0.67 for 32.
             for (int b = 1; b < _batchRatio.Length; b++) _batchRatio[b] = new Estimate(0.62 + 1.1 / (1 << b));
@@ -50,6 +56,49 @@ namespace NpcSdk.Scheduling
         {
             lock (_gate)
                 return tokens <= 1 ? DecodeLayer(session).Predict : DecodeLayer(session).Predict * tokens * _batchRatio[Bucket(tokens)].Mean;
+        }
+
+        /// <summary>Part <paramref name="stage"/> of a layer of a step over <paramref name="tokens"/> tokens (see <see cref="NpcSdk.Models.ForwardPass.RunNextStage"/>).</summary>
+        public double StageMs(InferenceSession session, int tokens, int stage)
+        {
+            double layer = LayerMs(session, tokens);
+            lock (_gate) return layer * _stageShare[stage];
+        }
+
+        /// <summary>True once a step of about <paramref name="tokens"/> tokens was measured (not the first guess).</summary>
+        public bool BatchSizeMeasured(int tokens)
+        {
+            lock (_gate) return _batchRatio[Bucket(tokens)].Measured;
+        }
+
+        /// <summary>Part <paramref name="stage"/>'s share of a layer's time.</summary>
+        public double StageShare(int stage)
+        {
+            lock (_gate) return _stageShare[stage];
+        }
+
+        /// <summary>The largest part's share of a layer's time.</summary>
+        public double LargestStageShare
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    double max = 0;
+                    foreach (double x in _stageShare) max = Math.Max(max, x);
+                    return max;
+                }
+            }
+        }
+
+        /// <summary>The times of one layer's parts, run one by one: moves each part's share towards what it took.</summary>
+        public void ObserveStages(double[] ms)
+        {
+            double total = 0;
+            foreach (double x in ms) total += x;
+            if (total <= 0) return;
+            lock (_gate)
+                for (int k = 0; k < _stageShare.Length; k++) _stageShare[k] = 0.8 * _stageShare[k] + 0.2 * ms[k] / total;
         }
 
         /// <summary>The expected (mean) time of such a layer, for choosing batch sizes rather than deciding what fits.</summary>

@@ -109,6 +109,28 @@ namespace NpcSdk.Tests.Scheduling
             Assert.Equal(alone.Logits.ToArray().Select(BitConverter.SingleToInt32Bits), session.Logits.ToArray().Select(BitConverter.SingleToInt32Bits));
         }
 
+        [Theory]
+        [InlineData("npc-q8_0.gguf")]
+        [InlineData("fx-qwen2-Q4_K_M.gguf")]
+        public void Layers_Run_Part_By_Part_Under_A_Tiny_Budget_Give_The_Same_Tokens(string modelFile)
+        {
+            using var model = Model.Load(TestPaths.Model(modelFile), new ModelOptions { Threads = 1 });
+            var rng = new Random(9);
+            var prompt = Enumerable.Range(0, 20).Select(_ => rng.Next(3, model.Config.VocabSize)).ToArray();
+            GenerationRequest Req() => new GenerationRequest { Tokens = prompt, MaxTokens = 12, StopAtEndOfGeneration = false, Sampling = new SamplingOptions { Temperature = 0.9f, Seed = 4 } };
+            var expected = model.CreateSession().Run(Req()).Tokens;
+            using var scheduler = new FrameScheduler();
+            var handle = scheduler.Submit(model.CreateSession(), Req());
+            // 2 µs: every layer is longer than half of it, so layers go one part per tick.
+            for (int tick = 0; !handle.IsFinished; tick++)
+            {
+                Assert.True(tick < 100_000, "no progress");
+                scheduler.Tick(0.002);
+            }
+            Assert.True(scheduler.StageUnitsRun >= NpcSdk.Models.ForwardPass.StagesPerLayer * model.Config.LayerCount, $"{scheduler.StageUnitsRun} part units");
+            Assert.Equal(expected, handle.Result!.Tokens);
+        }
+
         [Fact]
         public void A_Context_Shift_Spread_Over_Slices_Gives_The_Same_Tokens()
         {
@@ -204,6 +226,18 @@ namespace NpcSdk.Tests.Scheduling
             double mean = model.SliceCosts.MeanLayerMs(session, 1);
             Assert.NotEqual(guess, model.SliceCosts.LayerMs(session, 1));
             Assert.InRange(mean, perLayer / 10, perLayer * 2); // the first guess (from the file size) is about 3x here
+        }
+
+        [Fact]
+        public void Calibrate_Measures_Every_Prompt_Chunk_Size_Before_The_First_Frame()
+        {
+            using var model = Model.Load(NpcModel, new ModelOptions { Threads = 1 });
+            var sizes = new[] { 2, 4, 8, 16, 32 };
+            Assert.All(sizes, n => Assert.False(model.SliceCosts.BatchSizeMeasured(n)));
+            long before = model.EvaluatedTokenCount;
+            model.Calibrate();
+            Assert.All(sizes, n => Assert.True(model.SliceCosts.BatchSizeMeasured(n), $"{n} tokens"));
+            Assert.Equal(66, model.EvaluatedTokenCount - before);
         }
 
         [Fact]
