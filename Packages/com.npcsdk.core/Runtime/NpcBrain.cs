@@ -45,7 +45,11 @@ namespace NpcSdk.Unity
         private void Awake()
         {
             string root = Application.streamingAssetsPath;
-            s_model ??= Model.Load(Path.Combine(root, modelFile));
+            if (s_model == null)
+            {
+                s_model = Model.Load(Path.Combine(root, modelFile));
+                s_model.Calibrate(); // the scheduler's cost model measured here, not in the first frames of play
+            }
             s_scheduler ??= new FrameScheduler();
             s_generator ??= new LocalTextGenerator(s_model, s_scheduler);
             var character = Character.Load(Path.Combine(root, characterFile));
