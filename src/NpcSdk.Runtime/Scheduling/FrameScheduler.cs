@@ -572,6 +572,7 @@ namespace NpcSdk.Scheduling
             {
                 foreach (var kv in _debugMs) Console.Error.WriteLine($"sched: {kv.Key} {kv.Value:F0} ms over {(_debugCount.TryGetValue(kv.Key, out var n) ? n : 0)} units");
                 if (_debugCount.TryGetValue("prefill-token-layers", out var pt)) Console.Error.WriteLine($"sched: prefill token-layers {pt}");
+                foreach (var b in _batches) Console.Error.WriteLine($"sched: {b.Model.SliceCosts.Describe()}");
             }
             lock (_gate)
                 foreach (var j in _jobs) j.Cancel();

@@ -65,6 +65,19 @@ namespace NpcSdk.Scheduling
             lock (_gate) return layer * _stageShare[stage];
         }
 
+        /// <summary>The learned ratios, for debugging output.</summary>
+        public string Describe()
+        {
+            lock (_gate)
+            {
+                var sb = new System.Text.StringBuilder("batch ratios");
+                for (int b = 1; b < _batchRatio.Length; b++) sb.Append($" {1 << b}:{_batchRatio[b].Mean:F2}{(_batchRatio[b].Measured ? "" : "?")}");
+                sb.Append("; decode-batch ratios");
+                for (int b = 1; b < _rowsRatio.Length; b++) sb.Append($" {1 << b}:{_rowsRatio[b].Mean:F2}{(_rowsRatio[b].Measured ? "" : "?")}");
+                return sb.ToString();
+            }
+        }
+
         /// <summary>True once a step of about <paramref name="tokens"/> tokens was measured (not the first guess).</summary>
         public bool BatchSizeMeasured(int tokens)
         {
