@@ -109,12 +109,21 @@ namespace NpcSdk.Tests.Scheduling
         {
             using var model = Model.Load(TestPaths.Model("npc-q8_0.gguf"), new ModelOptions { Threads = threads });
             // A small context, so that sessions trim old tokens (shifting their keys) while their steps are batched.
+            // Prompts evaluated beforehand, so the requests start generating together and batch from their first step
+            // whatever the machine's timing.
             var options = new SessionOptions { ContextLength = 64, ContextShift = ContextShift.RotateKeys };
-            var expected = Enumerable.Range(0, 5).Select(i => model.CreateSession(options).Run(Request(model, i, 70)).Tokens).ToArray();
+            InferenceSession Prepared(int i)
+            {
+                var s = model.CreateSession(options);
+                s.Evaluate(Request(model, i, 0).Tokens);
+                return s;
+            }
+            GenerationRequest Continue(int i) => new GenerationRequest { Tokens = Array.Empty<int>(), MaxTokens = 70, StopAtEndOfGeneration = false, Sampling = Request(model, i, 0).Sampling };
+            var expected = Enumerable.Range(0, 5).Select(i => Prepared(i).Run(Continue(i)).Tokens).ToArray();
 
             using var scheduler = new FrameScheduler(new SchedulerOptions { MaxDecodeBatch = 4 });
-            var sessions = Enumerable.Range(0, 5).Select(_ => model.CreateSession(options)).ToArray();
-            var handles = sessions.Select((s, i) => scheduler.Submit(s, Request(model, i, 70))).ToArray();
+            var sessions = Enumerable.Range(0, 5).Select(Prepared).ToArray();
+            var handles = sessions.Select((s, i) => scheduler.Submit(s, Continue(i))).ToArray();
             int trims = 0;
             foreach (var h in handles) h.ContextTrimmed += (_, _) => trims++;
             for (int tick = 0; handles.Any(h => !h.IsFinished); tick++)
@@ -123,9 +132,8 @@ namespace NpcSdk.Tests.Scheduling
                 scheduler.Tick(budgetMs);
             }
             for (int i = 0; i < 5; i++) Assert.Equal(expected[i], handles[i].Result!.Tokens);
-            // Without a budget the best-ranked request runs to its end before the next starts: nothing to batch with. With
-            // a small one, whether a batch's layer fits depends on timing (a loaded machine may never batch).
-            if (budgetMs == 4.0) Assert.True(scheduler.BatchUnitsRun > 0, "no decode step was batched");
+            // With a small budget, whether a batch's layer fits in half of it depends on the machine's speed.
+            if (budgetMs >= 4.0) Assert.True(scheduler.BatchUnitsRun > 0, "no decode step was batched");
             Assert.True(trims > 0, "no context was trimmed");
         }
 
