@@ -74,18 +74,18 @@ namespace NpcSdk.Samples.FrameLoop
         private static int Run(Options o, string modelPath)
         {
             using var model = Model.Load(modelPath, new ModelOptions { Threads = o.Threads });
-            double standalone = MeasureStandaloneDecode(model);
+            double standalone = MeasureStandaloneDecode(model, o.KvType);
             var tok = model.Tokenizer;
 
             // One persona prefix per NPC, prefilled once before the game starts (as a game would at level load). It
             // ends with the header of the first user turn, fixed text that every conversation starts with.
             var personas = Enumerable.Range(0, o.Npcs).Select(i => tok.Encode(Persona(i) + UserHeader, addSpecial: true, parseSpecial: true)).ToArray();
-            foreach (var p in personas) model.CreatePrefix(p);
+            foreach (var p in personas) model.CreatePrefix(p, o.KvType);
             model.Calibrate();
-            var sessions = personas.Select(p => model.CreateSession(new SessionOptions { BatchSize = 32 })).ToArray();
+            var sessions = personas.Select(p => model.CreateSession(new SessionOptions { BatchSize = 32, KvCacheType = o.KvType })).ToArray();
             // The KV memory every NPC can grow to, allocated now, and a collection to end the "level load": play then
             // allocates no cache memory, and no collection of it lands in a frame.
-            model.ReserveKvCache(sessions.Sum(s => s.ContextLength));
+            model.ReserveKvCache(sessions.Sum(s => s.ContextLength), o.KvType);
             GC.Collect();
 
             using var scheduler = new FrameScheduler(new SchedulerOptions
@@ -314,12 +314,12 @@ namespace NpcSdk.Samples.FrameLoop
         /// reference for the throughput target. Median of 5 runs of 64 tokens, after a second of warm-up so that the
         /// JIT has settled on optimized code.
         /// </summary>
-        private static double MeasureStandaloneDecode(Model model)
+        private static double MeasureStandaloneDecode(Model model, KvCacheType kvType)
         {
             var prompt = model.Tokenizer.Encode(Persona(0) + "<|im_start|>user\nTell me a long story about the wolves.<|im_end|>\n<|im_start|>assistant\n", true, true);
             double Once()
             {
-                using var s = model.CreateSession();
+                using var s = model.CreateSession(new SessionOptions { KvCacheType = kvType });
                 s.Evaluate(prompt);
                 var sampler = new SamplerChain(new SamplingOptions { Temperature = 0.7f, Seed = 3 });
                 var sw = Stopwatch.StartNew();
@@ -394,6 +394,7 @@ namespace NpcSdk.Samples.FrameLoop
         public string Model = Path.Combine("models", "npc-q8_0.gguf");
         public string? Synthetic;
         public string Type = "Q8_0";
+        public KvCacheType KvType = KvCacheType.F16;
         public int Threads = Math.Max(1, Environment.ProcessorCount - 1);
         public bool Worker;
         public bool Json;
@@ -418,12 +419,13 @@ namespace NpcSdk.Samples.FrameLoop
                     case "--synthetic": o.Synthetic = Next(); break;
                     case "--type": o.Type = Next(); break;
                     case "--threads": o.Threads = (int)Num(); break;
+                    case "--kv": o.KvType = Enum.Parse<KvCacheType>(Next(), ignoreCase: true); break;
                     case "--mode": o.Worker = Next() switch { "worker" => true, "main" => false, var m => throw new ArgumentException($"--mode must be main or worker, not {m}") }; break;
                     case "--json": o.Json = true; break;
                     case "--plot": o.Plot = Next(); break;
                     case "-h":
                     case "--help":
-                        Console.WriteLine("FrameLoop [--npcs 8] [--budget-ms 4] [--game-ms 8] [--seconds 60] [--fps 60] [--lines-per-visit 3] [--model PATH | --synthetic SHAPE [--type Q8_0]] [--threads T] [--mode main|worker] [--json] [--plot frames.svg]");
+                        Console.WriteLine("FrameLoop [--npcs 8] [--budget-ms 4] [--game-ms 8] [--seconds 60] [--fps 60] [--lines-per-visit 3] [--model PATH | --synthetic SHAPE [--type Q8_0]] [--threads T] [--kv f16|q8_0|f32] [--mode main|worker] [--json] [--plot frames.svg]");
                         return null;
                     default: throw new ArgumentException($"unknown option {args[i]}");
                 }
