@@ -163,12 +163,25 @@ namespace NpcSdk.Models
                             var rows = _cache.Rows(_layer, j, keys: true, out int count);
                             count = Math.Min(count, len - j);
                             fixed (byte* first = rows)
+                            fixed (float* sc = scores)
                             {
                                 byte* k = first + offsetBytes;
-                                for (int c = 0; c < count; c++, k += _cache.RowBytes)
+                                int c = 0;
+#if NET
+                                if (kvType == TensorType.Q8_0 && VecDotAvx2.IsSupported)
+                                {
+                                    // Four cached keys at a time against the quantized query: ggml_vec_dot_q8_0_q8_0 for each.
+                                    for (; c + 4 <= count; c += 4, k += 4 * _cache.RowBytes)
+                                    {
+                                        VecDotAvx2.Q8_0x4(k, _cache.RowBytes, qb, hd / 32, sc + j + c);
+                                        for (int i = 0; i < 4; i++) sc[j + c + i] *= _scale;
+                                    }
+                                }
+#endif
+                                for (; c < count; c++, k += _cache.RowBytes)
                                 {
                                     float dot = gemmQk ? FloatGemm.Dot(TensorType.F16, k, qw, hd) : VecDot.Dot(MatMulKernel.VecDot, kvType, k, qb, hd);
-                                    scores[j + c] = dot * _scale;
+                                    sc[j + c] = dot * _scale;
                                 }
                             }
                             j += count;
@@ -409,9 +422,8 @@ namespace NpcSdk.Models
                         if (_cache.ElementType == TensorType.Q8_0)
                         {
                             // Whole 32-element blocks: the head size is a multiple of 32 for a Q8_0 cache.
-                            int offset = (int)TensorTypeInfo.RowBytes(TensorType.Q8_0, kvHead * hd), bytes = (int)TensorTypeInfo.RowBytes(TensorType.Q8_0, hd);
-                            for (int c = 0; c < count; c++)
-                                Dequantizer.DequantizeRow(TensorType.Q8_0, new ReadOnlySpan<byte>(first + c * _cache.RowBytes + offset, bytes), new Span<float>(dst + (j + c) * hd, hd));
+                            int offset = (int)TensorTypeInfo.RowBytes(TensorType.Q8_0, kvHead * hd);
+                            for (int c = 0; c < count; c++) DequantizeQ8_0(first + c * _cache.RowBytes + offset, dst + (j + c) * hd, hd / 32);
                         }
                         else
                         {
@@ -440,6 +452,28 @@ namespace NpcSdk.Models
             }
 #endif
             for (; i < n; i++) dst[i] = Half16.ToFloat(src[i]);
+        }
+
+        /// <summary>
+        /// Q8_0 blocks to floats: quant × scale, one rounding each, as <see cref="Dequantizer.DequantizeRow"/> computes them
+        /// (inlined here: a decode step dequantizes every cached value of a Q8_0 cache per layer).
+        /// </summary>
+        private static void DequantizeQ8_0(byte* src, float* dst, int blocks)
+        {
+            for (int b = 0; b < blocks; b++, src += 34, dst += 32)
+            {
+                float d = Half16.ToFloat(*(ushort*)src);
+#if NET
+                if (Avx2.IsSupported)
+                {
+                    Vector256<float> vd = Vector256.Create(d);
+                    for (int i = 0; i < 32; i += 8)
+                        Avx.Store(dst + i, Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32((sbyte*)src + 2 + i)) * vd);
+                    continue;
+                }
+#endif
+                for (int i = 0; i < 32; i++) dst[i] = (sbyte)src[2 + i] * d;
+            }
         }
 
         /// <summary>acc = fma(v, p, acc) element-wise over a cache row of F16 (widened as it is loaded) or F32 values.</summary>
