@@ -194,8 +194,7 @@ namespace NpcSdk.Models
                 for (int i = 0; i < n; i++) t[i] = next++ % vocab;
                 return t;
             }
-            session.Evaluate(Tokens(1));
-            for (int i = 0; i < 3; i++) session.Evaluate(Tokens(1));
+            for (int i = 0; i < 4; i++) session.Evaluate(Tokens(1));
             foreach (int n in new[] { 2, 4, 8, 16, 32 })
             {
                 if (session.Position + n > session.ContextLength) break;
