@@ -186,13 +186,13 @@ namespace NpcSdk.Tests.Scheduling
             for (int tick = 0; !(sessions[1].Batch is { } b && !b.LayersDone && b.Count == 3); tick++)
             {
                 Assert.True(tick < 10_000 && !handles[1].IsFinished, $"the three requests never shared a step: {string.Join(", ", handles.Select(h => $"{h.Tokens.Count} tokens, {h.Status}"))}, {scheduler.BatchUnitsRun} batch units, tick {tick}");
-                scheduler.Tick(0.5);
+                scheduler.Tick(1.5);
             }
             handles[1].Cancel();
             Assert.Equal(GenerationStopReason.Cancelled, handles[1].Result!.StopReason);
             Assert.Null(sessions[1].Batch);
             int kept = sessions[1].Position;
-            while (!handles[0].IsFinished || !handles[2].IsFinished) scheduler.Tick(0.5);
+            while (!handles[0].IsFinished || !handles[2].IsFinished) scheduler.Tick(1.5);
             Assert.Equal(expected[0], handles[0].Result!.Tokens);
             Assert.Equal(expected[2], handles[2].Result!.Tokens);
             Assert.Equal(kept, sessions[1].Position);
