@@ -69,42 +69,9 @@ public unsafe class InterleavedQ4_0NativeTests
                 }
             }
 
-            foreach (string path in NativeTests.Paths())
-            {
-                var actual = new float[tokens * stride];
-                actual.AsSpan().Fill(777f);
-                fixed (float* o = actual)
-                {
-                    NativeKernels.MatMulQ4_0Interleaved(p, cols, groups, a, actBytes, tokens, o, stride);
-                }
-
-                for (int t = 0; t < tokens; t++)
-                {
-                    for (int c = 0; c < stride; c++)
-                    {
-                        if (c < rows) NativeTests.AssertSameBits(expected[t * stride + c], actual[t * stride + c], $"{path} {rows}x{cols} token {t} row {c}");
-                        else Assert.Equal(777f, actual[t * stride + c]);
-                    }
-                }
-
-                // A range of groups, as ForwardPass hands each thread: groups [1, groups) into output row 0 on.
-                if (groups > 1)
-                {
-                    var part = new float[tokens * stride];
-                    fixed (float* o = part)
-                    {
-                        NativeKernels.MatMulQ4_0Interleaved(p + Q4_0Interleaved.GroupBytes(cols), cols, groups - 1, a, actBytes, tokens, o, stride);
-                    }
-
-                    for (int t = 0; t < tokens; t++)
-                    {
-                        for (int r = 8; r < rows; r++) NativeTests.AssertSameBits(expected[t * stride + r], part[t * stride + r - 8], $"{path} groups from 1, token {t} row {r}");
-                    }
-                }
-            }
+            byte* pp = p, pa = a;
+            NativeTests.AssertInterleavedOnEveryPath(rows, cols, tokens, stride, expected, (g, o) => NativeKernels.MatMulQ4_0Interleaved(pp + g * Q4_0Interleaved.GroupBytes(cols), cols, groups - g, pa, actBytes, tokens, o, stride));
         }
-
-        NativeTests.RestoreBestPath();
     }
 
     [NativeFact(Needs = NativeFeature.Q4_0Interleaved)]

@@ -83,6 +83,45 @@ internal static class NativeTests
 
     public static void AssertSameBits(float expected, float actual, string what) =>
         Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(actual), $"{what}: {actual:R} vs {expected:R}");
+
+    /// <summary>An interleaved product of row groups [firstGroup, groups) written from output row 0 on.</summary>
+    public unsafe delegate void GroupProduct(int firstGroup, float* output);
+
+    /// <summary>
+    /// Runs an interleaved product (groups of 8 rows) on every path and compares it bit for bit with
+    /// <paramref name="expected"/> (token t's row r at t * stride + r): the whole matrix, whose output columns past
+    /// <paramref name="rows"/> must stay untouched, then groups [1, groups) from output row 0, as ForwardPass hands a
+    /// thread a range of groups.
+    /// </summary>
+    public static unsafe void AssertInterleavedOnEveryPath(int rows, int cols, int tokens, int stride, float[] expected, GroupProduct product)
+    {
+        foreach (string path in Paths())
+        {
+            var actual = new float[tokens * stride];
+            actual.AsSpan().Fill(777f);
+            fixed (float* o = actual) product(0, o);
+            for (int t = 0; t < tokens; t++)
+            {
+                for (int c = 0; c < stride; c++)
+                {
+                    if (c < rows) AssertSameBits(expected[t * stride + c], actual[t * stride + c], $"{path} {rows}x{cols} token {t} row {c}");
+                    else Assert.Equal(777f, actual[t * stride + c]);
+                }
+            }
+
+            if (rows > 8)
+            {
+                var part = new float[tokens * stride];
+                fixed (float* o = part) product(1, o);
+                for (int t = 0; t < tokens; t++)
+                {
+                    for (int r = 8; r < rows; r++) AssertSameBits(expected[t * stride + r], part[t * stride + r - 8], $"{path} groups from 1, token {t} row {r}");
+                }
+            }
+        }
+
+        RestoreBestPath();
+    }
 }
 
 /// <summary>The native tests switch the library's path (scalar / SIMD) globally, so they never run in parallel.</summary>
