@@ -24,6 +24,8 @@ namespace NpcSdk.Generation
         private readonly float[] _logits;
         private int _stepCount;
         private int _logitsDone = -1; // vocabulary rows of the step's output projection computed ahead of finishing it (-1: not begun)
+        private readonly double[] _stageMs = new double[ForwardPass.StagesPerLayer]; // the current layer's parts run so far (RunStage)
+        private double _stageTotalMs;
         private bool _hasLogits;
         private Action<int, float[]>? _onLogits;
         private RopeShift? _ropeShift;
@@ -307,9 +309,6 @@ namespace NpcSdk.Generation
             Model.SliceCosts.ObserveStages(_stageMs);
             Model.SliceCosts.ObserveLayer(this, _stepCount, _stageTotalMs);
         }
-
-        private readonly double[] _stageMs = new double[ForwardPass.StagesPerLayer];
-        private double _stageTotalMs;
 
         /// <summary>Moves the cached positions a context shift left pending in <paramref name="layer"/>, before a step runs it.</summary>
         internal void CompleteShift(int layer)

@@ -39,8 +39,8 @@ namespace NpcSdk.Scheduling
             _modelDecodeLayer = new Estimate(decodeLayerGuessMs);
             // Measured on the bundled model: 1.17 for 2 tokens, 0.88 for 4, 0.77 for 8, 0.67 for 32.
             for (int b = 1; b < _batchRatio.Length; b++) _batchRatio[b] = new Estimate(0.62 + 1.1 / (1 << b));
-            // A decode batch shares only the weights: each row still attends to its own context. Measured on the bundled
-            // model at contexts of 100-400: about 0.8 for 2 rows, 0.55 for 8.
+            // A decode batch shares only the weights: each row still attends to its own context. A first guess, learned
+            // online (FrameLoop on the bundled model, at contexts up to 512, settles near 1.0 for 2 rows and 0.82 for 8).
             for (int b = 1; b < _rowsRatio.Length; b++)
             {
                 _rowsRatio[b] = new Estimate(0.5 + 0.6 / (1 << b));
@@ -88,20 +88,6 @@ namespace NpcSdk.Scheduling
         public double StageShare(int stage)
         {
             lock (_gate) return _stageShare[stage];
-        }
-
-        /// <summary>The largest part's share of a layer's time.</summary>
-        public double LargestStageShare
-        {
-            get
-            {
-                lock (_gate)
-                {
-                    double max = 0;
-                    foreach (double x in _stageShare) max = Math.Max(max, x);
-                    return max;
-                }
-            }
         }
 
         /// <summary>The times of one layer's parts, run one by one: moves each part's share towards what it took.</summary>
