@@ -423,7 +423,7 @@ namespace NpcSdk.Models
                         {
                             // Whole 32-element blocks: the head size is a multiple of 32 for a Q8_0 cache.
                             int offset = (int)TensorTypeInfo.RowBytes(TensorType.Q8_0, kvHead * hd);
-                            for (int c = 0; c < count; c++) DequantizeQ8_0(first + c * _cache.RowBytes + offset, dst + (j + c) * hd, hd / 32);
+                            for (int c = 0; c < count; c++) Dequantizer.Q8_0Blocks(first + c * _cache.RowBytes + offset, dst + (j + c) * hd, hd / 32);
                         }
                         else
                         {
@@ -452,28 +452,6 @@ namespace NpcSdk.Models
             }
 #endif
             for (; i < n; i++) dst[i] = Half16.ToFloat(src[i]);
-        }
-
-        /// <summary>
-        /// Q8_0 blocks to floats: quant × scale, one rounding each, as <see cref="Dequantizer.DequantizeRow"/> computes them
-        /// (inlined here: a decode step dequantizes every cached value of a Q8_0 cache per layer).
-        /// </summary>
-        private static void DequantizeQ8_0(byte* src, float* dst, int blocks)
-        {
-            for (int b = 0; b < blocks; b++, src += 34, dst += 32)
-            {
-                float d = Half16.ToFloat(*(ushort*)src);
-#if NET
-                if (Avx2.IsSupported)
-                {
-                    Vector256<float> vd = Vector256.Create(d);
-                    for (int i = 0; i < 32; i += 8)
-                        Avx.Store(dst + i, Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32((sbyte*)src + 2 + i)) * vd);
-                    continue;
-                }
-#endif
-                for (int i = 0; i < 32; i++) dst[i] = (sbyte)src[2 + i] * d;
-            }
         }
 
         /// <summary>acc = fma(v, p, acc) element-wise over a cache row of F16 (widened as it is loaded) or F32 values.</summary>

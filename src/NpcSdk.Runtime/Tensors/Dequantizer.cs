@@ -39,6 +39,17 @@ internal static class Dequantizer
                 }
 
                 return;
+            case TensorType.Q8_0:
+                unsafe
+                {
+                    fixed (byte* x = src)
+                    fixed (float* y = dst)
+                    {
+                        Q8_0Blocks(x, y, blocks);
+                    }
+                }
+
+                return;
         }
 
         for (int b = 0; b < blocks; b++)
@@ -51,7 +62,6 @@ internal static class Dequantizer
                 case TensorType.Q4_1: Q4_1(x, y); break;
                 case TensorType.Q5_0: Q5_0(x, y); break;
                 case TensorType.Q5_1: Q5_1(x, y); break;
-                case TensorType.Q8_0: Q8_0(x, y); break;
                 case TensorType.Q8_1: Q8_1(x, y); break;
                 case TensorType.Q2_K: Q2_K(x, y); break;
                 case TensorType.Q3_K: Q3_K(x, y); break;
@@ -131,12 +141,32 @@ internal static class Dequantizer
         }
     }
 
-    private static void Q8_0(ReadOnlySpan<byte> x, Span<float> y)
+    /// <summary>
+    /// Q8_0 blocks to floats: quant × scale, one rounding each (8 at a time with AVX2). Attention calls it directly for
+    /// each cached value row of a Q8_0 cache, every decode step.
+    /// </summary>
+    internal static unsafe void Q8_0Blocks(byte* src, float* dst, int blocks)
     {
-        float d = ReadHalf(x, 0);
-        for (int j = 0; j < 32; j++)
+        for (int b = 0; b < blocks; b++, src += 34, dst += 32)
         {
-            y[j] = (sbyte)x[2 + j] * d;
+            float d = Half16.ToFloat(*(ushort*)src);
+#if NET
+            if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+            {
+                var vd = System.Runtime.Intrinsics.Vector256.Create(d);
+                for (int i = 0; i < 32; i += 8)
+                {
+                    var q = System.Runtime.Intrinsics.X86.Avx2.ConvertToVector256Int32((sbyte*)src + 2 + i);
+                    System.Runtime.Intrinsics.X86.Avx.Store(dst + i, System.Runtime.Intrinsics.X86.Avx.ConvertToVector256Single(q) * vd);
+                }
+
+                continue;
+            }
+#endif
+            for (int i = 0; i < 32; i++)
+            {
+                dst[i] = (sbyte)src[2 + i] * d;
+            }
         }
     }
 
