@@ -20,7 +20,7 @@ namespace NpcSdk.Benchmarks
         private float[] _output = new float[N];
         private int _next;
 
-        [Params(TensorType.Q8_0, TensorType.Q4_0, TensorType.Q4_K, TensorType.Q6_K, TensorType.F16)]
+        [Params(TensorType.Q8_0, TensorType.Q4_0, TensorType.Q5_0, TensorType.Q4_K, TensorType.Q6_K, TensorType.F16)]
         public TensorType Type { get; set; }
 
         [GlobalSetup]

@@ -362,7 +362,7 @@ namespace NpcSdk.Models
             var kernel = MatMulKernels.Select(w.Type, w.Rows, w.Cols, _evalLength);
             if (HasInterleaved(w))
             {
-                // Q4_0/Q4_K in 8-row groups (the Repacked kernels' arithmetic), Q8_0 in 4-row groups (vec_dot's), by the
+                // Q4_0/Q4_K in 8-row groups (the Repacked kernels' arithmetic), Q8_0 and Q5_0 in 4-row groups (vec_dot's), by the
                 // managed kernels or the plugin; the pool splits whole groups.
                 _interleaved.Set(w, _actRows.Quantize(input, inStride, rows, w, native: _model.UseNativeKernels), output, outStride, rows,
                     firstRow, _evalLength - _evalLength % 4 - _evalOffset, _model.UseNativeKernels);
@@ -586,6 +586,8 @@ namespace NpcSdk.Models
                         Q4_0Interleaved.Compute(w, _w.Cols, end - start, a, _act.RowBytes, _batch, first, _outStride);
                     else if (_w.Type == TensorType.Q4_K)
                         Q4_KInterleaved.Compute(w, _w.Cols, end - start, a, _act.RowBytes, _batch, _firstRow, _gemmRows, first, _outStride);
+                    else if (_w.Type == TensorType.Q5_0)
+                        Q5_0Interleaved.Compute(w, _w.Cols, end - start, a, _act.RowBytes, _batch, first, _outStride);
                     else
                         Q8_0Interleaved.Compute(w, _w.Cols, end - start, a, _act.RowBytes, _batch, first, _outStride);
 #else

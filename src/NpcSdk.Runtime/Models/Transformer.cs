@@ -20,8 +20,8 @@ namespace NpcSdk.Models
 
         /// <summary>
         /// Lays out the weights the chosen kernels read faster another way: Q4_0 and Q4_K matrices in 8-row groups, for
-        /// the managed kernels or a plugin that has them, and long-rowed Q8_0 matrices in 4-row groups for the managed
-        /// kernels. Returns the bytes laid out.
+        /// the managed kernels or a plugin that has them, long-rowed Q8_0 and Q5_0 matrices in 4-row groups for the
+        /// managed kernels. Returns the bytes laid out.
         /// </summary>
         public long PrepareWeights(NpcSdk.Compute.WorkerPool pool)
         {
@@ -52,6 +52,8 @@ namespace NpcSdk.Models
                     return NpcSdk.Tensors.Q4_KInterleaved.CanRepack(w.Rows, w.Cols) && (UseNativeKernels ? NpcSdk.Native.NativeKernels.SupportsQ4_KInterleaved : ManagedLayouts);
                 case NpcSdk.Tensors.TensorType.Q8_0:
                     return NpcSdk.Tensors.Q8_0Interleaved.CanRepack(w.Rows, w.Cols) && !UseNativeKernels && ManagedLayouts;
+                case NpcSdk.Tensors.TensorType.Q5_0:
+                    return NpcSdk.Tensors.Q5_0Interleaved.CanRepack(w.Rows, w.Cols) && !UseNativeKernels && ManagedLayouts;
                 default:
                     return false;
             }

@@ -30,8 +30,8 @@ namespace NpcSdk.Models
         public bool Mapped { get; }
 
         /// <summary>
-        /// The same weights laid out for the 8-row Q4_0 or Q4_K kernels or the 4-row Q8_0 kernel (<see cref="Q4_0Interleaved"/>,
-        /// <see cref="Q4_KInterleaved"/>, <see cref="Q8_0Interleaved"/>), owned by this matrix, or
+        /// The same weights laid out for the 8-row Q4_0 or Q4_K kernels or the 4-row Q8_0 or Q5_0 kernels (<see cref="Q4_0Interleaved"/>,
+        /// <see cref="Q4_KInterleaved"/>, <see cref="Q8_0Interleaved"/>, <see cref="Q5_0Interleaved"/>), owned by this matrix, or
         /// null. <see cref="Data"/> stays valid (embedding lookups read it), its pages released from memory.
         /// </summary>
         public byte* Interleaved { get; private set; }
@@ -45,6 +45,7 @@ namespace NpcSdk.Models
                 TensorType.Q4_0 => Q4_0Interleaved.CanRepack(Rows, Cols),
                 TensorType.Q4_K => Q4_KInterleaved.CanRepack(Rows, Cols),
                 TensorType.Q8_0 => Q8_0Interleaved.CanRepack(Rows, Cols),
+                TensorType.Q5_0 => Q5_0Interleaved.CanRepack(Rows, Cols),
                 _ => false,
             };
             if (!applies) return false;
@@ -65,14 +66,15 @@ namespace NpcSdk.Models
             return true;
         }
 
-        /// <summary>Rows per group of <see cref="Interleaved"/>: 8 for Q4_0 and Q4_K, 4 for Q8_0.</summary>
-        public int GroupRows => Type == TensorType.Q8_0 ? Q8_0Interleaved.GroupRows : 8;
+        /// <summary>Rows per group of <see cref="Interleaved"/>: 8 for Q4_0 and Q4_K, 4 for Q8_0 and Q5_0.</summary>
+        public int GroupRows => Type is TensorType.Q8_0 or TensorType.Q5_0 ? 4 : 8;
 
         /// <summary>Bytes of one group of <see cref="Interleaved"/>.</summary>
         public long GroupBytes => Type switch
         {
             TensorType.Q4_0 => Q4_0Interleaved.GroupBytes(Cols),
             TensorType.Q4_K => Q4_KInterleaved.GroupBytes(Cols),
+            TensorType.Q5_0 => Q5_0Interleaved.GroupBytes(Cols),
             _ => Q8_0Interleaved.GroupBytes(Cols),
         };
 
@@ -119,6 +121,7 @@ namespace NpcSdk.Models
                     {
                         TensorType.Q4_0 => Q4_0Interleaved.Repack(_src, _cols, _dst, g0, g1),
                         TensorType.Q4_K => Q4_KInterleaved.Repack(_src, _cols, _dst, g0, g1),
+                        TensorType.Q5_0 => Q5_0Interleaved.Repack(_src, _cols, _dst, g0, g1),
                         _ => Q8_0Interleaved.Repack(_src, _cols, _dst, g0, g1),
                     };
                     if (!finite) _finite = false;

@@ -529,17 +529,19 @@ internal static unsafe class VecDotAvx2
     {
         float* ht = Half16.TablePointer;
         Vector256<float> acc = Vector256<float>.Zero;
-        Vector256<byte> highMinus16 = Vector256.Create((byte)0xF0);
-        for (int b = 0; b < blocks; b++, x += 22, y += 34)
-        {
-            // A cleared fifth bit means value - 16: OR in 0xF0 (= -16 on top of the nibble) where the bit is 0.
-            Vector256<byte> high = Avx2.AndNot(BytesFromBits(*(uint*)(x + 2)), highMinus16);
-            Vector256<sbyte> qx = (Nibbles(x + 6) | high).AsSByte();
-            Vector256<int> s = MulSumI8(qx, Avx.LoadVector256((sbyte*)(y + 2)));
-            acc = Fma.MultiplyAdd(Vector256.Create(H(ht, x) * H(ht, y)), Avx.ConvertToVector256Single(s), acc);
-        }
-
+        for (int b = 0; b < blocks; b++, x += 22, y += 34) acc = Q5_0Step(x, y, ht, acc);
         return GgmlMath.Hsum(acc);
+    }
+
+    /// <summary>One Q5_0 block of <see cref="Q5_0"/>: <paramref name="acc"/> + d_x * d_y * (its int32 lanes).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> Q5_0Step(byte* x, byte* y, float* ht, Vector256<float> acc)
+    {
+        // A cleared fifth bit means value - 16: OR in 0xF0 (= -16 on top of the nibble) where the bit is 0.
+        Vector256<byte> high = Avx2.AndNot(BytesFromBits(*(uint*)(x + 2)), Vector256.Create((byte)0xF0));
+        Vector256<sbyte> qx = (Nibbles(x + 6) | high).AsSByte();
+        Vector256<int> s = MulSumI8(qx, Avx.LoadVector256((sbyte*)(y + 2)));
+        return Fma.MultiplyAdd(Vector256.Create(H(ht, x) * H(ht, y)), Avx.ConvertToVector256Single(s), acc);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -270,6 +270,44 @@ public unsafe class KernelArithmeticTests
         }
     }
 
+    [Theory]
+    [InlineData(4, 256, 1)]
+    [InlineData(8, 896, 1)]
+    [InlineData(8, 896, 5)]
+    [InlineData(12, 4864, 2)]
+    [InlineData(4, 1000 / 32 * 32, 3)]
+    public void Interleaved_Q5_0_Gives_The_Bits_Of_Vec_Dot(int rows, int cols, int tokens)
+    {
+        var weights = QuantizedRows(TensorType.Q5_0, rows, cols, 91);
+        int rowBytes = (int)TensorTypeInfo.RowBytes(TensorType.Q5_0, cols);
+        int actBytes = (int)TensorTypeInfo.RowBytes(TensorType.Q8_0, cols);
+        var act = new byte[tokens * actBytes];
+        for (int t = 0; t < tokens; t++) TestData.Quantize(TensorType.Q8_0, TestData.Gaussian(cols, 200 + t)).CopyTo(act, t * actBytes);
+
+        var packed = new byte[rows * rowBytes];
+        var output = new float[tokens * rows];
+        fixed (byte* w = weights)
+        fixed (byte* p = packed)
+        fixed (byte* a = act)
+        fixed (float* o = output)
+        {
+            Assert.True(Q5_0Interleaved.CanRepack(rows, cols));
+            Assert.True(Q5_0Interleaved.Repack(w, cols, p, 0, rows / 4));
+            Q5_0Interleaved.Compute(p, cols, rows / 4, a, actBytes, tokens, o, rows);
+            for (int t = 0; t < tokens; t++)
+                for (int r = 0; r < rows; r++)
+                    Assert.Equal(VecDotScalar.Dot(TensorType.Q5_0, w + r * rowBytes, a + t * actBytes, cols), output[t * rows + r]);
+        }
+    }
+
+    [Fact]
+    public void Q5_0_Is_Interleaved_In_Groups_Of_Four_With_A_Chunk_Of_Eight_Blocks()
+    {
+        Assert.True(Q5_0Interleaved.CanRepack(4, 256));
+        Assert.False(Q5_0Interleaved.CanRepack(4, 224));
+        Assert.False(Q5_0Interleaved.CanRepack(6, 896));
+    }
+
     [Fact]
     public void Q8_0_Is_Interleaved_Only_For_Long_Rows_In_Groups_Of_Four()
     {

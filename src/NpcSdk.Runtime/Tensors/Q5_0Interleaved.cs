@@ -1,0 +1,185 @@
+using System;
+#if NET
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using NpcSdk.Compute;
+#endif
+
+namespace NpcSdk.Tensors;
+
+/// <summary>
+/// Q5_0 weights laid out again in groups of 4 rows, so that unpacking the fifth bits costs two instructions per block
+/// instead of ggml's five, and four rows' FMA chains run side by side from one stream. Each output keeps
+/// ggml_vec_dot_q5_0_q8_0's arithmetic (the same int32 lanes, one FMA per block, the same order), so the bits are the
+/// same.
+/// <para>
+/// A row's blocks go in chunks of 8 (176 bytes, as the 8 blocks): the 8 F16 scales; 4 vectors of 32 bytes whose low
+/// nibbles are block 2j's low four bits and whose high nibbles are block 2j+1's, element i in byte i; then 32 bytes
+/// whose byte i holds the fifth bit of element i of block k in bit k. A group is chunk by chunk, each chunk the 4 rows'
+/// one after another; a row's last <c>blocks % 8</c> blocks stay in Q5_0, the 4 rows' after the chunks. A group takes
+/// the bytes of its 4 rows.
+/// </para>
+/// </summary>
+internal static unsafe class Q5_0Interleaved
+{
+    /// <summary>Rows per group.</summary>
+    public const int GroupRows = 4;
+
+    private const int BlockBytes = 22;
+    private const int ChunkBlocks = 8;
+    private const int ChunkBytes = ChunkBlocks * BlockBytes; // 176
+    private const int NibbleOffset = 16;
+    private const int PlaneOffset = 144;
+
+    /// <summary>Bytes of one group of 4 rows of <paramref name="cols"/> columns (the same as the 4 rows in Q5_0).</summary>
+    public static long GroupBytes(int cols) => GroupRows * (long)(cols / 32) * BlockBytes;
+
+    /// <summary>Whether the layout applies: a multiple of 4 rows with at least one chunk of 8 blocks.</summary>
+    public static bool CanRepack(int rows, int cols) => rows > 0 && rows % GroupRows == 0 && cols % 32 == 0 && cols >= 32 * ChunkBlocks;
+
+    /// <summary>
+    /// Lays out groups [<paramref name="groupStart"/>, <paramref name="groupEnd"/>) of Q5_0 <paramref name="src"/> into
+    /// <paramref name="dst"/>. Returns true: the kernel reads every F16 scale through the exact conversion table.
+    /// </summary>
+    public static bool Repack(byte* src, int cols, byte* dst, int groupStart, int groupEnd)
+    {
+        int blocks = cols / 32, chunks = blocks / ChunkBlocks, tail = blocks % ChunkBlocks;
+        long rowBytes = blocks * (long)BlockBytes;
+        for (int g = groupStart; g < groupEnd; g++)
+        {
+            byte* rows = src + g * GroupRows * rowBytes;
+            byte* d = dst + g * GroupBytes(cols);
+            for (int c = 0; c < chunks; c++)
+                for (int r = 0; r < GroupRows; r++, d += ChunkBytes)
+                    RepackChunk(rows + r * rowBytes + c * (long)ChunkBytes, d);
+            for (int r = 0; r < GroupRows; r++, d += tail * BlockBytes)
+                Buffer.MemoryCopy(rows + r * rowBytes + chunks * (long)ChunkBytes, d, tail * BlockBytes, tail * BlockBytes);
+        }
+        return true;
+    }
+
+    /// <summary>8 Q5_0 blocks (d, qh, qs[16] each) into one chunk.</summary>
+    private static void RepackChunk(byte* blocks, byte* chunk)
+    {
+        for (int i = 0; i < PlaneOffset - NibbleOffset + 32; i++) chunk[NibbleOffset + i] = 0;
+        for (int k = 0; k < ChunkBlocks; k++)
+        {
+            byte* b = blocks + k * BlockBytes;
+            *(ushort*)(chunk + 2 * k) = *(ushort*)b;
+            uint qh = (uint)(b[2] | b[3] << 8 | b[4] << 16 | b[5] << 24);
+            byte* nibbles = chunk + NibbleOffset + 32 * (k / 2);
+            int shift = 4 * (k % 2);
+            for (int i = 0; i < 32; i++)
+            {
+                int low4 = i < 16 ? b[6 + i] & 0x0F : b[6 + i - 16] >> 4;
+                nibbles[i] |= (byte)(low4 << shift);
+                chunk[PlaneOffset + i] |= (byte)(((qh >> i) & 1) << k);
+            }
+        }
+    }
+
+#if NET
+    public static bool IsSupported => VecDotAvx2.IsSupported;
+
+    /// <summary>
+    /// <c>output[t * outputStride + r] = row r · activation t</c> for the <paramref name="groups"/> groups at
+    /// <paramref name="packed"/> and <paramref name="tokens"/> Q8_0 activations <paramref name="activationBytes"/> apart.
+    /// Every activation runs over a group while its 4 rows are in L1.
+    /// </summary>
+    public static void Compute(byte* packed, int cols, int groups, byte* activations, long activationBytes, int tokens, float* output, int outputStride)
+    {
+        int blocks = cols / 32;
+        long groupBytes = GroupBytes(cols);
+        for (int g = 0; g < groups; g++)
+            for (int t = 0; t < tokens; t++)
+                Group(packed + g * groupBytes, blocks, activations + t * activationBytes, output + t * outputStride + g * GroupRows);
+    }
+
+    /// <summary>The 4 rows of one group against one activation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Group(byte* x, int blocks, byte* y, float* output)
+    {
+        float* ht = Half16.TablePointer;
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        int chunks = blocks / ChunkBlocks, tail = blocks % ChunkBlocks;
+        for (int c = 0; c < chunks; c++, x += GroupRows * ChunkBytes, y += ChunkBlocks * 34)
+        {
+            // Unrolled so that every shift of the fifth-bit plane is a constant.
+            Blocks(x, y, 0, ht, ref acc0, ref acc1, ref acc2, ref acc3);
+            Blocks(x, y, 1, ht, ref acc0, ref acc1, ref acc2, ref acc3);
+            Blocks(x, y, 2, ht, ref acc0, ref acc1, ref acc2, ref acc3);
+            Blocks(x, y, 3, ht, ref acc0, ref acc1, ref acc2, ref acc3);
+        }
+
+        // The last blocks % 8 blocks of each row, in Q5_0.
+        long tailBytes = tail * BlockBytes;
+        for (int b = 0; b < tail; b++, y += 34)
+        {
+            acc0 = VecDotAvx2.Q5_0Step(x + b * BlockBytes, y, ht, acc0);
+            acc1 = VecDotAvx2.Q5_0Step(x + tailBytes + b * BlockBytes, y, ht, acc1);
+            acc2 = VecDotAvx2.Q5_0Step(x + 2 * tailBytes + b * BlockBytes, y, ht, acc2);
+            acc3 = VecDotAvx2.Q5_0Step(x + 3 * tailBytes + b * BlockBytes, y, ht, acc3);
+        }
+
+        output[0] = GgmlMath.Hsum(acc0);
+        output[1] = GgmlMath.Hsum(acc1);
+        output[2] = GgmlMath.Hsum(acc2);
+        output[3] = GgmlMath.Hsum(acc3);
+    }
+
+    /// <summary>Blocks 2j and 2j+1 of a chunk's 4 rows at <paramref name="x"/>, with their activations at <paramref name="y"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Blocks(byte* x, byte* y, int j, float* ht, ref Vector256<float> acc0, ref Vector256<float> acc1, ref Vector256<float> acc2, ref Vector256<float> acc3)
+    {
+        // The activations, 16 x their pair sums (the -16 of every quant) and scales, shared by the 4 rows.
+        Vector256<byte> sixteen = Vector256.Create((byte)0x10), low4 = Vector256.Create((byte)0x0F);
+        byte* ya = y + 2 * j * 34, yb = ya + 34;
+        Vector256<sbyte> qa = Avx.LoadVector256((sbyte*)(ya + 2)), qb = Avx.LoadVector256((sbyte*)(yb + 2));
+        Vector256<short> sa = Avx2.MultiplyAddAdjacent(sixteen, qa), sb = Avx2.MultiplyAddAdjacent(sixteen, qb);
+        float da = H(ht, ya), db = H(ht, yb);
+        acc0 = Pair(x, j, qa, qb, sa, sb, da, db, ht, low4, sixteen, acc0);
+        acc1 = Pair(x + ChunkBytes, j, qa, qb, sa, sb, da, db, ht, low4, sixteen, acc1);
+        acc2 = Pair(x + 2 * ChunkBytes, j, qa, qb, sa, sb, da, db, ht, low4, sixteen, acc2);
+        acc3 = Pair(x + 3 * ChunkBytes, j, qa, qb, sa, sb, da, db, ht, low4, sixteen, acc3);
+    }
+
+    /// <summary>Blocks 2j and 2j+1 of one row's chunk at <paramref name="chunk"/>, accumulated in order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Pair(byte* chunk, int j, Vector256<sbyte> qa, Vector256<sbyte> qb, Vector256<short> sa, Vector256<short> sb,
+        float da, float db, float* ht, Vector256<byte> low4, Vector256<byte> bit4, Vector256<float> acc)
+    {
+        Vector256<byte> nibbles = Avx.LoadVector256(chunk + NibbleOffset + 32 * j);
+        Vector256<ushort> plane = Avx.LoadVector256((ushort*)(chunk + PlaneOffset));
+        Vector256<byte> xa = (nibbles & low4) | (FifthBits(plane, 2 * j) & bit4);
+        Vector256<byte> xb = (Avx2.ShiftRightLogical(nibbles.AsUInt16(), 4).AsByte() & low4) | (FifthBits(plane, 2 * j + 1) & bit4);
+        acc = Fma.MultiplyAdd(Vector256.Create(H(ht, chunk + 4 * j) * da), Avx.ConvertToVector256Single(Lanes(xa, qa, sa)), acc);
+        return Fma.MultiplyAdd(Vector256.Create(H(ht, chunk + 4 * j + 2) * db), Avx.ConvertToVector256Single(Lanes(xb, qb, sb)), acc);
+    }
+
+    /// <summary>The plane shifted so that block <paramref name="k"/>'s bits sit at bit 4 of every byte (k is a constant after inlining).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> FifthBits(Vector256<ushort> plane, int k) => k switch
+    {
+        0 => Avx2.ShiftLeftLogical(plane, 4).AsByte(),
+        1 => Avx2.ShiftLeftLogical(plane, 3).AsByte(),
+        2 => Avx2.ShiftLeftLogical(plane, 2).AsByte(),
+        3 => Avx2.ShiftLeftLogical(plane, 1).AsByte(),
+        4 => plane.AsByte(),
+        5 => Avx2.ShiftRightLogical(plane, 1).AsByte(),
+        6 => Avx2.ShiftRightLogical(plane, 2).AsByte(),
+        _ => Avx2.ShiftRightLogical(plane, 3).AsByte(),
+    };
+
+    /// <summary>
+    /// ggml's int32 lanes (sums of 4 adjacent products) of (x - 16) · y from the unsigned quants x in [0, 31]: the
+    /// 16-bit pair sums of x · y less 16 x the activations' (<paramref name="sixteenY"/>), exact, then summed in pairs.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Lanes(Vector256<byte> x, Vector256<sbyte> y, Vector256<short> sixteenY) =>
+        Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(x, y) - sixteenY, Vector256.Create((short)1));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float H(float* table, byte* p) => table[*(ushort*)p];
+#endif
+}
