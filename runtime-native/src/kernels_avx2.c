@@ -773,6 +773,151 @@ static AVX2 void q8_0_sums(const uint8_t* y, int nb, float* dy, int32_t* sy8)
 }
 
 /*
+ * Interleaved Q5_0 (npc_matmul_q5_0x4), the managed Q5_0Interleaved kernel: the fifth bits of a chunk's 8 blocks sit in
+ * one 32-byte plane, so a block's quants take two instructions to unpack (the plane shifted so that its bit reaches
+ * bit 4 of every byte, and'ed, or'ed onto the nibbles) instead of ggml's five. Every lane is ggml's int32 sum of 4
+ * products, exact, FMA'd with d_x * d_y block after block, then hsum_float_8: the bits of ggml_vec_dot_q5_0_q8_0
+ * (rows_q5_0). A chunk's 8 products d_x * d_y of a row and an activation take one vmulps (the same products as one at
+ * a time) and wait on the stack, each block's a broadcast load instead of a multiply and a shuffle.
+ */
+
+/*
+ * Hides where `p` points from the optimizer for one iteration: otherwise GCC hoists the address of every scale it
+ * broadcasts out of the loop, then spills the 32 pointers and reloads one before each broadcast.
+ */
+#define Q5X4_OPAQUE(p) __asm__("" : "+r"(p))
+
+/** Block k's fifth bits at bit 4 of every byte (other bits to be masked off); k is a constant after inlining. */
+INLINE AVX2 __m256i q5x4_fifth(__m256i plane, const int k)
+{
+    switch (k) {
+    case 0: return _mm256_slli_epi16(plane, 4);
+    case 1: return _mm256_slli_epi16(plane, 3);
+    case 2: return _mm256_slli_epi16(plane, 2);
+    case 3: return _mm256_slli_epi16(plane, 1);
+    case 4: return plane;
+    case 5: return _mm256_srli_epi16(plane, 1);
+    case 6: return _mm256_srli_epi16(plane, 2);
+    default: return _mm256_srli_epi16(plane, 3);
+    }
+}
+
+/** Blocks 2j and 2j + 1 of a row's chunk as unsigned quants 0..31. */
+INLINE AVX2 void q5x4_unpack(const uint8_t* ch, const int j, __m256i* xa, __m256i* xb)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0F), b4 = _mm256_set1_epi8(0x10);
+    const __m256i nib = loadu(ch + NPC_Q5X4_NIBBLES + 32 * j), plane = loadu(ch + NPC_Q5X4_PLANE);
+    *xa = _mm256_or_si256(_mm256_and_si256(nib, m4), _mm256_and_si256(q5x4_fifth(plane, 2 * j), b4));
+    *xb = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(nib, 4), m4), _mm256_and_si256(q5x4_fifth(plane, 2 * j + 1), b4));
+}
+
+/** ggml's int32 lanes of (x - 16) . y from the unsigned quants x and 16 x the activation's pair sums. */
+INLINE AVX2 __m256i q5x4_lanes(__m256i x, __m256i y, __m256i y16)
+{
+    return _mm256_madd_epi16(_mm256_sub_epi16(_mm256_maddubs_epi16(x, y), y16), _mm256_set1_epi16(1));
+}
+
+/** acc += ggml's step for block `xb` of a row in Q5_0 (the rows' last nb % 8 blocks), scaled by d_x * dy. */
+INLINE AVX2 __m256 q5x4_plain(const block_q5_0* xb, const uint8_t* y, float dy, __m256 acc)
+{
+    const __m256i qx = q5_0_quants(xb);
+    const __m256i s = mul_sum_us8(_mm256_sign_epi8(qx, qx), _mm256_sign_epi8(loadu(((const block_q8_0*)y)->qs), qx));
+    return _mm256_fmadd_ps(_mm256_set1_ps(h16(xb->d) * dy), _mm256_cvtepi32_ps(s), acc);
+}
+
+/*
+ * One activation (decode): the 4 rows side by side, one stream of weights, the activation's vectors, 16 x its pair
+ * sums (vpmaddubsw of the unsigned quants less these, each at most 31 x 2 x 128 + 16 x 2 x 128 in magnitude, exact in
+ * 16 bits) and scales shared by the 4 rows.
+ */
+static AVX2 void q5_0x4_decode(const uint8_t* x, int nb, const uint8_t* y, float* out)
+{
+    const __m256i b4 = _mm256_set1_epi8(0x10);
+    _Alignas(32) float scales[32];
+    __m256 acc[4];
+    _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) acc[r] = _mm256_setzero_ps();
+    const int chunks = nb / 8, tail = nb % 8;
+    const block_q8_0* yb = (const block_q8_0*)y;
+    for (int c = 0; c < chunks; c++, x += 4 * NPC_Q5X4_CHUNK, yb += 8) {
+        float* sc = scales;
+        Q5X4_OPAQUE(sc);
+        const __m256 dy = _mm256_cvtph_ps(_mm_setr_epi16((short)yb[0].d, (short)yb[1].d, (short)yb[2].d, (short)yb[3].d,
+                                                         (short)yb[4].d, (short)yb[5].d, (short)yb[6].d, (short)yb[7].d));
+        _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++)
+            _mm256_store_ps(sc + 8 * r, _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)(x + r * NPC_Q5X4_CHUNK))), dy));
+        _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) {
+            const __m256i qa = loadu(yb[2 * j].qs), qb = loadu(yb[2 * j + 1].qs);
+            const __m256i sa = _mm256_maddubs_epi16(b4, qa), sb = _mm256_maddubs_epi16(b4, qb);
+            _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) {
+                __m256i xa, xb;
+                q5x4_unpack(x + r * NPC_Q5X4_CHUNK, j, &xa, &xb);
+                acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(sc + 8 * r + 2 * j), _mm256_cvtepi32_ps(q5x4_lanes(xa, qa, sa)), acc[r]);
+                acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(sc + 8 * r + 2 * j + 1), _mm256_cvtepi32_ps(q5x4_lanes(xb, qb, sb)), acc[r]);
+            }
+        }
+    }
+    const block_q5_0* xt = (const block_q5_0*)x;
+    for (int b = 0; b < tail; b++, yb++)
+        _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) acc[r] = q5x4_plain(xt + r * tail + b, (const uint8_t*)yb, h16(yb->d), acc[r]);
+    _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) out[r] = hsum_ps(acc[r]);
+}
+
+/*
+ * Row r of a group against `na` (2..4) activations: each block unpacked once for all of them, one chain each (so
+ * nothing spills), the quants made signed for ggml's vpsignb form (no per-activation correction to hold). The group's
+ * other rows follow from L1.
+ */
+INLINE AVX2 void q5_0x4_row(const uint8_t* x, int r, int nb, const uint8_t* y, int64_t ys, const float* dy, int64_t ps,
+                            float* out, int64_t os, const int na)
+{
+    const __m256i b4 = _mm256_set1_epi8(0x10);
+    _Alignas(32) float scales[32];
+    __m256 acc[4];
+    _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) acc[k] = _mm256_setzero_ps();
+    const int chunks = nb / 8, tail = nb % 8;
+    const uint8_t* ch = x + r * NPC_Q5X4_CHUNK;
+    for (int c = 0; c < chunks; c++, ch += 4 * NPC_Q5X4_CHUNK) {
+        float* sc = scales;
+        Q5X4_OPAQUE(sc);
+        const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)ch));
+        _Pragma("GCC unroll 4") for (int k = 0; k < na; k++)
+            _mm256_store_ps(sc + 8 * k, _mm256_mul_ps(dx, _mm256_loadu_ps(dy + k * ps + 8 * c)));
+        _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) {
+            __m256i xa, xb;
+            q5x4_unpack(ch, j, &xa, &xb);
+            xa = _mm256_sub_epi8(xa, b4);
+            xb = _mm256_sub_epi8(xb, b4);
+            const __m256i aa = _mm256_abs_epi8(xa), ab = _mm256_abs_epi8(xb);
+            _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {
+                const block_q8_0* yk = (const block_q8_0*)(y + k * ys) + 8 * c + 2 * j;
+                const __m256i la = mul_sum_us8(aa, _mm256_sign_epi8(loadu(yk[0].qs), xa));
+                const __m256i lb = mul_sum_us8(ab, _mm256_sign_epi8(loadu(yk[1].qs), xb));
+                acc[k] = _mm256_fmadd_ps(_mm256_broadcast_ss(sc + 8 * k + 2 * j), _mm256_cvtepi32_ps(la), acc[k]);
+                acc[k] = _mm256_fmadd_ps(_mm256_broadcast_ss(sc + 8 * k + 2 * j + 1), _mm256_cvtepi32_ps(lb), acc[k]);
+            }
+        }
+    }
+    const block_q5_0* xr = (const block_q5_0*)(x + (int64_t)chunks * 4 * NPC_Q5X4_CHUNK) + r * tail;
+    for (int b = 0; b < tail; b++)
+        _Pragma("GCC unroll 4") for (int k = 0; k < na; k++)
+            acc[k] = q5x4_plain(xr + b, y + k * ys + (8 * chunks + b) * sizeof(block_q8_0), dy[k * ps + 8 * chunks + b], acc[k]);
+    _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) out[k * os] = hsum_ps(acc[k]);
+}
+
+static AVX2 void q5_0x4(const uint8_t* x, int64_t gs, int ng, int nb, const uint8_t* y, int64_t ys, const float* dy,
+                        int64_t ps, int na, float* out, int64_t os)
+{
+    for (int g = 0; g < ng; g++, x += gs, out += 4) {
+        switch (na) {
+        case 1: q5_0x4_decode(x, nb, y, out); break;
+        case 2: for (int r = 0; r < 4; r++) q5_0x4_row(x, r, nb, y, ys, dy, ps, out + r, os, 2); break;
+        case 3: for (int r = 0; r < 4; r++) q5_0x4_row(x, r, nb, y, ys, dy, ps, out + r, os, 3); break;
+        default: for (int r = 0; r < 4; r++) q5_0x4_row(x, r, nb, y, ys, dy, ps, out + r, os, 4); break;
+        }
+    }
+}
+
+/*
  * Interleaved Q4_K (npc_matmul_q4_Kx8), the managed Q4_KInterleaved kernels: as for Q4_0, a chunk holds four quant
  * bytes of each of the 8 rows, so every row's sums stay in its own 32-bit lane and one vector holds the 8 rows'
  * chains. Per 64 elements (8 chunks) the low and the high nibbles' i16 pair sums, each at most 8 x 2 x 15 x 128 =
@@ -1135,6 +1280,7 @@ void npc_kernels_avx2(npc_kernels* k)
     k->q8_0_sums = q8_0_sums;
     k->q4_Kx8 = q4_Kx8;
     k->q8_K_pairs = q8_K_pairs;
+    k->q5_0x4 = q5_0x4;
 }
 
 #endif /* NPC_X86_64 */
