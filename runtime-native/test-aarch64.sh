@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Cross-compiles libnpcsdk_native and its C tests for ARM64 (the NEON path) and runs the tests under qemu-user: once
 # for baseline ARMv8.0 (build-aarch64, what ships) and once for armv8.2-a+dotprod (build-aarch64-dotprod), where the
-# kernels that have a dotprod form (interleaved Q4_0 and Q4_K) take it.
+# kernels that have a dotprod form (interleaved Q4_0, Q4_K and Q5_0) take it.
 # Installs nothing: it needs Debian's gcc-aarch64-linux-gnu (brings the arm64 libc) and qemu-user
 # (or qemu-user-static), plus cmake.
 set -euo pipefail
