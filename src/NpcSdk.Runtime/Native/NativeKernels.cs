@@ -217,6 +217,52 @@ internal static unsafe class NativeKernels
         NativeLibraryBinding.MatMulQ4_Kx8(packed, cols, groups, act, actStride, tokens, firstRow, gemmRows, output, outputStride);
     }
 
+    /// <summary>
+    /// Whether the loaded library has the interleaved Q5_0 product (<see cref="MatMulQ5_0Interleaved"/>): false when the
+    /// library is missing or older than ABI version 7.
+    /// </summary>
+    public static bool SupportsQ5_0Interleaved => IsAvailable && NativeLibraryBinding.HasQ5_0Interleaved;
+
+    /// <summary>
+    /// <c>Q5_0Interleaved.Compute</c> in the library, with the same bits on every path (AVX2, NEON, plain C), those of
+    /// ggml_vec_dot_q5_0_q8_0: <c>output[t * outputStride + r] = row r · activation t</c> for the
+    /// <paramref name="groups"/> groups of 4 rows at <paramref name="packed"/> (<see cref="Q5_0Interleaved.Repack"/>'s
+    /// layout) and <paramref name="tokens"/> Q8_0 activations <paramref name="actStride"/> bytes apart. The caller splits
+    /// a matrix's groups over its threads.
+    /// </summary>
+    public static void MatMulQ5_0Interleaved(byte* packed, int cols, int groups, byte* act, long actStride, int tokens, float* output, long outputStride)
+    {
+        if (!SupportsQ5_0Interleaved)
+        {
+            throw new InvalidOperationException(IsAvailable
+                ? "The native library predates the interleaved Q5_0 kernel (ABI version 7); use the managed Q5_0Interleaved."
+                : "The native kernels are not available (" + UnavailableReason + "); use the managed kernels.");
+        }
+
+        // The native entry point has no status to return: arguments it would ignore are errors here.
+        if (cols <= 0 || cols % 32 != 0 || groups < 0 || tokens < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(cols), $"{groups} groups of {cols} columns, {tokens} tokens.");
+        }
+
+        if (groups == 0 || tokens == 0)
+        {
+            return;
+        }
+
+        if (packed == null || act == null || output == null)
+        {
+            throw new ArgumentNullException(packed == null ? nameof(packed) : act == null ? nameof(act) : nameof(output));
+        }
+
+        if (tokens > 1 && (actStride < (long)(cols / 32) * 34 || outputStride < 4L * groups))
+        {
+            throw new ArgumentOutOfRangeException(nameof(actStride), $"Strides of {actStride} bytes and {outputStride} floats are too short for {cols} columns and {4 * groups} rows.");
+        }
+
+        NativeLibraryBinding.MatMulQ5_0x4(packed, cols, groups, act, actStride, tokens, output, outputStride);
+    }
+
     /// <summary>Same bytes as <see cref="Quantizer.QuantizeRow"/>, for the activation formats F32, F16, BF16, Q8_0, Q8_1, Q8_K.</summary>
     public static void QuantizeRow(TensorType t, ReadOnlySpan<float> src, Span<byte> dst) => QuantizeRows(t, src, 1, dst);
 

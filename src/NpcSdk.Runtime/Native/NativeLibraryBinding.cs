@@ -22,7 +22,7 @@ internal static unsafe class NativeLibraryBinding
     public const string LibraryName = "npcsdk_native";
 
     /// <summary>NPC_ABI_VERSION of the header these bindings were written against.</summary>
-    public const int AbiVersion = 6;
+    public const int AbiVersion = 7;
 
     /// <summary>
     /// The oldest library version these bindings accept: version 4 only added <c>npc_matmul_q4_0x8</c> and version 5
@@ -30,6 +30,7 @@ internal static unsafe class NativeLibraryBinding
     /// <see cref="HasQ4_KInterleaved"/> are then false). Version 6 only changed the layout <c>npc_matmul_q4_Kx8</c> reads
     /// to the current <see cref="NpcSdk.Tensors.Q4_KInterleaved"/> one (1152-byte super-blocks, the packed scale bytes
     /// kept): a version 5 library reads the old 1184-byte layout, so <see cref="HasQ4_KInterleaved"/> is false for it.
+    /// Version 7 only added <c>npc_matmul_q5_0x4</c> (<see cref="HasQ5_0Interleaved"/>).
     /// </summary>
     public const int OldestAbiVersion = 3;
 
@@ -48,6 +49,9 @@ internal static unsafe class NativeLibraryBinding
     /// </summary>
     public static bool HasQ4_KInterleaved { get; private set; }
 
+    /// <summary>Whether the bound library has <c>npc_matmul_q5_0x4</c> (ABI version 7 on); set by <see cref="TryBind"/>.</summary>
+    public static bool HasQ5_0Interleaved { get; private set; }
+
 #if NET
     private static delegate* unmanaged[Cdecl]<int> s_abiVersion;
     private static delegate* unmanaged[Cdecl]<int> s_getPath;
@@ -64,6 +68,7 @@ internal static unsafe class NativeLibraryBinding
     private static delegate* unmanaged[Cdecl]<float*, int, int, void*, void*, long, int, float, float*, float*, int> s_attention;
     private static delegate* unmanaged[Cdecl]<byte*, int, int, byte*, long, int, float*, long, void> s_matmulQ4_0x8;
     private static delegate* unmanaged[Cdecl]<byte*, int, int, byte*, long, int, int, int, float*, long, void> s_matmulQ4_Kx8;
+    private static delegate* unmanaged[Cdecl]<byte*, int, int, byte*, long, int, float*, long, void> s_matmulQ5_0x4;
 
     public static int GetPath() => s_getPath();
 
@@ -101,6 +106,9 @@ internal static unsafe class NativeLibraryBinding
     public static void MatMulQ4_Kx8(byte* packed, int cols, int groups, byte* act, long actStride, int tokens, int firstRow, int gemmRows,
         float* output, long outStride) =>
         s_matmulQ4_Kx8(packed, cols, groups, act, actStride, tokens, firstRow, gemmRows, output, outStride);
+
+    public static void MatMulQ5_0x4(byte* packed, int cols, int groups, byte* act, long actStride, int tokens, float* output, long outStride) =>
+        s_matmulQ5_0x4(packed, cols, groups, act, actStride, tokens, output, outStride);
 
     /// <summary>Loads the library and resolves every export; false (with the reason) when any step fails.</summary>
     public static bool TryBind(out string failure)
@@ -146,6 +154,10 @@ internal static unsafe class NativeLibraryBinding
             IntPtr q4kx8 = IntPtr.Zero;
             HasQ4_KInterleaved = version >= 6 && NativeLibrary.TryGetExport(handle, "npc_matmul_q4_Kx8", out q4kx8);
             s_matmulQ4_Kx8 = (delegate* unmanaged[Cdecl]<byte*, int, int, byte*, long, int, int, int, float*, long, void>)q4kx8;
+            // Optional (version 7 on): without it only the interleaved Q5_0 product stays managed.
+            IntPtr q5x4 = IntPtr.Zero;
+            HasQ5_0Interleaved = version >= 7 && NativeLibrary.TryGetExport(handle, "npc_matmul_q5_0x4", out q5x4);
+            s_matmulQ5_0x4 = (delegate* unmanaged[Cdecl]<byte*, int, int, byte*, long, int, float*, long, void>)q5x4;
             failure = string.Empty;
             return true;
         }
@@ -236,6 +248,9 @@ internal static unsafe class NativeLibraryBinding
         float* output, long outStride) =>
         npc_matmul_q4_Kx8(packed, cols, groups, act, actStride, tokens, firstRow, gemmRows, output, outStride);
 
+    public static void MatMulQ5_0x4(byte* packed, int cols, int groups, byte* act, long actStride, int tokens, float* output, long outStride) =>
+        npc_matmul_q5_0x4(packed, cols, groups, act, actStride, tokens, output, outStride);
+
     /// <summary>Calls one export to find out whether the library loads; false (with the reason) when it does not.</summary>
     public static bool TryBind(out string failure)
     {
@@ -259,6 +274,7 @@ internal static unsafe class NativeLibraryBinding
             npc_row_bytes(0, 0);
             HasQ4_0Interleaved = version >= 4 && ResolvesQ4_0x8();
             HasQ4_KInterleaved = version >= 6 && ResolvesQ4_Kx8();
+            HasQ5_0Interleaved = version >= 7 && ResolvesQ5_0x4();
             failure = string.Empty;
             return true;
         }
@@ -298,6 +314,20 @@ internal static unsafe class NativeLibraryBinding
         try
         {
             npc_matmul_q4_Kx8(null, 0, 0, null, 0, 0, 0, 0, null, 0);
+            return true;
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Resolves the optional <c>npc_matmul_q5_0x4</c> with a call that does nothing (no groups, no tokens).</summary>
+    private static bool ResolvesQ5_0x4()
+    {
+        try
+        {
+            npc_matmul_q5_0x4(null, 0, 0, null, 0, 0, null, 0);
             return true;
         }
         catch (EntryPointNotFoundException)
@@ -357,5 +387,9 @@ internal static unsafe class NativeLibraryBinding
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
     private static extern void npc_matmul_q4_Kx8(byte* packed, int cols, int groups, byte* act, long actStride, int tokens,
         int firstRow, int gemmRows, float* output, long outStride);
+
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+    private static extern void npc_matmul_q5_0x4(byte* packed, int cols, int groups, byte* act, long actStride, int tokens,
+        float* output, long outStride);
 #endif
 }

@@ -11,6 +11,7 @@ internal enum NativeFeature
     None,
     Q4_0Interleaved,
     Q4_KInterleaved,
+    Q5_0Interleaved,
 }
 
 /// <summary>A fact that is skipped, with the reason, when libnpcsdk_native is not built (the managed kernels then run) or lacks <see cref="Needs"/>.</summary>
@@ -59,6 +60,7 @@ internal static class NativeTests
         !NativeKernels.IsAvailable ? "libnpcsdk_native is not built (" + NativeKernels.UnavailableReason + "); run runtime-native/build.sh"
         : feature == NativeFeature.Q4_0Interleaved && !NativeKernels.SupportsQ4_0Interleaved ? "the loaded libnpcsdk_native predates npc_matmul_q4_0x8 (ABI version 4); rebuild it"
         : feature == NativeFeature.Q4_KInterleaved && !NativeKernels.SupportsQ4_KInterleaved ? "the loaded libnpcsdk_native predates npc_matmul_q4_Kx8 of this layout (ABI version 6); rebuild it"
+        : feature == NativeFeature.Q5_0Interleaved && !NativeKernels.SupportsQ5_0Interleaved ? "the loaded libnpcsdk_native predates npc_matmul_q5_0x4 (ABI version 7); rebuild it"
         : null;
 
     /// <summary>Every path the library can run here, each made current in turn.</summary>
@@ -88,12 +90,12 @@ internal static class NativeTests
     public unsafe delegate void GroupProduct(int firstGroup, float* output);
 
     /// <summary>
-    /// Runs an interleaved product (groups of 8 rows) on every path and compares it bit for bit with
-    /// <paramref name="expected"/> (token t's row r at t * stride + r): the whole matrix, whose output columns past
+    /// Runs an interleaved product (groups of <paramref name="groupRows"/> rows) on every path and compares it bit for bit
+    /// with <paramref name="expected"/> (token t's row r at t * stride + r): the whole matrix, whose output columns past
     /// <paramref name="rows"/> must stay untouched, then groups [1, groups) from output row 0, as ForwardPass hands a
     /// thread a range of groups.
     /// </summary>
-    public static unsafe void AssertInterleavedOnEveryPath(int rows, int cols, int tokens, int stride, float[] expected, GroupProduct product)
+    public static unsafe void AssertInterleavedOnEveryPath(int rows, int cols, int tokens, int stride, float[] expected, GroupProduct product, int groupRows = 8)
     {
         foreach (string path in Paths())
         {
@@ -109,13 +111,13 @@ internal static class NativeTests
                 }
             }
 
-            if (rows > 8)
+            if (rows > groupRows)
             {
                 var part = new float[tokens * stride];
                 fixed (float* o = part) product(1, o);
                 for (int t = 0; t < tokens; t++)
                 {
-                    for (int r = 8; r < rows; r++) AssertSameBits(expected[t * stride + r], part[t * stride + r - 8], $"{path} groups from 1, token {t} row {r}");
+                    for (int r = groupRows; r < rows; r++) AssertSameBits(expected[t * stride + r], part[t * stride + r - groupRows], $"{path} groups from 1, token {t} row {r}");
                 }
             }
         }

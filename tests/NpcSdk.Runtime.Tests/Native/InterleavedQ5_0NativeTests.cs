@@ -1,0 +1,135 @@
+using System;
+using NpcSdk.Native;
+using NpcSdk.Runtime.Tests.Tensors;
+using NpcSdk.Tensors;
+using Xunit;
+
+namespace NpcSdk.Runtime.Tests.Native;
+
+/// <summary>
+/// The native interleaved Q5_0 product (<c>npc_matmul_q5_0x4</c>) against the managed <see cref="Q5_0Interleaved"/>, bit
+/// for bit, on every path the library can run here (AVX2, NEON and plain C all promise ggml_vec_dot_q5_0_q8_0's bits),
+/// and against the scalar vec_dot on the row-major weights.
+/// </summary>
+[Collection(NativeCollection.Name)]
+public unsafe class InterleavedQ5_0NativeTests
+{
+    [Fact]
+    public void Unsupported_Without_The_Kernel_In_The_Library()
+    {
+        // The library built from this tree has it (ABI version 7); a missing or older library does not.
+        Assert.True(NativeKernels.SupportsQ5_0Interleaved == (NativeKernels.IsAvailable && NativeLibraryBinding.HasQ5_0Interleaved));
+        if (!NativeKernels.SupportsQ5_0Interleaved)
+        {
+            Assert.Throws<InvalidOperationException>(() => NativeKernels.MatMulQ5_0Interleaved(null, 256, 1, null, 272, 1, null, 4));
+        }
+    }
+
+    [NativeTheory(Needs = NativeFeature.Q5_0Interleaved)]
+    [InlineData(12, 256, 1)]
+    [InlineData(12, 896, 2)]  // 3 chunks of 8 blocks + 4 in Q5_0
+    [InlineData(8, 992, 3)]   // 3 chunks + 7
+    [InlineData(12, 4864, 4)] // 19 chunks, no tail
+    [InlineData(8, 288, 5)]   // 1 chunk + 1
+    [InlineData(16, 896, 9)]  // tiles of groups, 4 activations at a time
+    [InlineData(4, 4864, 30)] // more activation scales than the native stack buffer: windows of tokens
+    public void Matches_The_Managed_Interleaved_Kernel_Bit_For_Bit(int rows, int cols, int tokens)
+    {
+        int rowBytes = (int)TensorTypeInfo.RowBytes(TensorType.Q5_0, cols);
+        int actBytes = (int)TensorTypeInfo.RowBytes(TensorType.Q8_0, cols) + 6; // padded activation stride
+        int groups = rows / Q5_0Interleaved.GroupRows, stride = rows + 3;
+        byte[] weights = Weights(rows, cols, seed: 5 * rows + cols);
+        byte[] act = Activations(cols, tokens, actBytes, seed: cols + 2 * tokens);
+        var packed = new byte[rows * rowBytes];
+        var expected = new float[tokens * stride];
+        fixed (byte* w = weights)
+        fixed (byte* p = packed)
+        fixed (byte* a = act)
+        fixed (float* e = expected)
+        {
+            Assert.True(Q5_0Interleaved.CanRepack(rows, cols));
+            Assert.True(Q5_0Interleaved.Repack(w, cols, p, 0, groups));
+            if (Q5_0Interleaved.IsSupported)
+            {
+                Q5_0Interleaved.Compute(p, cols, groups, a, actBytes, tokens, e, stride);
+            }
+
+            // ggml_vec_dot_q5_0_q8_0's bits on the row-major weights (also where the managed kernel needs AVX2).
+            for (int t = 0; t < tokens; t++)
+            {
+                for (int r = 0; r < rows; r++)
+                {
+                    float dot = VecDotScalar.Dot(TensorType.Q5_0, w + r * rowBytes, a + t * actBytes, cols);
+                    if (Q5_0Interleaved.IsSupported)
+                    {
+                        NativeTests.AssertSameBits(dot, e[t * stride + r], $"managed interleaved vs scalar vec_dot, token {t} row {r}");
+                    }
+
+                    e[t * stride + r] = dot;
+                }
+            }
+
+            byte* pp = p, pa = a;
+            NativeTests.AssertInterleavedOnEveryPath(rows, cols, tokens, stride, expected,
+                (g, o) => NativeKernels.MatMulQ5_0Interleaved(pp + g * Q5_0Interleaved.GroupBytes(cols), cols, groups - g, pa, actBytes, tokens, o, stride),
+                Q5_0Interleaved.GroupRows);
+        }
+    }
+
+    [NativeFact(Needs = NativeFeature.Q5_0Interleaved)]
+    public void Rejects_Arguments_The_Native_Call_Would_Ignore()
+    {
+        byte* dummy = stackalloc byte[4 * 176];
+        float* output = stackalloc float[4];
+        Assert.Throws<ArgumentOutOfRangeException>(() => NativeKernels.MatMulQ5_0Interleaved(dummy, 48, 1, dummy, 34, 1, output, 4));
+        Assert.Throws<ArgumentOutOfRangeException>(() => NativeKernels.MatMulQ5_0Interleaved(dummy, 256, 1, dummy, 200, 2, output, 4));
+        Assert.Throws<ArgumentOutOfRangeException>(() => NativeKernels.MatMulQ5_0Interleaved(dummy, 256, 2, dummy, 272, 2, output, 4));
+        Assert.Throws<ArgumentNullException>(() => NativeKernels.MatMulQ5_0Interleaved(dummy, 256, 1, null, 272, 1, output, 4));
+        NativeKernels.MatMulQ5_0Interleaved(null, 256, 0, null, 272, 1, null, 4); // no groups: nothing to do
+    }
+
+    /// <summary>Q5_0 rows with the cases the kernels must carry exactly: special scales and the widest quant blocks.</summary>
+    private static byte[] Weights(int rows, int cols, int seed)
+    {
+        int rowBytes = (int)TensorTypeInfo.RowBytes(TensorType.Q5_0, cols);
+        var bytes = new byte[rows * rowBytes];
+        for (int r = 0; r < rows; r++)
+        {
+            Quantizer.QuantizeRowReference(TensorType.Q5_0, TestData.Gaussian(cols, seed + r, 0.05f), bytes.AsSpan(r * rowBytes, rowBytes));
+        }
+
+        // Zero, the smallest and largest denormals, negative ones, the largest finite.
+        ushort[] scales = { 0x0000, 0x0001, 0x03FF, 0x8001, 0x83FF, 0xBC00, 0x7BFF, 0xFBFF };
+        int blocks = cols / 32;
+        for (int i = 0; i < scales.Length; i++)
+        {
+            BitConverter.TryWriteBytes(bytes.AsSpan((i % rows) * rowBytes + (i * 5 % blocks) * 22), scales[i]);
+        }
+
+        // Every quant 15 (all bits set) or -16 (none): against activations of +-127 the widest i16 partial sums; the
+        // last block of a row too (past the last chunk of 8 when the row has such blocks).
+        bytes.AsSpan(rowBytes + 2, 20).Fill(0xFF);
+        bytes.AsSpan(2 * rowBytes + 2, 20).Fill(0x00);
+        bytes.AsSpan(3 * rowBytes + (blocks - 1) * 22 + 2, 20).Fill(0xFF);
+        return bytes;
+    }
+
+    /// <summary><paramref name="tokens"/> Q8_0 rows <paramref name="stride"/> bytes apart, with blocks of +-127.</summary>
+    private static byte[] Activations(int cols, int tokens, int stride, int seed)
+    {
+        int rowBytes = (int)TensorTypeInfo.RowBytes(TensorType.Q8_0, cols);
+        int blocks = cols / 32;
+        var act = new byte[tokens * stride];
+        for (int t = 0; t < tokens; t++)
+        {
+            TestData.Quantize(TensorType.Q8_0, TestData.Gaussian(cols, seed + t)).CopyTo(act, t * stride);
+            int b0 = t * stride + (t % blocks) * 34, b1 = t * stride + ((t + 1) % blocks) * 34;
+            for (int i = 0; i < 32; i++) act[b0 + 2 + i] = unchecked((byte)(sbyte)(i % 2 == 0 ? 127 : -127));
+            act.AsSpan(b1 + 2, 32).Fill(unchecked((byte)(sbyte)-127));
+            act.AsSpan(t * stride + (blocks - 1) * 34 + 2, 32).Fill(127);
+            act.AsSpan(t * stride + rowBytes, stride - rowBytes).Fill(0xEE);
+        }
+
+        return act;
+    }
+}
