@@ -19,9 +19,9 @@ namespace NpcSdk.Models
         public ModelWeights Weights { get; }
 
         /// <summary>
-        /// Lays out the weights the chosen kernels read faster another way: Q4_0 and Q4_K matrices in 8-row groups, for
-        /// the managed kernels or a plugin that has them, long-rowed Q8_0 and Q5_0 matrices in 4-row groups for the
-        /// managed kernels. Returns the bytes laid out.
+        /// Lays out the weights the chosen kernels read faster another way: Q4_0 and Q4_K matrices in 8-row groups and
+        /// Q5_0 ones in 4-row groups, for the managed kernels or a plugin that has them, long-rowed Q8_0 matrices in 4-row
+        /// groups for the managed kernels. Returns the bytes laid out.
         /// </summary>
         public long PrepareWeights(NpcSdk.Compute.WorkerPool pool)
         {
@@ -53,7 +53,7 @@ namespace NpcSdk.Models
                 case NpcSdk.Tensors.TensorType.Q8_0:
                     return NpcSdk.Tensors.Q8_0Interleaved.CanRepack(w.Rows, w.Cols) && !UseNativeKernels && ManagedLayouts;
                 case NpcSdk.Tensors.TensorType.Q5_0:
-                    return NpcSdk.Tensors.Q5_0Interleaved.CanRepack(w.Rows, w.Cols) && !UseNativeKernels && ManagedLayouts;
+                    return NpcSdk.Tensors.Q5_0Interleaved.CanRepack(w.Rows, w.Cols) && (UseNativeKernels ? NpcSdk.Native.NativeKernels.SupportsQ5_0Interleaved : ManagedLayouts);
                 default:
                     return false;
             }
