@@ -151,25 +151,11 @@ internal static unsafe class Q5_0Interleaved
     {
         Vector256<byte> nibbles = Avx.LoadVector256(chunk + NibbleOffset + 32 * j);
         Vector256<ushort> plane = Avx.LoadVector256((ushort*)(chunk + PlaneOffset));
-        Vector256<byte> xa = (nibbles & low4) | (FifthBits(plane, 2 * j) & bit4);
-        Vector256<byte> xb = (Avx2.ShiftRightLogical(nibbles.AsUInt16(), 4).AsByte() & low4) | (FifthBits(plane, 2 * j + 1) & bit4);
+        Vector256<byte> xa = (nibbles & low4) | (VecDotAvx2.PlaneBit(plane, 2 * j) & bit4);
+        Vector256<byte> xb = (Avx2.ShiftRightLogical(nibbles.AsUInt16(), 4).AsByte() & low4) | (VecDotAvx2.PlaneBit(plane, 2 * j + 1) & bit4);
         acc = Fma.MultiplyAdd(Vector256.Create(H(ht, chunk + 4 * j) * da), Avx.ConvertToVector256Single(Lanes(xa, qa, sa)), acc);
         return Fma.MultiplyAdd(Vector256.Create(H(ht, chunk + 4 * j + 2) * db), Avx.ConvertToVector256Single(Lanes(xb, qb, sb)), acc);
     }
-
-    /// <summary>The plane shifted so that block <paramref name="k"/>'s bits sit at bit 4 of every byte (k is a constant after inlining).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<byte> FifthBits(Vector256<ushort> plane, int k) => k switch
-    {
-        0 => Avx2.ShiftLeftLogical(plane, 4).AsByte(),
-        1 => Avx2.ShiftLeftLogical(plane, 3).AsByte(),
-        2 => Avx2.ShiftLeftLogical(plane, 2).AsByte(),
-        3 => Avx2.ShiftLeftLogical(plane, 1).AsByte(),
-        4 => plane.AsByte(),
-        5 => Avx2.ShiftRightLogical(plane, 1).AsByte(),
-        6 => Avx2.ShiftRightLogical(plane, 2).AsByte(),
-        _ => Avx2.ShiftRightLogical(plane, 3).AsByte(),
-    };
 
     /// <summary>
     /// ggml's int32 lanes (sums of 4 adjacent products) of (x - 16) · y from the unsigned quants x in [0, 31]: the

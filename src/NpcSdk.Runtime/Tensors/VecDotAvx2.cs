@@ -600,15 +600,13 @@ internal static unsafe class VecDotAvx2
         mins = Sse2.MultiplyAddAdjacent(scalesAndMins.GetUpper(), q8Sums);
 
         Vector256<short> scales = Vector256.Create(scalesAndMins.GetLower(), scalesAndMins.GetLower());
-        Vector256<int> sumi = Vector256<int>.Zero;
         byte* q4 = x + 16;
         sbyte* q8 = (sbyte*)(y + 4);
-        for (int j = 0; j < 4; j++, q4 += 32, q8 += 64)
-        {
-            sumi += Q4KGroup(Avx.LoadVector256(q4), scales, j, Avx.LoadVector256(q8), Avx.LoadVector256(q8 + 32), low4);
-        }
-
-        return sumi;
+        // Unrolled so that the scales' shuffles are constants.
+        return Q4KGroup(Avx.LoadVector256(q4), scales, 0, Avx.LoadVector256(q8), Avx.LoadVector256(q8 + 32), low4)
+            + Q4KGroup(Avx.LoadVector256(q4 + 32), scales, 1, Avx.LoadVector256(q8 + 64), Avx.LoadVector256(q8 + 96), low4)
+            + Q4KGroup(Avx.LoadVector256(q4 + 64), scales, 2, Avx.LoadVector256(q8 + 128), Avx.LoadVector256(q8 + 160), low4)
+            + Q4KGroup(Avx.LoadVector256(q4 + 96), scales, 3, Avx.LoadVector256(q8 + 192), Avx.LoadVector256(q8 + 224), low4);
     }
 
     /// <summary>Q5_K super-block, as <see cref="Q4KBlock"/> with the fifth bit from qh.</summary>
@@ -622,25 +620,55 @@ internal static unsafe class VecDotAvx2
         mins = Sse2.MultiplyAddAdjacent(scalesAndMins.GetUpper(), q8Sums);
 
         Vector256<short> scales = Vector256.Create(scalesAndMins.GetLower(), scalesAndMins.GetLower());
-        Vector256<byte> hbits = Avx.LoadVector256(x + 16);
-        Vector256<int> sumi = Vector256<int>.Zero;
-        byte* q4 = x + 48;
+        Vector256<ushort> hbits = Avx.LoadVector256((ushort*)(x + 16));
         sbyte* q8 = (sbyte*)(y + 4);
-        for (int j = 0; j < 4; j++, q4 += 32, q8 += 64)
-        {
-            Vector256<byte> bits = Avx.LoadVector256(q4);
-            Vector256<byte> maskLo = Vector256.Create((byte)(1 << (2 * j)));
-            Vector256<byte> maskHi = Vector256.Create((byte)(2 << (2 * j)));
-            Vector256<byte> lo = (bits & low4) | (Avx2.CompareEqual(hbits & maskLo, maskLo) & bit4);
-            Vector256<byte> hi = (Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & low4) | (Avx2.CompareEqual(hbits & maskHi, maskHi) & bit4);
-            Vector256<short> pLo = Avx2.MultiplyAddAdjacent(lo, Avx.LoadVector256(q8));
-            Vector256<short> pHi = Avx2.MultiplyAddAdjacent(hi, Avx.LoadVector256(q8 + 32));
-            sumi += Avx2.MultiplyAddAdjacent(BroadcastLane(scales, 2 * j), pLo);
-            sumi += Avx2.MultiplyAddAdjacent(BroadcastLane(scales, 2 * j + 1), pHi);
-        }
-
-        return sumi;
+        // Unrolled so that each fifth bit moves to bit 4 with one constant shift of the plane.
+        return Q5KGroup(x + 48, q8, scales, hbits, 0, low4, bit4) + Q5KGroup(x + 80, q8 + 64, scales, hbits, 1, low4, bit4)
+            + Q5KGroup(x + 112, q8 + 128, scales, hbits, 2, low4, bit4) + Q5KGroup(x + 144, q8 + 192, scales, hbits, 3, low4, bit4);
     }
+
+    /// <summary>64 Q5_K elements: 32 bytes of nibbles, and bits 2j (low nibbles) and 2j + 1 (high) of the fifth-bit plane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Q5KGroup(byte* q4, sbyte* q8, Vector256<short> scales, Vector256<ushort> hbits, int j, Vector256<byte> low4, Vector256<byte> bit4)
+    {
+        Vector256<byte> bits = Avx.LoadVector256(q4);
+        Vector256<byte> lo = (bits & low4) | (PlaneBit(hbits, 2 * j) & bit4);
+        Vector256<byte> hi = (Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & low4) | (PlaneBit(hbits, 2 * j + 1) & bit4);
+        Vector256<short> pLo = Avx2.MultiplyAddAdjacent(lo, Avx.LoadVector256(q8));
+        Vector256<short> pHi = Avx2.MultiplyAddAdjacent(hi, Avx.LoadVector256(q8 + 32));
+        return Avx2.MultiplyAddAdjacent(BroadcastLane(scales, 2 * j), pLo) + Avx2.MultiplyAddAdjacent(BroadcastLane(scales, 2 * j + 1), pHi);
+    }
+
+    /// <summary>
+    /// A bit plane's bit <paramref name="k"/> of every byte moved to bit 4 (see <see cref="MoveBit"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<byte> PlaneBit(Vector256<ushort> plane, int k) => MoveBit(plane, k, 4);
+
+    /// <summary>
+    /// Bit <paramref name="from"/> of every byte of a bit plane moved to bit <paramref name="to"/> by one shift of the
+    /// 16-bit lanes (both constants after inlining). Only bit <paramref name="to"/> of each byte is meant (the caller
+    /// masks it), and it comes from the same byte: a left shift by s brings bit to - s = from, a right one bit to + s = from.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<byte> MoveBit(Vector256<ushort> plane, int from, int to) => (to - from) switch
+    {
+        0 => plane.AsByte(),
+        1 => Avx2.ShiftLeftLogical(plane, 1).AsByte(),
+        2 => Avx2.ShiftLeftLogical(plane, 2).AsByte(),
+        3 => Avx2.ShiftLeftLogical(plane, 3).AsByte(),
+        4 => Avx2.ShiftLeftLogical(plane, 4).AsByte(),
+        5 => Avx2.ShiftLeftLogical(plane, 5).AsByte(),
+        6 => Avx2.ShiftLeftLogical(plane, 6).AsByte(),
+        7 => Avx2.ShiftLeftLogical(plane, 7).AsByte(),
+        -1 => Avx2.ShiftRightLogical(plane, 1).AsByte(),
+        -2 => Avx2.ShiftRightLogical(plane, 2).AsByte(),
+        -3 => Avx2.ShiftRightLogical(plane, 3).AsByte(),
+        -4 => Avx2.ShiftRightLogical(plane, 4).AsByte(),
+        -5 => Avx2.ShiftRightLogical(plane, 5).AsByte(),
+        -6 => Avx2.ShiftRightLogical(plane, 6).AsByte(),
+        _ => Avx2.ShiftRightLogical(plane, 7).AsByte(),
+    };
 
     /// <summary>
     /// Q6_K super-block: lanes of sum(scale * q * y) over the unsigned 6-bit quants, minus 32 * sum(scale * bsum16)
@@ -719,30 +747,32 @@ internal static unsafe class VecDotAvx2
     {
         Vector256<byte> low2 = Vector256.Create((byte)3);
         Vector256<short> allScales = Avx2.ConvertToVector256Int16(UnpackScalesQ3K(x + 96));
-        Vector256<byte> hbits = Avx.LoadVector256(x);
-        Vector256<int> sumi = Vector256<int>.Zero;
-        for (int j = 0; j < 2; j++)
-        {
-            Vector128<short> half = j == 0 ? allScales.GetLower() : allScales.GetUpper();
-            Vector256<short> scales = Vector256.Create(half, half);
-            Vector256<byte> bits = Avx.LoadVector256(x + 32 + 32 * j);
-            sbyte* q8 = (sbyte*)(y + 4 + 128 * j);
-            int bit = 4 * j;
-            sumi += Q3Group(bits & low2, hbits, bit, q8, scales, 0);
-            sumi += Q3Group(Avx2.ShiftRightLogical(bits.AsUInt16(), 2).AsByte() & low2, hbits, bit + 1, q8 + 32, scales, 2);
-            sumi += Q3Group(Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & low2, hbits, bit + 2, q8 + 64, scales, 4);
-            sumi += Q3Group(Avx2.ShiftRightLogical(bits.AsUInt16(), 6).AsByte() & low2, hbits, bit + 3, q8 + 96, scales, 6);
-        }
+        Vector256<ushort> hbits = Avx.LoadVector256((ushort*)x);
+        // Unrolled so that the halves, shuffles and high-bit shifts are constants.
+        return Q3Half(x, y, allScales, hbits, 0, low2) + Q3Half(x, y, allScales, hbits, 1, low2);
+    }
 
-        return sumi;
+    /// <summary>Half <paramref name="j"/> (128 elements) of a Q3_K super-block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Q3Half(byte* x, byte* y, Vector256<short> allScales, Vector256<ushort> hbits, int j, Vector256<byte> low2)
+    {
+        Vector128<short> half = j == 0 ? allScales.GetLower() : allScales.GetUpper();
+        Vector256<short> scales = Vector256.Create(half, half);
+        Vector256<byte> bits = Avx.LoadVector256(x + 32 + 32 * j);
+        sbyte* q8 = (sbyte*)(y + 4 + 128 * j);
+        int bit = 4 * j;
+        return Q3Group(bits & low2, hbits, bit, q8, scales, 0)
+            + Q3Group(Avx2.ShiftRightLogical(bits.AsUInt16(), 2).AsByte() & low2, hbits, bit + 1, q8 + 32, scales, 2)
+            + Q3Group(Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & low2, hbits, bit + 2, q8 + 64, scales, 4)
+            + Q3Group(Avx2.ShiftRightLogical(bits.AsUInt16(), 6).AsByte() & low2, hbits, bit + 3, q8 + 96, scales, 6);
     }
 
     /// <summary>32 Q3_K quants (low bits 0..3, minus 4 where high-mask bit <paramref name="bit"/> is clear) times 32 activations.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Q3Group(Vector256<byte> q3, Vector256<byte> hbits, int bit, sbyte* q8, Vector256<short> scales, int i)
+    private static Vector256<int> Q3Group(Vector256<byte> q3, Vector256<ushort> hbits, int bit, sbyte* q8, Vector256<short> scales, int i)
     {
-        Vector256<byte> mask = Vector256.Create((byte)(1 << bit));
-        Vector256<byte> minus4 = Avx2.CompareEqual(hbits & mask, Vector256<byte>.Zero) & Vector256.Create((byte)4);
+        // 4 where the plane's bit is clear: the bit moved to bit 2 of its byte, inverted, masked.
+        Vector256<byte> minus4 = Avx2.AndNot(MoveBit(hbits, bit, 2), Vector256.Create((byte)4));
         Vector256<sbyte> a = Avx.LoadVector256(q8);
         Vector256<short> p = Avx2.MultiplyAddAdjacent(q3, a) - Avx2.MultiplyAddAdjacent(minus4, a);
         return Avx2.MultiplyAddAdjacent(PairLanes(scales, i), p);
