@@ -138,34 +138,8 @@ internal static unsafe class NativeKernels
     /// </summary>
     public static void MatMulQ4_0Interleaved(byte* packed, int cols, int groups, byte* act, long actStride, int tokens, float* output, long outputStride)
     {
-        if (!SupportsQ4_0Interleaved)
-        {
-            throw new InvalidOperationException(IsAvailable
-                ? "The native library predates the interleaved Q4_0 kernel (ABI version 4); use the managed Q4_0Interleaved."
-                : "The native kernels are not available (" + UnavailableReason + "); use the managed kernels.");
-        }
-
-        // The native entry point has no status to return: arguments it would ignore are errors here.
-        if (cols <= 0 || cols % 32 != 0 || groups < 0 || tokens < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(cols), $"{groups} groups of {cols} columns, {tokens} tokens.");
-        }
-
-        if (groups == 0 || tokens == 0)
-        {
-            return;
-        }
-
-        if (packed == null || act == null || output == null)
-        {
-            throw new ArgumentNullException(packed == null ? nameof(packed) : act == null ? nameof(act) : nameof(output));
-        }
-
-        if (tokens > 1 && (actStride < (long)(cols / 32) * 34 || outputStride < 8L * groups))
-        {
-            throw new ArgumentOutOfRangeException(nameof(actStride), $"Strides of {actStride} bytes and {outputStride} floats are too short for {cols} columns and {8 * groups} rows.");
-        }
-
+        if (!CheckInterleaved(SupportsQ4_0Interleaved, "The native library predates the interleaved Q4_0 kernel (ABI version 4); use the managed Q4_0Interleaved.",
+            packed, cols, 32, 34, groups, 8, act, actStride, tokens, output, outputStride)) return;
         NativeLibraryBinding.MatMulQ4_0x8(packed, cols, groups, act, actStride, tokens, output, outputStride);
     }
 
@@ -186,34 +160,8 @@ internal static unsafe class NativeKernels
     public static void MatMulQ4_KInterleaved(byte* packed, int cols, int groups, byte* act, long actStride, int tokens, int firstRow, int gemmRows,
         float* output, long outputStride)
     {
-        if (!SupportsQ4_KInterleaved)
-        {
-            throw new InvalidOperationException(IsAvailable
-                ? "The native library predates the interleaved Q4_K kernel of this layout (ABI version 6); use the managed Q4_KInterleaved."
-                : "The native kernels are not available (" + UnavailableReason + "); use the managed kernels.");
-        }
-
-        // The native entry point has no status to return: arguments it would ignore are errors here.
-        if (cols <= 0 || cols % 256 != 0 || groups < 0 || tokens < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(cols), $"{groups} groups of {cols} columns, {tokens} tokens.");
-        }
-
-        if (groups == 0 || tokens == 0)
-        {
-            return;
-        }
-
-        if (packed == null || act == null || output == null)
-        {
-            throw new ArgumentNullException(packed == null ? nameof(packed) : act == null ? nameof(act) : nameof(output));
-        }
-
-        if (tokens > 1 && (actStride < (long)(cols / 256) * 292 || outputStride < 8L * groups))
-        {
-            throw new ArgumentOutOfRangeException(nameof(actStride), $"Strides of {actStride} bytes and {outputStride} floats are too short for {cols} columns and {8 * groups} rows.");
-        }
-
+        if (!CheckInterleaved(SupportsQ4_KInterleaved, "The native library predates the interleaved Q4_K kernel of this layout (ABI version 6); use the managed Q4_KInterleaved.",
+            packed, cols, 256, 292, groups, 8, act, actStride, tokens, output, outputStride)) return;
         NativeLibraryBinding.MatMulQ4_Kx8(packed, cols, groups, act, actStride, tokens, firstRow, gemmRows, output, outputStride);
     }
 
@@ -232,22 +180,32 @@ internal static unsafe class NativeKernels
     /// </summary>
     public static void MatMulQ5_0Interleaved(byte* packed, int cols, int groups, byte* act, long actStride, int tokens, float* output, long outputStride)
     {
-        if (!SupportsQ5_0Interleaved)
+        if (!CheckInterleaved(SupportsQ5_0Interleaved, "The native library predates the interleaved Q5_0 kernel (ABI version 7); use the managed Q5_0Interleaved.",
+            packed, cols, 32, 34, groups, 4, act, actStride, tokens, output, outputStride)) return;
+        NativeLibraryBinding.MatMulQ5_0x4(packed, cols, groups, act, actStride, tokens, output, outputStride);
+    }
+
+    /// <summary>
+    /// The checks shared by the interleaved products, whose native entry points have no status to return: arguments they
+    /// would ignore are errors here. False when there is nothing to compute. <paramref name="blockCols"/> and
+    /// <paramref name="blockBytes"/>: an activation block's columns and bytes; <paramref name="groupRows"/>: rows per group.
+    /// </summary>
+    private static bool CheckInterleaved(bool supported, string unsupported, byte* packed, int cols, int blockCols, int blockBytes, int groups, int groupRows,
+        byte* act, long actStride, int tokens, float* output, long outputStride)
+    {
+        if (!supported)
         {
-            throw new InvalidOperationException(IsAvailable
-                ? "The native library predates the interleaved Q5_0 kernel (ABI version 7); use the managed Q5_0Interleaved."
-                : "The native kernels are not available (" + UnavailableReason + "); use the managed kernels.");
+            throw new InvalidOperationException(IsAvailable ? unsupported : "The native kernels are not available (" + UnavailableReason + "); use the managed kernels.");
         }
 
-        // The native entry point has no status to return: arguments it would ignore are errors here.
-        if (cols <= 0 || cols % 32 != 0 || groups < 0 || tokens < 0)
+        if (cols <= 0 || cols % blockCols != 0 || groups < 0 || tokens < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(cols), $"{groups} groups of {cols} columns, {tokens} tokens.");
         }
 
         if (groups == 0 || tokens == 0)
         {
-            return;
+            return false;
         }
 
         if (packed == null || act == null || output == null)
@@ -255,12 +213,12 @@ internal static unsafe class NativeKernels
             throw new ArgumentNullException(packed == null ? nameof(packed) : act == null ? nameof(act) : nameof(output));
         }
 
-        if (tokens > 1 && (actStride < (long)(cols / 32) * 34 || outputStride < 4L * groups))
+        if (tokens > 1 && (actStride < (long)(cols / blockCols) * blockBytes || outputStride < (long)groupRows * groups))
         {
-            throw new ArgumentOutOfRangeException(nameof(actStride), $"Strides of {actStride} bytes and {outputStride} floats are too short for {cols} columns and {4 * groups} rows.");
+            throw new ArgumentOutOfRangeException(nameof(actStride), $"Strides of {actStride} bytes and {outputStride} floats are too short for {cols} columns and {groupRows * groups} rows.");
         }
 
-        NativeLibraryBinding.MatMulQ5_0x4(packed, cols, groups, act, actStride, tokens, output, outputStride);
+        return true;
     }
 
     /// <summary>Same bytes as <see cref="Quantizer.QuantizeRow"/>, for the activation formats F32, F16, BF16, Q8_0, Q8_1, Q8_K.</summary>
