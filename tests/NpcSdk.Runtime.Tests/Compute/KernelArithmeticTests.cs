@@ -249,25 +249,8 @@ public unsafe class KernelArithmeticTests
     [InlineData(36, 1088, 17)]
     public void Interleaved_Q8_0_Gives_The_Bits_Of_Vec_Dot(int rows, int cols, int tokens)
     {
-        var weights = QuantizedRows(TensorType.Q8_0, rows, cols, 90);
-        int rowBytes = (int)TensorTypeInfo.RowBytes(TensorType.Q8_0, cols);
-        var act = new byte[tokens * rowBytes];
-        for (int t = 0; t < tokens; t++) TestData.Quantize(TensorType.Q8_0, TestData.Gaussian(cols, 100 + t)).CopyTo(act, t * rowBytes);
-
-        var packed = new byte[rows * rowBytes];
-        var output = new float[tokens * rows];
-        fixed (byte* w = weights)
-        fixed (byte* p = packed)
-        fixed (byte* a = act)
-        fixed (float* o = output)
-        {
-            Assert.True(Q8_0Interleaved.CanRepack(rows, cols));
-            Assert.True(Q8_0Interleaved.Repack(w, cols, p, 0, rows / 4));
-            Q8_0Interleaved.Compute(p, cols, rows / 4, a, rowBytes, tokens, o, rows);
-            for (int t = 0; t < tokens; t++)
-                for (int r = 0; r < rows; r++)
-                    Assert.Equal(VecDotScalar.Dot(TensorType.Q8_0, w + r * rowBytes, a + t * rowBytes, cols), output[t * rows + r]);
-        }
+        Assert.True(Q8_0Interleaved.CanRepack(rows, cols));
+        AssertFourRowLayoutGivesVecDotBits(TensorType.Q8_0, rows, cols, tokens, 90, &Q8_0Interleaved.Repack, &Q8_0Interleaved.Compute);
     }
 
     [Theory]
@@ -278,11 +261,22 @@ public unsafe class KernelArithmeticTests
     [InlineData(4, 1000 / 32 * 32, 3)]
     public void Interleaved_Q5_0_Gives_The_Bits_Of_Vec_Dot(int rows, int cols, int tokens)
     {
-        var weights = QuantizedRows(TensorType.Q5_0, rows, cols, 91);
-        int rowBytes = (int)TensorTypeInfo.RowBytes(TensorType.Q5_0, cols);
+        Assert.True(Q5_0Interleaved.CanRepack(rows, cols));
+        AssertFourRowLayoutGivesVecDotBits(TensorType.Q5_0, rows, cols, tokens, 91, &Q5_0Interleaved.Repack, &Q5_0Interleaved.Compute);
+    }
+
+    /// <summary>
+    /// A layout in groups of 4 rows (<paramref name="repack"/>, <paramref name="compute"/>) against Q8_0 activations gives
+    /// every output the bits of the scalar vec_dot on the row-major weights.
+    /// </summary>
+    private static void AssertFourRowLayoutGivesVecDotBits(TensorType t, int rows, int cols, int tokens, int seed,
+        delegate*<byte*, int, byte*, int, int, bool> repack, delegate*<byte*, int, int, byte*, long, int, float*, int, void> compute)
+    {
+        var weights = QuantizedRows(t, rows, cols, seed);
+        int rowBytes = (int)TensorTypeInfo.RowBytes(t, cols);
         int actBytes = (int)TensorTypeInfo.RowBytes(TensorType.Q8_0, cols);
         var act = new byte[tokens * actBytes];
-        for (int t = 0; t < tokens; t++) TestData.Quantize(TensorType.Q8_0, TestData.Gaussian(cols, 200 + t)).CopyTo(act, t * actBytes);
+        for (int k = 0; k < tokens; k++) TestData.Quantize(TensorType.Q8_0, TestData.Gaussian(cols, 10 * seed + k)).CopyTo(act, k * actBytes);
 
         var packed = new byte[rows * rowBytes];
         var output = new float[tokens * rows];
@@ -291,12 +285,11 @@ public unsafe class KernelArithmeticTests
         fixed (byte* a = act)
         fixed (float* o = output)
         {
-            Assert.True(Q5_0Interleaved.CanRepack(rows, cols));
-            Assert.True(Q5_0Interleaved.Repack(w, cols, p, 0, rows / 4));
-            Q5_0Interleaved.Compute(p, cols, rows / 4, a, actBytes, tokens, o, rows);
-            for (int t = 0; t < tokens; t++)
+            Assert.True(repack(w, cols, p, 0, rows / 4));
+            compute(p, cols, rows / 4, a, actBytes, tokens, o, rows);
+            for (int k = 0; k < tokens; k++)
                 for (int r = 0; r < rows; r++)
-                    Assert.Equal(VecDotScalar.Dot(TensorType.Q5_0, w + r * rowBytes, a + t * actBytes, cols), output[t * rows + r]);
+                    Assert.Equal(VecDotScalar.Dot(t, w + r * rowBytes, a + k * actBytes, cols), output[k * rows + r]);
         }
     }
 
