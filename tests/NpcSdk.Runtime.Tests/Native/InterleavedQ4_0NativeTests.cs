@@ -38,8 +38,8 @@ public unsafe class InterleavedQ4_0NativeTests
         int rowBytes = (int)TensorTypeInfo.RowBytes(TensorType.Q4_0, cols);
         int actBytes = (int)TensorTypeInfo.RowBytes(TensorType.Q8_0, cols) + 6; // padded activation stride
         int groups = rows / Q4_0Interleaved.GroupRows, stride = rows + 3;
-        byte[] weights = Weights(rows, cols, seed: 3 * rows + cols);
-        byte[] act = Activations(cols, tokens, actBytes, seed: cols + tokens);
+        byte[] weights = InterleavedTestData.Weights(TensorType.Q4_0, rows, cols, seed: 3 * rows + cols);
+        byte[] act = InterleavedTestData.Activations(cols, tokens, actBytes, seed: cols + tokens);
         var packed = new byte[rows * rowBytes];
         var expected = new float[tokens * stride];
         fixed (byte* w = weights)
@@ -83,48 +83,5 @@ public unsafe class InterleavedQ4_0NativeTests
         Assert.Throws<ArgumentOutOfRangeException>(() => NativeKernels.MatMulQ4_0Interleaved(dummy, 32, 1, dummy, 20, 2, output, 8));
         Assert.Throws<ArgumentNullException>(() => NativeKernels.MatMulQ4_0Interleaved(dummy, 32, 1, null, 34, 1, output, 8));
         NativeKernels.MatMulQ4_0Interleaved(null, 32, 0, null, 34, 1, null, 8); // no groups: nothing to do
-    }
-
-    /// <summary>Q4_0 rows with the cases the kernels must carry exactly: special scales and the widest nibble blocks.</summary>
-    private static byte[] Weights(int rows, int cols, int seed)
-    {
-        int rowBytes = (int)TensorTypeInfo.RowBytes(TensorType.Q4_0, cols);
-        var bytes = new byte[rows * rowBytes];
-        for (int r = 0; r < rows; r++)
-        {
-            Quantizer.QuantizeRowReference(TensorType.Q4_0, TestData.Gaussian(cols, seed + r, 0.05f), bytes.AsSpan(r * rowBytes, rowBytes));
-        }
-
-        // Zero, the smallest and largest denormals, negative ones, the largest finite.
-        ushort[] scales = { 0x0000, 0x0001, 0x03FF, 0x8001, 0x83FF, 0xBC00, 0x7BFF, 0xFBFF };
-        int blocks = cols / 32;
-        for (int i = 0; i < scales.Length; i++)
-        {
-            BitConverter.TryWriteBytes(bytes.AsSpan((i % rows) * rowBytes + (i * 5 % blocks) * 18), scales[i]);
-        }
-
-        // Every nibble 15 (q = 7) or 0 (q = -8): against activations of +-127 the widest i16 partial sums.
-        bytes.AsSpan(rowBytes + 2, 16).Fill(0xFF);
-        bytes.AsSpan(2 * rowBytes + 2, 16).Fill(0x00);
-        bytes.AsSpan(3 * rowBytes + (blocks - 1) * 18 + 2, 16).Fill(0xFF);
-        return bytes;
-    }
-
-    /// <summary><paramref name="tokens"/> Q8_0 rows <paramref name="stride"/> bytes apart, with blocks of +-127.</summary>
-    private static byte[] Activations(int cols, int tokens, int stride, int seed)
-    {
-        int rowBytes = (int)TensorTypeInfo.RowBytes(TensorType.Q8_0, cols);
-        int blocks = cols / 32;
-        var act = new byte[tokens * stride];
-        for (int t = 0; t < tokens; t++)
-        {
-            TestData.Quantize(TensorType.Q8_0, TestData.Gaussian(cols, seed + t)).CopyTo(act, t * stride);
-            int b0 = t * stride + (t % blocks) * 34, b1 = t * stride + ((t + 1) % blocks) * 34;
-            for (int i = 0; i < 32; i++) act[b0 + 2 + i] = unchecked((byte)(sbyte)(i % 2 == 0 ? 127 : -127));
-            act.AsSpan(b1 + 2, 32).Fill(unchecked((byte)(sbyte)-127));
-            act.AsSpan(t * stride + rowBytes, stride - rowBytes).Fill(0xEE);
-        }
-
-        return act;
     }
 }
