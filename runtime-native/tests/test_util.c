@@ -32,6 +32,34 @@ int finish(const char* suite)
     return g_failed == 0 ? 0 : 1;
 }
 
+int same_bits(float a, float b) { return memcmp(&a, &b, 4) == 0; }
+
+void fill_canary(float* out, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) out[i] = NPC_TEST_CANARY;
+}
+
+void check_interleaved_output(const char* what, const float* out, int64_t os, int tokens, int rows, int first_row,
+                              const float* const* expected)
+{
+    int bad = 0, first = -1, untouched = 1;
+    for (int t = 0; t < tokens; t++)
+        for (int c = 0; c < os; c++) {
+            const float v = out[t * os + c];
+            if (c >= rows - first_row) {
+                untouched &= same_bits(v, NPC_TEST_CANARY);
+            } else if (!same_bits(v, expected[t][first_row + c])) {
+                if (first < 0) first = t * rows + c;
+                bad++;
+            }
+        }
+    check(bad == 0, "%s: %d elements differ, first (token %d, row %d): %.9g vs %.9g", what, bad,
+          first < 0 ? 0 : first / rows, first < 0 ? 0 : first_row + first % rows,
+          first < 0 ? 0.0 : (double)out[first / rows * os + first % rows],
+          first < 0 ? 0.0 : (double)expected[first / rows][first_row + first % rows]);
+    check(untouched, "%s: wrote outside the output", what);
+}
+
 uint32_t rng_u32(rng_t* r)
 {
     /* splitmix64 */
