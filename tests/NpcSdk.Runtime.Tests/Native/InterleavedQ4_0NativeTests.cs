@@ -35,43 +35,10 @@ public unsafe class InterleavedQ4_0NativeTests
     [InlineData(8, 2048, 70)]
     public void Matches_The_Managed_Interleaved_Kernel_Bit_For_Bit(int rows, int cols, int tokens)
     {
-        int rowBytes = (int)TensorTypeInfo.RowBytes(TensorType.Q4_0, cols);
-        int actBytes = (int)TensorTypeInfo.RowBytes(TensorType.Q8_0, cols) + 6; // padded activation stride
-        int groups = rows / Q4_0Interleaved.GroupRows, stride = rows + 3;
-        byte[] weights = InterleavedTestData.Weights(TensorType.Q4_0, rows, cols, seed: 3 * rows + cols);
-        byte[] act = InterleavedTestData.Activations(cols, tokens, actBytes, seed: cols + tokens);
-        var packed = new byte[rows * rowBytes];
-        var expected = new float[tokens * stride];
-        fixed (byte* w = weights)
-        fixed (byte* p = packed)
-        fixed (byte* a = act)
-        fixed (float* e = expected)
-        {
-            Assert.True(Q4_0Interleaved.CanRepack(rows, cols));
-            Assert.True(Q4_0Interleaved.Repack(w, cols, p, 0, groups));
-            if (Q4_0Interleaved.IsSupported)
-            {
-                Q4_0Interleaved.Compute(p, cols, groups, a, actBytes, tokens, e, stride);
-            }
-
-            // The chain the interleaved kernels promise, on the row-major weights (also where the managed kernel needs AVX2).
-            for (int t = 0; t < tokens; t++)
-            {
-                for (int r = 0; r < rows; r++)
-                {
-                    float repacked = VecDotScalar.Repacked(TensorType.Q4_0, w + r * rowBytes, a + t * actBytes, cols);
-                    if (Q4_0Interleaved.IsSupported)
-                    {
-                        NativeTests.AssertSameBits(repacked, e[t * stride + r], $"managed interleaved vs scalar repacked, token {t} row {r}");
-                    }
-
-                    e[t * stride + r] = repacked;
-                }
-            }
-
-            byte* pp = p, pa = a;
-            NativeTests.AssertInterleavedOnEveryPath(rows, cols, tokens, stride, expected, (g, o) => NativeKernels.MatMulQ4_0Interleaved(pp + g * Q4_0Interleaved.GroupBytes(cols), cols, groups - g, pa, actBytes, tokens, o, stride));
-        }
+        Assert.True(Q4_0Interleaved.CanRepack(rows, cols));
+        InterleavedTestData.AssertNativeMatchesManaged(TensorType.Q4_0, rows, cols, tokens, Q4_0Interleaved.GroupRows, seed: 3 * rows + cols, actSeed: cols + tokens,
+            lastBlock127: false, &Q4_0Interleaved.Repack, &Q4_0Interleaved.Compute, Q4_0Interleaved.IsSupported, &VecDotScalar.Repacked,
+            &NativeKernels.MatMulQ4_0Interleaved);
     }
 
     [NativeFact(Needs = NativeFeature.Q4_0Interleaved)]

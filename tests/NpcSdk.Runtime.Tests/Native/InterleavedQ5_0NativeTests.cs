@@ -35,45 +35,10 @@ public unsafe class InterleavedQ5_0NativeTests
     [InlineData(4, 4864, 30)] // more activation scales than the native stack buffer: windows of tokens
     public void Matches_The_Managed_Interleaved_Kernel_Bit_For_Bit(int rows, int cols, int tokens)
     {
-        int rowBytes = (int)TensorTypeInfo.RowBytes(TensorType.Q5_0, cols);
-        int actBytes = (int)TensorTypeInfo.RowBytes(TensorType.Q8_0, cols) + 6; // padded activation stride
-        int groups = rows / Q5_0Interleaved.GroupRows, stride = rows + 3;
-        byte[] weights = InterleavedTestData.Weights(TensorType.Q5_0, rows, cols, seed: 5 * rows + cols);
-        byte[] act = InterleavedTestData.Activations(cols, tokens, actBytes, seed: cols + 2 * tokens, lastBlock127: true);
-        var packed = new byte[rows * rowBytes];
-        var expected = new float[tokens * stride];
-        fixed (byte* w = weights)
-        fixed (byte* p = packed)
-        fixed (byte* a = act)
-        fixed (float* e = expected)
-        {
-            Assert.True(Q5_0Interleaved.CanRepack(rows, cols));
-            Assert.True(Q5_0Interleaved.Repack(w, cols, p, 0, groups));
-            if (Q5_0Interleaved.IsSupported)
-            {
-                Q5_0Interleaved.Compute(p, cols, groups, a, actBytes, tokens, e, stride);
-            }
-
-            // ggml_vec_dot_q5_0_q8_0's bits on the row-major weights (also where the managed kernel needs AVX2).
-            for (int t = 0; t < tokens; t++)
-            {
-                for (int r = 0; r < rows; r++)
-                {
-                    float dot = VecDotScalar.Dot(TensorType.Q5_0, w + r * rowBytes, a + t * actBytes, cols);
-                    if (Q5_0Interleaved.IsSupported)
-                    {
-                        NativeTests.AssertSameBits(dot, e[t * stride + r], $"managed interleaved vs scalar vec_dot, token {t} row {r}");
-                    }
-
-                    e[t * stride + r] = dot;
-                }
-            }
-
-            byte* pp = p, pa = a;
-            NativeTests.AssertInterleavedOnEveryPath(rows, cols, tokens, stride, expected,
-                (g, o) => NativeKernels.MatMulQ5_0Interleaved(pp + g * Q5_0Interleaved.GroupBytes(cols), cols, groups - g, pa, actBytes, tokens, o, stride),
-                Q5_0Interleaved.GroupRows);
-        }
+        Assert.True(Q5_0Interleaved.CanRepack(rows, cols));
+        InterleavedTestData.AssertNativeMatchesManaged(TensorType.Q5_0, rows, cols, tokens, Q5_0Interleaved.GroupRows, seed: 5 * rows + cols, actSeed: cols + 2 * tokens,
+            lastBlock127: true, &Q5_0Interleaved.Repack, &Q5_0Interleaved.Compute, Q5_0Interleaved.IsSupported, &VecDotScalar.Dot,
+            &NativeKernels.MatMulQ5_0Interleaved);
     }
 
     [NativeFact(Needs = NativeFeature.Q5_0Interleaved)]

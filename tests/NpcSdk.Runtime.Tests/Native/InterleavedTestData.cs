@@ -1,12 +1,63 @@
 using System;
+using Xunit;
 using NpcSdk.Runtime.Tests.Tensors;
 using NpcSdk.Tensors;
 
 namespace NpcSdk.Runtime.Tests.Native;
 
 /// <summary>Weights and activations for the interleaved products of 32-element blocks (Q4_0, Q5_0) with the cases their kernels must carry exactly.</summary>
-internal static class InterleavedTestData
+internal static unsafe class InterleavedTestData
 {
+    /// <summary>
+    /// A native interleaved product of 32-element blocks against Q8_0 activations: every path bit-equal to the managed
+    /// layout's kernel (where it runs) and to <paramref name="reference"/> (the scalar chain the layout promises) on the
+    /// row-major weights, with padded strides, over all groups and groups from 1 on.
+    /// </summary>
+    public static void AssertNativeMatchesManaged(TensorType t, int rows, int cols, int tokens, int groupRows, int seed, int actSeed, bool lastBlock127,
+        delegate*<byte*, int, byte*, int, int, bool> repack, delegate*<byte*, int, int, byte*, long, int, float*, int, void> compute,
+        bool managedRuns, delegate*<TensorType, byte*, byte*, int, float> reference,
+        delegate*<byte*, int, int, byte*, long, int, float*, long, void> native)
+    {
+        int rowBytes = (int)TensorTypeInfo.RowBytes(t, cols);
+        int actBytes = (int)TensorTypeInfo.RowBytes(TensorType.Q8_0, cols) + 6; // padded activation stride
+        int groups = rows / groupRows, stride = rows + 3;
+        long groupBytes = (long)groupRows * rowBytes;
+        byte[] weights = Weights(t, rows, cols, seed);
+        byte[] act = Activations(cols, tokens, actBytes, actSeed, lastBlock127);
+        var packed = new byte[rows * rowBytes];
+        var expected = new float[tokens * stride];
+        fixed (byte* w = weights)
+        fixed (byte* p = packed)
+        fixed (byte* a = act)
+        fixed (float* e = expected)
+        {
+            Assert.True(repack(w, cols, p, 0, groups));
+            if (managedRuns)
+            {
+                compute(p, cols, groups, a, actBytes, tokens, e, stride);
+            }
+
+            // The chain the layout promises, on the row-major weights (also where the managed kernel needs AVX2).
+            for (int k = 0; k < tokens; k++)
+            {
+                for (int r = 0; r < rows; r++)
+                {
+                    float dot = reference(t, w + r * rowBytes, a + k * actBytes, cols);
+                    if (managedRuns)
+                    {
+                        NativeTests.AssertSameBits(dot, e[k * stride + r], $"managed interleaved vs the scalar chain, token {k} row {r}");
+                    }
+
+                    e[k * stride + r] = dot;
+                }
+            }
+
+            byte* pp = p, pa = a;
+            NativeTests.AssertInterleavedOnEveryPath(rows, cols, tokens, stride, expected,
+                (g, o) => native(pp + g * groupBytes, cols, groups - g, pa, actBytes, tokens, o, stride), groupRows);
+        }
+    }
+
     /// <summary>
     /// <paramref name="t"/> rows with special scales (zero, the smallest and largest denormals, negative ones, the largest
     /// finite) and blocks of all-ones or all-zero quant bytes (against activations of +-127 the widest 16-bit partial
