@@ -104,8 +104,8 @@ internal static unsafe class MatVec
     }
 
     /// <summary>
-    /// Several activation rows at once where a tiled kernel with the same per-element arithmetic exists on AVX2 (Q8_0
-    /// with <see cref="MatMulKernel.VecDot"/>, repacked Q4_0): <c>output[t * outputStride + r] = Dot(row r, activation t)</c> for
+    /// Several activation rows at once where a tiled kernel with the same per-element arithmetic exists on AVX2 (Q8_0,
+    /// Q5_K and Q6_K with <see cref="MatMulKernel.VecDot"/>, repacked Q4_0): <c>output[t * outputStride + r] = Dot(row r, activation t)</c> for
     /// r in [0, rows), t in [0, tokens); activation rows are contiguous. Returns false (and computes nothing) otherwise.
     /// </summary>
     public static bool TryComputeTiled(MatMulKernel kernel, TensorType t, ReadOnlySpan<byte> weights, int rows, int cols,
@@ -115,9 +115,11 @@ internal static unsafe class MatVec
         bool q8 = kernel == MatMulKernel.VecDot && t == TensorType.Q8_0;
         // Repacked Q4_0: ggml's gemv and gemm give each output the same arithmetic, so one tiling serves both.
         bool q4 = (kernel == MatMulKernel.Repacked || kernel == MatMulKernel.RepackedGemm) && t == TensorType.Q4_0;
-        if (!(q8 || q4) || !VecDotAvx2.IsSupported || tokens < 2) return false;
+        // Q5_K and Q6_K: each row's super-blocks unpacked once for four activations.
+        bool k = kernel == MatMulKernel.VecDot && (t == TensorType.Q5_K || t == TensorType.Q6_K);
+        if (!(q8 || q4 || k) || !VecDotAvx2.IsSupported || tokens < (k ? 4 : 2)) return false;
         long rowBytes = TensorTypeInfo.RowBytes(t, cols);
-        long activationBytes = TensorTypeInfo.RowBytes(TensorType.Q8_0, cols);
+        long activationBytes = TensorTypeInfo.RowBytes(TensorTypeInfo.VecDotType(t), cols);
         if (weights.Length < rows * rowBytes) throw new ArgumentException($"{rows} rows need {rows * rowBytes} bytes, got {weights.Length}.", nameof(weights));
         if (activations.Length < tokens * activationBytes) throw new ArgumentException($"{tokens} activation rows need {tokens * activationBytes} bytes, got {activations.Length}.", nameof(activations));
         if (output.Length < (long)(tokens - 1) * outputStride + rows) throw new ArgumentException("the output is too short", nameof(output));
@@ -126,7 +128,8 @@ internal static unsafe class MatVec
         fixed (float* o = output)
         {
             if (q8) VecDotAvx2.Q8_0Tiled(w, rowBytes, rows, a, activationBytes, tokens, cols / 32, o, outputStride);
-            else Q4_0RepackedTiled(w, rowBytes, rows, a, activationBytes, tokens, cols, o, outputStride);
+            else if (q4) Q4_0RepackedTiled(w, rowBytes, rows, a, activationBytes, tokens, cols, o, outputStride);
+            else KQuantTiled(t, w, rowBytes, rows, a, activationBytes, tokens, cols, o, outputStride);
         }
         return true;
 #else
@@ -135,6 +138,22 @@ internal static unsafe class MatVec
     }
 
 #if NET
+    /// <summary>Q5_K or Q6_K rows against activations four at a time (<see cref="VecDotAvx2.Q6_Kx4"/>), the last few one at a time.</summary>
+    private static void KQuantTiled(TensorType t, byte* w, long rowBytes, int rows, byte* a, long activationBytes, int tokens, int cols, float* o, int outputStride)
+    {
+        int blocks = cols / 256;
+        int k = 0;
+        for (; k + 4 <= tokens; k += 4)
+            for (int r = 0; r < rows; r++)
+            {
+                if (t == TensorType.Q6_K) VecDotAvx2.Q6_Kx4(w + r * rowBytes, a + k * activationBytes, activationBytes, blocks, o + k * outputStride + r, outputStride);
+                else VecDotAvx2.Q5_Kx4(w + r * rowBytes, a + k * activationBytes, activationBytes, blocks, o + k * outputStride + r, outputStride);
+            }
+        for (; k < tokens; k++)
+            for (int r = 0; r < rows; r++)
+                o[k * outputStride + r] = VecDotAvx2.Dot(t, w + r * rowBytes, a + k * activationBytes, cols);
+    }
+
     private static void Q4_0RepackedTiled(byte* w, long rowBytes, int rows, byte* a, long activationBytes, int tokens, int cols, float* o, int outputStride)
     {
         int blocks = cols / 32;

@@ -842,6 +842,129 @@ internal static unsafe class VecDotAvx2
         return GgmlMath.Hsum(acc);
     }
 
+    /// <summary>
+    /// <see cref="Q6_K"/> of one weight row against four Q8_K activations <paramref name="yStride"/> bytes apart: each
+    /// half super-block unpacked once for the four (a prompt's rows are in cache, so unpacking is the cost), every
+    /// output with <see cref="Q6_K"/>'s lanes and FMA order, so the same bits. <c>output[k * outputStride]</c> for activation k.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Q6_Kx4(byte* x, byte* y, long yStride, int blocks, float* output, int outputStride)
+    {
+        float* ht = Half16.TablePointer;
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        byte* y0 = y, y1 = y + yStride, y2 = y1 + yStride, y3 = y2 + yStride;
+        for (int b = 0; b < blocks; b++, x += 210, y0 += 292, y1 += 292, y2 += 292, y3 += 292)
+        {
+            Vector256<short> scales = Avx2.ConvertToVector256Int16(Sse2.LoadVector128((sbyte*)(x + 192)));
+            Vector256<short> low = Vector256.Create(scales.GetLower(), scales.GetLower()), high = Vector256.Create(scales.GetUpper(), scales.GetUpper());
+            Q6HalfX4(x, x + 128, 4, low, y0, y1, y2, y3, out Vector256<int> s0, out Vector256<int> s1, out Vector256<int> s2, out Vector256<int> s3);
+            Q6HalfX4(x + 64, x + 160, 132, high, y0, y1, y2, y3, out Vector256<int> h0, out Vector256<int> h1, out Vector256<int> h2, out Vector256<int> h3);
+            float dx = H(ht, x + 208);
+            acc0 = Fma.MultiplyAdd(Vector256.Create(*(float*)y0 * dx), Avx.ConvertToVector256Single(s0 + h0 - Q6KBsums(y0, scales)), acc0);
+            acc1 = Fma.MultiplyAdd(Vector256.Create(*(float*)y1 * dx), Avx.ConvertToVector256Single(s1 + h1 - Q6KBsums(y1, scales)), acc1);
+            acc2 = Fma.MultiplyAdd(Vector256.Create(*(float*)y2 * dx), Avx.ConvertToVector256Single(s2 + h2 - Q6KBsums(y2, scales)), acc2);
+            acc3 = Fma.MultiplyAdd(Vector256.Create(*(float*)y3 * dx), Avx.ConvertToVector256Single(s3 + h3 - Q6KBsums(y3, scales)), acc3);
+        }
+
+        output[0] = GgmlMath.Hsum(acc0);
+        output[outputStride] = GgmlMath.Hsum(acc1);
+        output[2 * outputStride] = GgmlMath.Hsum(acc2);
+        output[3 * outputStride] = GgmlMath.Hsum(acc3);
+    }
+
+    /// <summary>32 x (each 16-element group's scale x its activation sum), per lane as <see cref="Q6KBlock"/> takes it off.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Q6KBsums(byte* y, Vector256<short> scales) =>
+        Avx2.ShiftLeftLogical(Avx2.MultiplyAddAdjacent(Avx.LoadVector256((short*)(y + 260)), scales), 5);
+
+    /// <summary><see cref="Q6Half"/>'s 128 elements unpacked once, against the quants at offset <paramref name="q8Offset"/> of four activations.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q6HalfX4(byte* ql, byte* qh, int q8Offset, Vector256<short> scales, byte* y0, byte* y1, byte* y2, byte* y3,
+        out Vector256<int> s0, out Vector256<int> s1, out Vector256<int> s2, out Vector256<int> s3)
+    {
+        Vector256<byte> low4 = Vector256.Create((byte)0x0F), high2 = Vector256.Create((byte)0x30);
+        Vector256<byte> bits1 = Avx.LoadVector256(ql), bits2 = Avx.LoadVector256(ql + 32);
+        Vector256<ushort> bitsH = Avx.LoadVector256(qh).AsUInt16();
+        Vector256<byte> q0 = (bits1 & low4) | (Avx2.ShiftLeftLogical(bitsH, 4).AsByte() & high2);
+        Vector256<byte> q1 = (bits2 & low4) | (Avx2.ShiftLeftLogical(bitsH, 2).AsByte() & high2);
+        Vector256<byte> q2 = (Avx2.ShiftRightLogical(bits1.AsUInt16(), 4).AsByte() & low4) | (bitsH.AsByte() & high2);
+        Vector256<byte> q3 = (Avx2.ShiftRightLogical(bits2.AsUInt16(), 4).AsByte() & low4) | (Avx2.ShiftRightLogical(bitsH, 2).AsByte() & high2);
+        Vector256<short> p0 = PairLanes(scales, 0), p1 = PairLanes(scales, 2), p2 = PairLanes(scales, 4), p3 = PairLanes(scales, 6);
+        s0 = Q6Dot4(q0, q1, q2, q3, p0, p1, p2, p3, (sbyte*)(y0 + q8Offset));
+        s1 = Q6Dot4(q0, q1, q2, q3, p0, p1, p2, p3, (sbyte*)(y1 + q8Offset));
+        s2 = Q6Dot4(q0, q1, q2, q3, p0, p1, p2, p3, (sbyte*)(y2 + q8Offset));
+        s3 = Q6Dot4(q0, q1, q2, q3, p0, p1, p2, p3, (sbyte*)(y3 + q8Offset));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Q6Dot4(Vector256<byte> q0, Vector256<byte> q1, Vector256<byte> q2, Vector256<byte> q3,
+        Vector256<short> p0, Vector256<short> p1, Vector256<short> p2, Vector256<short> p3, sbyte* q8) =>
+        Avx2.MultiplyAddAdjacent(p0, Avx2.MultiplyAddAdjacent(q0, Avx.LoadVector256(q8)))
+        + Avx2.MultiplyAddAdjacent(p1, Avx2.MultiplyAddAdjacent(q1, Avx.LoadVector256(q8 + 32)))
+        + Avx2.MultiplyAddAdjacent(p2, Avx2.MultiplyAddAdjacent(q2, Avx.LoadVector256(q8 + 64)))
+        + Avx2.MultiplyAddAdjacent(p3, Avx2.MultiplyAddAdjacent(q3, Avx.LoadVector256(q8 + 96)));
+
+    /// <summary>
+    /// <see cref="Q5_K"/> of one weight row against four Q8_K activations <paramref name="yStride"/> bytes apart: each
+    /// 64 elements unpacked once for the four, every output with <see cref="Q5_K"/>'s lanes, FMA order and mins term.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Q5_Kx4(byte* x, byte* y, long yStride, int blocks, float* output, int outputStride)
+    {
+        float* ht = Half16.TablePointer;
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        float m0 = 0f, m1 = 0f, m2 = 0f, m3 = 0f;
+        Vector256<byte> low4 = Vector256.Create((byte)0x0F), bit4 = Vector256.Create((byte)0x10);
+        byte* y0 = y, y1 = y + yStride, y2 = y1 + yStride, y3 = y2 + yStride;
+        for (int b = 0; b < blocks; b++, x += 176, y0 += 292, y1 += 292, y2 += 292, y3 += 292)
+        {
+            Vector256<short> scalesAndMins = Avx2.ConvertToVector256Int16(UnpackScalesK4(x + 4));
+            Vector256<short> scales = Vector256.Create(scalesAndMins.GetLower(), scalesAndMins.GetLower());
+            Vector256<ushort> hbits = Avx.LoadVector256((ushort*)(x + 16));
+            Vector256<int> s0 = Vector256<int>.Zero, s1 = s0, s2 = s0, s3 = s0;
+            Q5KGroupX4(x + 48, 0, scales, hbits, low4, bit4, y0, y1, y2, y3, ref s0, ref s1, ref s2, ref s3);
+            Q5KGroupX4(x + 80, 1, scales, hbits, low4, bit4, y0, y1, y2, y3, ref s0, ref s1, ref s2, ref s3);
+            Q5KGroupX4(x + 112, 2, scales, hbits, low4, bit4, y0, y1, y2, y3, ref s0, ref s1, ref s2, ref s3);
+            Q5KGroupX4(x + 144, 3, scales, hbits, low4, bit4, y0, y1, y2, y3, ref s0, ref s1, ref s2, ref s3);
+            float dx = H(ht, x), dmin = H(ht, x + 2);
+            m0 = Q5KMins(y0, scalesAndMins, dmin, m0); m1 = Q5KMins(y1, scalesAndMins, dmin, m1);
+            m2 = Q5KMins(y2, scalesAndMins, dmin, m2); m3 = Q5KMins(y3, scalesAndMins, dmin, m3);
+            acc0 = Fma.MultiplyAdd(Vector256.Create(*(float*)y0 * dx), Avx.ConvertToVector256Single(s0), acc0);
+            acc1 = Fma.MultiplyAdd(Vector256.Create(*(float*)y1 * dx), Avx.ConvertToVector256Single(s1), acc1);
+            acc2 = Fma.MultiplyAdd(Vector256.Create(*(float*)y2 * dx), Avx.ConvertToVector256Single(s2), acc2);
+            acc3 = Fma.MultiplyAdd(Vector256.Create(*(float*)y3 * dx), Avx.ConvertToVector256Single(s3), acc3);
+        }
+
+        output[0] = GgmlMath.Hsum(acc0) + m0;
+        output[outputStride] = GgmlMath.Hsum(acc1) + m1;
+        output[2 * outputStride] = GgmlMath.Hsum(acc2) + m2;
+        output[3 * outputStride] = GgmlMath.Hsum(acc3) + m3;
+    }
+
+    /// <summary><see cref="Q5_K"/>'s mins term of one super-block added to <paramref name="summs"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Q5KMins(byte* y, Vector256<short> scalesAndMins, float dmin, float summs)
+    {
+        Vector128<short> q8Sums = Ssse3.HorizontalAdd(Sse2.LoadVector128((short*)(y + 260)), Sse2.LoadVector128((short*)(y + 276)));
+        return MulAdd(-*(float*)y * dmin, HsumInt(Sse2.MultiplyAddAdjacent(scalesAndMins.GetUpper(), q8Sums)), summs);
+    }
+
+    /// <summary><see cref="Q5KGroup"/>'s 64 elements unpacked once, against four activations.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q5KGroupX4(byte* q4, int j, Vector256<short> scales, Vector256<ushort> hbits, Vector256<byte> low4, Vector256<byte> bit4,
+        byte* y0, byte* y1, byte* y2, byte* y3, ref Vector256<int> s0, ref Vector256<int> s1, ref Vector256<int> s2, ref Vector256<int> s3)
+    {
+        Vector256<byte> bits = Avx.LoadVector256(q4);
+        Vector256<byte> lo = (bits & low4) | (PlaneBit(hbits, 2 * j) & bit4);
+        Vector256<byte> hi = (Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & low4) | (PlaneBit(hbits, 2 * j + 1) & bit4);
+        Vector256<short> sl = BroadcastLane(scales, 2 * j), sh = BroadcastLane(scales, 2 * j + 1);
+        int o = 4 + 64 * j;
+        s0 += Avx2.MultiplyAddAdjacent(sl, Avx2.MultiplyAddAdjacent(lo, Avx.LoadVector256((sbyte*)(y0 + o)))) + Avx2.MultiplyAddAdjacent(sh, Avx2.MultiplyAddAdjacent(hi, Avx.LoadVector256((sbyte*)(y0 + o + 32))));
+        s1 += Avx2.MultiplyAddAdjacent(sl, Avx2.MultiplyAddAdjacent(lo, Avx.LoadVector256((sbyte*)(y1 + o)))) + Avx2.MultiplyAddAdjacent(sh, Avx2.MultiplyAddAdjacent(hi, Avx.LoadVector256((sbyte*)(y1 + o + 32))));
+        s2 += Avx2.MultiplyAddAdjacent(sl, Avx2.MultiplyAddAdjacent(lo, Avx.LoadVector256((sbyte*)(y2 + o)))) + Avx2.MultiplyAddAdjacent(sh, Avx2.MultiplyAddAdjacent(hi, Avx.LoadVector256((sbyte*)(y2 + o + 32))));
+        s3 += Avx2.MultiplyAddAdjacent(sl, Avx2.MultiplyAddAdjacent(lo, Avx.LoadVector256((sbyte*)(y3 + o)))) + Avx2.MultiplyAddAdjacent(sh, Avx2.MultiplyAddAdjacent(hi, Avx.LoadVector256((sbyte*)(y3 + o + 32))));
+    }
+
     /// <summary>ggml_vec_dot_q2_K_q8_K: the mins term is FMA'd into the same accumulator first.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q2_K(byte* x, byte* y, int blocks)

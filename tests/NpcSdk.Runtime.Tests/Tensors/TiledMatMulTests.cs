@@ -36,6 +36,44 @@ public class TiledMatMulTests
         }
     }
 
+    /// <summary>Q5_K and Q6_K rows against four activations at a time must give each output the scalar vec_dot's bits.</summary>
+    [Theory]
+    [InlineData(TensorType.Q5_K)]
+    [InlineData(TensorType.Q6_K)]
+    public unsafe void Tiled_K_Quants_Equal_The_Scalar_VecDot_Bit_For_Bit(TensorType type)
+    {
+        foreach (int cols in new[] { 256, 768 })
+        for (int rows = 1; rows <= 5; rows += 2)
+        for (int tokens = 1; tokens <= 9; tokens++)
+        {
+            long rowBytes = TensorTypeInfo.RowBytes(type, cols), actBytes = TensorTypeInfo.RowBytes(TensorType.Q8_K, cols);
+            var weights = new byte[rows * rowBytes];
+            for (int r = 0; r < rows; r++)
+                Quantizer.QuantizeRowReference(type, TestData.Gaussian(cols, 31 * r + cols, 0.05f), weights.AsSpan((int)(r * rowBytes), (int)rowBytes));
+            var activations = new byte[tokens * actBytes];
+            for (int t = 0; t < tokens; t++)
+                TestData.Quantize(TensorType.Q8_K, TestData.Gaussian(cols, 7 * t + rows, t % 3 == 0 ? 10f : 1f)).CopyTo(activations, (int)(t * actBytes));
+            int stride = rows + 3;
+            var tiled = new float[tokens * stride];
+            if (!MatVec.TryComputeTiled(MatMulKernel.VecDot, type, weights, rows, cols, activations, tokens, tiled, stride))
+            {
+                Assert.True(tokens < 4 || !System.Runtime.Intrinsics.X86.Avx2.IsSupported, "no tiled kernel on an AVX2 machine");
+                continue;
+            }
+            fixed (byte* w = weights)
+            fixed (byte* a = activations)
+            {
+                for (int t = 0; t < tokens; t++)
+                    for (int r = 0; r < rows; r++)
+                    {
+                        float expected = VecDotScalar.Dot(type, w + r * rowBytes, a + t * actBytes, cols);
+                        Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(tiled[t * stride + r]),
+                            $"{type} cols {cols}, {rows}x{tokens}: row {r}, token {t}: {tiled[t * stride + r]:R} vs {expected:R}");
+                    }
+            }
+        }
+    }
+
     /// <summary>One token's Q8_0 rows four at a time (with prefetching) must equal ggml_vec_dot_q8_0_q8_0 row by row.</summary>
     [Fact]
     public void Q8_0_Rows_Four_At_A_Time_Equal_One_Row_At_A_Time_Bit_For_Bit()
