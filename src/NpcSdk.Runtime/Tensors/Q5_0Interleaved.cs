@@ -85,15 +85,105 @@ internal static unsafe class Q5_0Interleaved
     /// <summary>
     /// <c>output[t * outputStride + r] = row r · activation t</c> for the <paramref name="groups"/> groups at
     /// <paramref name="packed"/> and <paramref name="tokens"/> Q8_0 activations <paramref name="activationBytes"/> apart.
-    /// Every activation runs over a group while its 4 rows are in L1.
+    /// Every activation runs over a group while its 4 rows are in L1; a batch goes four activations at a time, each row's
+    /// blocks unpacked once for the four.
     /// </summary>
     public static void Compute(byte* packed, int cols, int groups, byte* activations, long activationBytes, int tokens, float* output, int outputStride)
     {
         int blocks = cols / 32;
         long groupBytes = GroupBytes(cols);
+        int batched = tokens - tokens % 4;
+        if (batched > 0)
+        {
+            // 16 x each activation block's pair sums, once per batch instead of once per row.
+            int n = batched * blocks * 16;
+            short[] sums = t_sums is { } m && m.Length >= n ? m : t_sums = new short[Math.Max(n, 1 << 16)];
+            fixed (short* sy = sums)
+            {
+                Vector256<byte> sixteen = Vector256.Create((byte)0x10);
+                for (int t = 0; t < batched; t++)
+                    for (int b = 0; b < blocks; b++)
+                        Avx.Store(sy + (t * blocks + b) * 16, Avx2.MultiplyAddAdjacent(sixteen, Avx.LoadVector256((sbyte*)(activations + t * activationBytes + 34 * b + 2))));
+                for (int g = 0; g < groups; g++)
+                    for (int t = 0; t < batched; t += 4)
+                        for (int r = 0; r < GroupRows; r++)
+                            RowFour(packed + g * groupBytes, r, blocks, activations + t * activationBytes, activationBytes, sy + t * blocks * 16,
+                                output + t * outputStride + g * GroupRows + r, outputStride);
+            }
+        }
         for (int g = 0; g < groups; g++)
-            for (int t = 0; t < tokens; t++)
+            for (int t = batched; t < tokens; t++)
                 Group(packed + g * groupBytes, blocks, activations + t * activationBytes, output + t * outputStride + g * GroupRows);
+    }
+
+    [ThreadStatic] private static short[]? t_sums;
+
+    /// <summary>
+    /// Row <paramref name="r"/> of the group at <paramref name="x"/> against four activations <paramref name="yStride"/>
+    /// bytes apart (their 16 x pair sums at <paramref name="sy"/>, <paramref name="blocks"/> x 16 apart): each block
+    /// unpacked once, each output's FMAs in block order as <see cref="Group"/>'s.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RowFour(byte* x, int r, int blocks, byte* y, long yStride, short* sy, float* output, int outputStride)
+    {
+        float* ht = Half16.TablePointer;
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        int chunks = blocks / ChunkBlocks, tail = blocks % ChunkBlocks;
+        long sStride = blocks * 16L;
+        for (int c = 0; c < chunks; c++)
+        {
+            byte* chunk = x + (long)c * GroupRows * ChunkBytes + r * ChunkBytes;
+            byte* yc = y + c * ChunkBlocks * 34;
+            short* sc = sy + c * ChunkBlocks * 16;
+            // Unrolled so that every shift of the fifth-bit plane is a constant.
+            PairFour(chunk, 0, yc, yStride, sc, sStride, ht, ref acc0, ref acc1, ref acc2, ref acc3);
+            PairFour(chunk, 1, yc, yStride, sc, sStride, ht, ref acc0, ref acc1, ref acc2, ref acc3);
+            PairFour(chunk, 2, yc, yStride, sc, sStride, ht, ref acc0, ref acc1, ref acc2, ref acc3);
+            PairFour(chunk, 3, yc, yStride, sc, sStride, ht, ref acc0, ref acc1, ref acc2, ref acc3);
+        }
+
+        // The row's last blocks % 8 blocks, in Q5_0.
+        byte* t0 = x + (long)chunks * GroupRows * ChunkBytes + r * tail * BlockBytes;
+        byte* yt = y + chunks * ChunkBlocks * 34;
+        for (int b = 0; b < tail; b++, t0 += BlockBytes, yt += 34)
+        {
+            acc0 = VecDotAvx2.Q5_0Step(t0, yt, ht, acc0);
+            acc1 = VecDotAvx2.Q5_0Step(t0, yt + yStride, ht, acc1);
+            acc2 = VecDotAvx2.Q5_0Step(t0, yt + 2 * yStride, ht, acc2);
+            acc3 = VecDotAvx2.Q5_0Step(t0, yt + 3 * yStride, ht, acc3);
+        }
+
+        output[0] = GgmlMath.Hsum(acc0);
+        output[outputStride] = GgmlMath.Hsum(acc1);
+        output[2 * outputStride] = GgmlMath.Hsum(acc2);
+        output[3 * outputStride] = GgmlMath.Hsum(acc3);
+    }
+
+    /// <summary>Blocks 2j and 2j+1 of one row's chunk, unpacked once, against four activations.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PairFour(byte* chunk, int j, byte* y, long yStride, short* sy, long sStride, float* ht,
+        ref Vector256<float> acc0, ref Vector256<float> acc1, ref Vector256<float> acc2, ref Vector256<float> acc3)
+    {
+        Vector256<byte> low4 = Vector256.Create((byte)0x0F), bit4 = Vector256.Create((byte)0x10);
+        Vector256<byte> nibbles = Avx.LoadVector256(chunk + NibbleOffset + 32 * j);
+        Vector256<ushort> plane = Avx.LoadVector256((ushort*)(chunk + PlaneOffset));
+        Vector256<byte> xa = (nibbles & low4) | (VecDotAvx2.PlaneBit(plane, 2 * j) & bit4);
+        Vector256<byte> xb = (Avx2.ShiftRightLogical(nibbles.AsUInt16(), 4).AsByte() & low4) | (VecDotAvx2.PlaneBit(plane, 2 * j + 1) & bit4);
+        float da = H(ht, chunk + 4 * j), db = H(ht, chunk + 4 * j + 2);
+        byte* ya = y + 2 * j * 34;
+        short* sa = sy + 2 * j * 16;
+        acc0 = TwoBlocks(xa, xb, da, db, ya, sa, ht, acc0);
+        acc1 = TwoBlocks(xa, xb, da, db, ya + yStride, sa + sStride, ht, acc1);
+        acc2 = TwoBlocks(xa, xb, da, db, ya + 2 * yStride, sa + 2 * sStride, ht, acc2);
+        acc3 = TwoBlocks(xa, xb, da, db, ya + 3 * yStride, sa + 3 * sStride, ht, acc3);
+    }
+
+    /// <summary>Two consecutive unpacked blocks against one activation's (at <paramref name="ya"/>, its 16 x pair sums at <paramref name="sa"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> TwoBlocks(Vector256<byte> xa, Vector256<byte> xb, float da, float db, byte* ya, short* sa, float* ht, Vector256<float> acc)
+    {
+        acc = Fma.MultiplyAdd(Vector256.Create(da * H(ht, ya)), Avx.ConvertToVector256Single(Lanes(xa, Avx.LoadVector256((sbyte*)(ya + 2)), Avx.LoadVector256(sa))), acc);
+        return Fma.MultiplyAdd(Vector256.Create(db * H(ht, ya + 34)), Avx.ConvertToVector256Single(Lanes(xb, Avx.LoadVector256((sbyte*)(ya + 36)), Avx.LoadVector256(sa + 16))), acc);
     }
 
     /// <summary>The 4 rows of one group against one activation.</summary>

@@ -259,6 +259,9 @@ public unsafe class KernelArithmeticTests
     [InlineData(8, 896, 5)]
     [InlineData(12, 4864, 2)]
     [InlineData(4, 1000 / 32 * 32, 3)]
+    [InlineData(8, 896, 4)]
+    [InlineData(4, 992, 9)]
+    [InlineData(8, 288, 12)]
     public void Interleaved_Q5_0_Gives_The_Bits_Of_Vec_Dot(int rows, int cols, int tokens)
     {
         Assert.True(Q5_0Interleaved.CanRepack(rows, cols));
