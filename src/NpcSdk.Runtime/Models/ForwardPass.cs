@@ -648,7 +648,8 @@ namespace NpcSdk.Models
                     var rows = _w.RowSpan(r0, n);
                     if (MatVec.TryComputeTiled(_kernel, _w.Type, rows, n, _w.Cols, _act.Rows(_batch), _batch, _out.AsSpan(r0), _outStride)) continue;
                     for (int t = 0; t < _batch; t++)
-                        MatVec.ComputeWith(MatMulKernels.ForRow(_kernel, _firstRow + t, _stepBatch), _w.Type, rows, _w.Cols, _act.Row(t), _out.AsSpan(t * _outStride + r0, n), 0, n, rowsTogether: _batch >= 2);
+                        MatVec.ComputeWith(MatMulKernels.ForRow(_kernel, _firstRow + t, _stepBatch), _w.Type, rows, _w.Cols, _act.Row(t), _out.AsSpan(t * _outStride + r0, n), 0, n,
+                            rowsTogether: _batch >= 2, finiteHalves: _w.FiniteHalves);
                 }
             }
         }

@@ -27,7 +27,11 @@ namespace NpcSdk.Models
         {
             long bytes = 0;
             foreach (var w in Weights.Matrices())
+            {
                 if (Wanted(w) && w.TryInterleave(pool)) bytes += (long)w.Rows * w.RowBytes;
+                // F16 weights without infinities or NaNs (all of a real model's) take the managed kernels' shorter widening.
+                if (w.Type == NpcSdk.Tensors.TensorType.F16 && !UseNativeKernels) w.CheckFiniteHalves();
+            }
             return bytes;
         }
 

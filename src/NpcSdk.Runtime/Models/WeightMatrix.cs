@@ -66,6 +66,20 @@ namespace NpcSdk.Models
             return true;
         }
 
+        /// <summary>
+        /// F16 weights known to hold no infinity or NaN (<see cref="CheckFiniteHalves"/>), which the managed kernels widen
+        /// with fewer instructions; false until checked.
+        /// </summary>
+        public bool FiniteHalves { get; private set; }
+
+        /// <summary>Sets <see cref="FiniteHalves"/> for F16 weights by reading them all once.</summary>
+        public void CheckFiniteHalves()
+        {
+#if NET
+            if (Type == TensorType.F16 && VecDotAvx2.IsSupported) FiniteHalves = VecDotAvx2.AllFiniteHalves((ushort*)Data, (long)Rows * Cols);
+#endif
+        }
+
         /// <summary>Rows per group of <see cref="Interleaved"/>: 8 for Q4_0 and Q4_K, 4 for Q8_0 and Q5_0.</summary>
         public int GroupRows => Type is TensorType.Q8_0 or TensorType.Q5_0 ? 4 : 8;
 

@@ -296,6 +296,48 @@ public unsafe class KernelArithmeticTests
         }
     }
 
+    [Theory]
+    [InlineData(32)]
+    [InlineData(2048)]
+    [InlineData(2051)]
+    public void Finite_Halves_Widen_To_The_Same_Floats_As_The_Exact_Widening(int n)
+    {
+        if (!VecDotAvx2.IsSupported) return;
+        var rng = new Random(n);
+        var halves = new ushort[n];
+        // Every finite pattern class: normals of both signs, denormals (smallest, largest), zeros of both signs, the largest finite.
+        ushort[] special = { 0x0000, 0x8000, 0x0001, 0x03FF, 0x8001, 0x83FF, 0x0400, 0x7BFF, 0xFBFF, 0x3C00 };
+        for (int i = 0; i < n; i++)
+        {
+            ushort h;
+            do h = (ushort)rng.Next(0x10000); while ((h & 0x7C00) == 0x7C00);
+            halves[i] = i < special.Length ? special[i] : h;
+        }
+        var act = TestData.Gaussian(n, 3);
+        fixed (ushort* h = halves)
+        fixed (float* a = act)
+        {
+            Assert.True(VecDotAvx2.AllFiniteHalves(h, n));
+            float exact = VecDotAvx2.F16F32<VecDotAvx2.ExactHalves>((byte*)h, a, n), fast = VecDotAvx2.F16F32<VecDotAvx2.FiniteHalves>((byte*)h, a, n);
+            Assert.Equal(BitConverter.SingleToInt32Bits(exact), BitConverter.SingleToInt32Bits(fast));
+            for (int i = 0; i + 8 <= n; i += 8)
+            {
+                var x = System.Runtime.Intrinsics.Vector128.Load(h + i);
+                Assert.Equal(System.Runtime.Intrinsics.Vector256.AsInt32(VecDotAvx2.HalfToSingle(x)), System.Runtime.Intrinsics.Vector256.AsInt32(VecDotAvx2.HalfToSingleFinite(x)));
+            }
+
+            // An infinity or a NaN anywhere, in a whole vector or in the tail, is found.
+            foreach (int at in new[] { 0, n / 2, n - 1 })
+                foreach (ushort bad in new ushort[] { 0x7C00, 0xFC00, 0x7E01 })
+                {
+                    ushort keep = h[at];
+                    h[at] = bad;
+                    Assert.False(VecDotAvx2.AllFiniteHalves(h, n), $"{bad:X4} at {at}");
+                    h[at] = keep;
+                }
+        }
+    }
+
     [Fact]
     public void Q5_0_Is_Interleaved_In_Groups_Of_Four_With_A_Chunk_Of_Eight_Blocks()
     {
