@@ -543,7 +543,7 @@ namespace NpcSdk.Models
 
             public void Execute(int start, int end) =>
                 FloatGemm.Compute(_w.Type, _w.RowSpan(start, end - start), end - start, _w.Cols, _act, _actStride, _batch,
-                    _out.AsSpan(start), _outStride);
+                    _out.AsSpan(start), _outStride, _w.FiniteHalves);
         }
 
         /// <summary>

@@ -27,10 +27,11 @@ internal static unsafe class FloatGemm
     /// <summary>
     /// output[t * outStride + r] = row r · activation t for weight rows r in [0, rows) of <paramref name="weights"/>
     /// and activation rows t in [0, batch) (floats, <paramref name="activationStride"/> apart; for F16/BF16 weights the
-    /// values must already be representable in that type).
+    /// values must already be representable in that type). <paramref name="finiteHalves"/>: F16 weights known to hold no
+    /// infinity or NaN, widened with fewer instructions (the same floats).
     /// </summary>
     public static void Compute(TensorType t, ReadOnlySpan<byte> weights, int rows, int cols,
-        ReadOnlySpan<float> activations, int activationStride, int batch, Span<float> output, int outStride)
+        ReadOnlySpan<float> activations, int activationStride, int batch, Span<float> output, int outStride, bool finiteHalves = false)
     {
         long rowBytes = TensorTypeInfo.RowBytes(t, cols);
         if (cols % 8 != 0) throw new ArgumentException($"tinyBLAS needs a reduction length that is a multiple of 8, got {cols}", nameof(cols));
@@ -48,7 +49,13 @@ internal static unsafe class FloatGemm
                 for (; r + 4 <= rows; r += 4)
                 {
                     int j = 0;
-                    for (; j + 3 <= batch; j += 3) Tile4x3(t, w + r * rowBytes, rowBytes, cols, a + j * activationStride, activationStride, o + j * outStride + r, outStride);
+                    for (; j + 3 <= batch; j += 3)
+                    {
+                        if (finiteHalves && t == TensorType.F16)
+                            Tile4x3<VecDotAvx2.FiniteHalves>(t, w + r * rowBytes, rowBytes, cols, a + j * activationStride, activationStride, o + j * outStride + r, outStride);
+                        else
+                            Tile4x3<VecDotAvx2.ExactHalves>(t, w + r * rowBytes, rowBytes, cols, a + j * activationStride, activationStride, o + j * outStride + r, outStride);
+                    }
                     for (; j < batch; j++)
                         for (int i = 0; i < 4; i++) o[j * outStride + r + i] = Dot(t, w + (r + i) * rowBytes, a + j * activationStride, cols);
                 }
@@ -98,16 +105,20 @@ internal static unsafe class FloatGemm
 
 #if NET
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Load(TensorType t, byte* x, int l) => t switch
+    private static Vector256<float> Load(TensorType t, byte* x, int l) => Load<VecDotAvx2.ExactHalves>(t, x, l);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Load<TWiden>(TensorType t, byte* x, int l) where TWiden : struct, VecDotAvx2.IHalfWidening => t switch
     {
         TensorType.F32 => Avx.LoadVector256((float*)x + l),
-        TensorType.F16 => VecDotAvx2.HalfToSingle(Sse2.LoadVector128((ushort*)x + l)),
+        TensorType.F16 => TWiden.Widen(Sse2.LoadVector128((ushort*)x + l)),
         _ => VecDotAvx2.BFloat16ToSingle(Sse2.LoadVector128((ushort*)x + l)),
     };
 
     /// <summary>4 weight rows x 3 activation rows, 12 accumulators (tinyBLAS' register tile on 16-register AVX2).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile4x3(TensorType t, byte* w, long rowBytes, int n, float* a, int aStride, float* o, int oStride)
+    private static void Tile4x3<TWiden>(TensorType t, byte* w, long rowBytes, int n, float* a, int aStride, float* o, int oStride)
+        where TWiden : struct, VecDotAvx2.IHalfWidening
     {
         Vector256<float> c00 = Vector256<float>.Zero, c01 = c00, c02 = c00, c03 = c00;
         Vector256<float> c10 = c00, c11 = c00, c12 = c00, c13 = c00;
@@ -116,7 +127,7 @@ internal static unsafe class FloatGemm
         float* a1 = a + aStride, a2 = a + 2 * aStride;
         for (int l = 0; l < n; l += 8)
         {
-            Vector256<float> r0 = Load(t, w, l), r1 = Load(t, w1, l), r2 = Load(t, w2, l), r3 = Load(t, w3, l);
+            Vector256<float> r0 = Load<TWiden>(t, w, l), r1 = Load<TWiden>(t, w1, l), r2 = Load<TWiden>(t, w2, l), r3 = Load<TWiden>(t, w3, l);
             Vector256<float> b = Avx.LoadVector256(a + l);
             c00 = Fma.MultiplyAdd(r0, b, c00); c01 = Fma.MultiplyAdd(r1, b, c01); c02 = Fma.MultiplyAdd(r2, b, c02); c03 = Fma.MultiplyAdd(r3, b, c03);
             b = Avx.LoadVector256(a1 + l);
