@@ -37,14 +37,20 @@ public unsafe class KernelArithmeticTests
         }
 
         var output = new float[batch * rows];
+        var finite = new float[batch * rows];
         FloatGemm.Compute(t, weights, rows, cols, act, cols, batch, output, rows);
+        // F16 weights known finite take the short widening: the same bits.
+        FloatGemm.Compute(t, weights, rows, cols, act, cols, batch, finite, rows, finiteHalves: true);
         long rowBytes = TensorTypeInfo.RowBytes(t, cols);
         fixed (byte* w = weights)
         fixed (float* a = act)
         {
             for (int j = 0; j < batch; j++)
                 for (int r = 0; r < rows; r++)
+                {
                     Assert.Equal(FloatGemm.Dot(t, w + r * rowBytes, a + j * cols, cols), output[j * rows + r]);
+                    Assert.Equal(output[j * rows + r], finite[j * rows + r]);
+                }
         }
     }
 
