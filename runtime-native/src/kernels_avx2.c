@@ -137,8 +137,9 @@ INLINE AVX2 __m256i dup128(__m128i v) { return _mm256_inserti128_si256(_mm256_ca
         for (; r < nrows; r++) name##_t(n, wr + r * ws, ws, act, as, out + r, os, 1, NA);                        \
         break;
 
-#define TILED(name, NR1, NR2, NR3, NR4)                                                                          \
-    static AVX2 void name(int n, const void* w, int64_t ws, int nrows, const void* act, int64_t as, int na,     \
+#define TILED(name, NR1, NR2, NR3, NR4) TILED_AS(AVX2, name, NR1, NR2, NR3, NR4)
+#define TILED_AS(TARGET, name, NR1, NR2, NR3, NR4)                                                               \
+    static TARGET void name(int n, const void* w, int64_t ws, int nrows, const void* act, int64_t as, int na,     \
                           float* out, int64_t os)                                                                \
     {                                                                                                            \
         const uint8_t* wr = (const uint8_t*)w;                                                                   \
@@ -290,8 +291,9 @@ INLINE AVX2 void sweep_ahead(const uint8_t* w, int64_t ws, const int nr, int b, 
  * four rows interleaved defeats the hardware prefetcher's stream once the weights come from DRAM (3x slower on a
  * 32000-row output matrix here); Q8_0 does it with sweep_ahead (rows_q8_0_decode below).
  */
-#define LEGACY_ROWS(name, XBLOCK, STEP, HAS_MIN, NR1)                                                             \
-    INLINE AVX2 void name##_t(int n, const uint8_t* w, int64_t ws, const void* act, int64_t as, float* out,       \
+#define LEGACY_ROWS(name, XBLOCK, STEP, HAS_MIN, NR1) LEGACY_ROWS_AS(AVX2, name, XBLOCK, STEP, HAS_MIN, NR1)
+#define LEGACY_ROWS_AS(TARGET, name, XBLOCK, STEP, HAS_MIN, NR1)                                                  \
+    INLINE TARGET void name##_t(int n, const uint8_t* w, int64_t ws, const void* act, int64_t as, float* out,       \
                               int64_t os, const int nr, const int na)                                             \
     {                                                                                                             \
         __m256 acc[4][4];                                                                                         \
@@ -309,7 +311,7 @@ INLINE AVX2 void sweep_ahead(const uint8_t* w, int64_t ws, const int nr, int b, 
             _Pragma("GCC unroll 4") for (int k = 0; k < na; k++)                                                  \
                 out[k * os + i] = HAS_MIN ? hsum_ps(acc[i][k]) + summs[i][k] : hsum_ps(acc[i][k]);                \
     }                                                                                                             \
-    TILED(name, NR1, 2, 1, 1)
+    TILED_AS(TARGET, name, NR1, 2, 1, 1)
 
 #define Y(T, k, b) ((const T*)ACT(k) + (b))
 
@@ -320,14 +322,15 @@ INLINE AVX2 float fma1(float a, float b, float c)
 }
 
 /* Signed weights: |qx| and the sign moved onto the activations (ggml's mul_sum_i8_pairs_float). */
-#define SIGNED_STEP(YBLOCK, qx_expr, xb, b, acc, summs)                                                           \
+#define SIGNED_STEP(YBLOCK, qx_expr, xb, b, acc, summs) SIGNED_STEP_WITH(mul_sum_us8, YBLOCK, qx_expr, xb, b, acc, summs)
+#define SIGNED_STEP_WITH(MUL_SUM, YBLOCK, qx_expr, xb, b, acc, summs)                                              \
     do {                                                                                                          \
         const __m256i qx = (qx_expr);                                                                             \
         const __m256i ax = _mm256_sign_epi8(qx, qx);                                                              \
         const float dx = h16((xb)->d);                                                                            \
         _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {                                                    \
             const YBLOCK* y = Y(YBLOCK, k, b);                                                                    \
-            __m256i s = mul_sum_us8(ax, _mm256_sign_epi8(loadu(y->qs), qx));                                      \
+            __m256i s = MUL_SUM(ax, _mm256_sign_epi8(loadu(y->qs), qx));                                          \
             acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(dx * h16(y->d)), _mm256_cvtepi32_ps(s), acc[k]);             \
         }                                                                                                         \
     } while (0)
@@ -380,6 +383,30 @@ static AVX2 void rows_q8_0_decode(int n, const void* w, int64_t ws, int nrows, c
     if (na == 1 && n <= 1024)
         for (; r + 4 <= nrows; r += 4) rows_q8_0_t(n, (const uint8_t*)w + r * ws, ws, act, as, out + r, os, 4, 1);
     if (r < nrows) rows_q8_0(n, (const uint8_t*)w + r * ws, ws, nrows - r, act, as, na, out + r, os);
+}
+
+/*
+ * The same Q8_0 kernels with AVX512-VNNI (on 256-bit vectors, AVX512VL): vpdpbusd from zero gives each int32 lane the
+ * sum of its 4 adjacent u8 x s8 products, the same lanes as vpmaddubsw + vpmaddwd (which never saturate here: |x| <=
+ * 128 and |y| <= 127 keep a pair sum under 32767), in one instruction instead of two on the multiply ports. The
+ * float steps are untouched, so the bits are the AVX2 kernels' (npc_dispatch.c installs these after cpuid/XCR0 say
+ * yes and NPCSDK_NATIVE_NO_VNNI is not set).
+ */
+#define VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")))
+
+INLINE VNNI __m256i mul_sum_vnni(__m256i ax, __m256i sy) { return _mm256_dpbusd_epi32(_mm256_setzero_si256(), ax, sy); }
+
+#define Q8_0_VNNI_STEP(xb, b, acc, summs) SIGNED_STEP_WITH(mul_sum_vnni, block_q8_0, loadu((xb)->qs), xb, b, acc, summs)
+
+LEGACY_ROWS_AS(VNNI, rows_q8_0_vnni, block_q8_0, Q8_0_VNNI_STEP, 0, 1)
+
+static VNNI void rows_q8_0_decode_vnni(int n, const void* w, int64_t ws, int nrows, const void* act, int64_t as,
+                                       int na, float* out, int64_t os)
+{
+    int r = 0;
+    if (na == 1 && n <= 1024)
+        for (; r + 4 <= nrows; r += 4) rows_q8_0_vnni_t(n, (const uint8_t*)w + r * ws, ws, act, as, out + r, os, 4, 1);
+    if (r < nrows) rows_q8_0_vnni(n, (const uint8_t*)w + r * ws, ws, nrows - r, act, as, na, out + r, os);
 }
 
 /* ---- K-quants (256-element super-blocks, Q8_K activations) ----
@@ -1244,7 +1271,7 @@ static AVX2 void quant_bf16(const float* x, void* vy, int64_t n)
     for (; i < n; i++) y[i] = npc_fp32_to_bf16(x[i]);
 }
 
-void npc_kernels_avx2(npc_kernels* k)
+void npc_kernels_avx2(npc_kernels* k, int vnni)
 {
     k->path = NPC_PATH_AVX2;
     k->rows[NPC_TYPE_F32] = rows_f32;
@@ -1281,6 +1308,7 @@ void npc_kernels_avx2(npc_kernels* k)
     k->q4_Kx8 = q4_Kx8;
     k->q8_K_pairs = q8_K_pairs;
     k->q5_0x4 = q5_0x4;
+    if (vnni) k->rows[NPC_TYPE_Q8_0] = rows_q8_0_decode_vnni;
 }
 
 #endif /* NPC_X86_64 */

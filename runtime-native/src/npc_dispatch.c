@@ -31,6 +31,30 @@ int npc_cpu_has_avx2_fma_f16c(void)
     return 0;
 #endif
 }
+
+/* AVX512F, AVX512BW, AVX512VL and AVX512_VNNI, with the OS saving the opmask and ZMM state (XCR0 bits 5-7) too:
+   the VNNI kernels use only 256-bit vectors, but EVEX code needs the state enabled. */
+int npc_cpu_has_avx512_vnni(void)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    if (!npc_cpu_has_avx2_fma_f16c()) return 0;
+    unsigned a, b, c, d;
+    __cpuid_count(7, 0, a, b, c, d);
+    if (!((b >> 16) & 1) || !((b >> 30) & 1) || !((b >> 31) & 1) || !((c >> 11) & 1)) return 0;
+    unsigned xcr0_lo, xcr0_hi;
+    __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+    return (xcr0_lo & 0xE6u) == 0xE6u;
+#else
+    return 0;
+#endif
+}
+
+/* NPCSDK_NATIVE_NO_VNNI set (to anything but "" or "0") keeps the plain AVX2 kernels: to compare and test both. */
+static int vnni_wanted(void)
+{
+    const char* s = getenv("NPCSDK_NATIVE_NO_VNNI");
+    return !(s && s[0] && strcmp(s, "0") != 0) && npc_cpu_has_avx512_vnni();
+}
 #endif
 
 int npc_path_supported(int path)
@@ -83,7 +107,7 @@ static void build_table(int path, npc_kernels* out)
     npc_kernels_scalar(&scalar);
     npc_kernels k = scalar;
 #if defined(NPC_X86_64)
-    if (path == NPC_PATH_AVX2) npc_kernels_avx2(&k);
+    if (path == NPC_PATH_AVX2) npc_kernels_avx2(&k, vnni_wanted());
 #endif
 #if defined(NPC_ARM64)
     if (path == NPC_PATH_NEON) npc_kernels_neon(&k);
