@@ -752,44 +752,6 @@ INLINE AVX2 __m256i q4x8_chunk(__m256i lo, __m256i hi, const uint8_t* qy, const 
                             _mm256_maddubs_epi16(hi, _mm256_set1_epi32((int)npc_load_u32(qy + 16 + 4 * c))));
 }
 
-/* One group against `na` activations: each chunk loaded and unpacked once for all of them. */
-INLINE AVX2 void q4_0x8_group(const uint8_t* x, int nb, const uint8_t* y, int64_t ys, const float* dy,
-                              const int32_t* sy8, int64_t ps, float* out, int64_t os, int accumulate, const int na)
-{
-    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
-    __m256 acc[4];
-    _Pragma("GCC unroll 4") for (int k = 0; k < na; k++)
-        acc[k] = accumulate ? _mm256_loadu_ps(out + k * os) : _mm256_setzero_ps();
-    const uint8_t* qy = y + offsetof(block_q8_0, qs);
-    for (int b = 0; b < nb; b++, x += NPC_Q4X8_BLOCK, qy += sizeof(block_q8_0)) {
-        __m256i s[4];
-        _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) s[k] = _mm256_setzero_si256();
-        /* Two chunks per iteration: unrolled fully, GCC schedules every load first and spills with four activations. */
-        _Pragma("GCC unroll 2") for (int c = 0; c < 4; c++) {
-            const __m256i bits = loadu(x + 16 + 32 * c);
-            const __m256i lo = _mm256_and_si256(bits, m4), hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
-            _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) s[k] = _mm256_add_epi16(s[k], q4x8_chunk(lo, hi, qy + k * ys, c));
-        }
-        const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)x));
-        _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {
-            const __m256i total = _mm256_sub_epi32(_mm256_madd_epi16(s[k], ones), _mm256_set1_epi32(sy8[k * ps + b]));
-            acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_mul_ps(dx, _mm256_set1_ps(dy[k * ps + b])), acc[k]);
-        }
-    }
-    _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) _mm256_storeu_ps(out + k * os, acc[k]);
-}
-
-static AVX2 void q4_0x8(const uint8_t* x, int64_t gs, int ng, int nb, const uint8_t* y, int64_t ys, const float* dy,
-                        const int32_t* sy8, int64_t ps, int na, float* out, int64_t os, int accumulate)
-{
-    switch (na) {
-    case 1: for (int g = 0; g < ng; g++) q4_0x8_group(x + g * gs, nb, y, ys, dy, sy8, ps, out + 8 * g, os, accumulate, 1); break;
-    case 2: for (int g = 0; g < ng; g++) q4_0x8_group(x + g * gs, nb, y, ys, dy, sy8, ps, out + 8 * g, os, accumulate, 2); break;
-    case 3: for (int g = 0; g < ng; g++) q4_0x8_group(x + g * gs, nb, y, ys, dy, sy8, ps, out + 8 * g, os, accumulate, 3); break;
-    default: for (int g = 0; g < ng; g++) q4_0x8_group(x + g * gs, nb, y, ys, dy, sy8, ps, out + 8 * g, os, accumulate, 4); break;
-    }
-}
-
 static AVX2 void q8_0_sums(const uint8_t* y, int nb, float* dy, int32_t* sy8)
 {
     for (int b = 0; b < nb; b++) {
@@ -844,105 +806,44 @@ INLINE AVX2 __m256i q5x4_lanes(__m256i x, __m256i y, __m256i y16)
     return _mm256_madd_epi16(_mm256_sub_epi16(_mm256_maddubs_epi16(x, y), y16), _mm256_set1_epi16(1));
 }
 
-/** acc += ggml's step for block `xb` of a row in Q5_0 (the rows' last nb % 8 blocks), scaled by d_x * dy. */
-INLINE AVX2 __m256 q5x4_plain(const block_q5_0* xb, const uint8_t* y, float dy, __m256 acc)
-{
-    const __m256i qx = q5_0_quants(xb);
-    const __m256i s = mul_sum_us8(_mm256_sign_epi8(qx, qx), _mm256_sign_epi8(loadu(((const block_q8_0*)y)->qs), qx));
-    return _mm256_fmadd_ps(_mm256_set1_ps(h16(xb->d) * dy), _mm256_cvtepi32_ps(s), acc);
-}
-
 /*
- * One activation (decode): the 4 rows side by side, one stream of weights, the activation's vectors, 16 x its pair
- * sums (vpmaddubsw of the unsigned quants less these, each at most 31 x 2 x 128 + 16 x 2 x 128 in magnitude, exact in
- * 16 bits) and scales shared by the 4 rows.
+ * The interleaved kernels with AVX2, then with AVX512-VNNI (kernels_avx2_interleaved.h). The VNNI forms give every
+ * int32 lane the same integer, so the float steps (and bits) are the AVX2 kernels': Q4_0x8 accumulates a row's 32
+ * nibble x activation products per block straight into its int32 lane (the AVX2 form sums the same products in i16,
+ * exact, before one vpmaddwd; no int32 wrap either way); Q5_0x4's decode starts each lane's vpdpbusd from -16 x the
+ * activation's 4-element sum (shared by the 4 rows) instead of taking 16 x its pair sums off in i16; the vpsignb forms
+ * (2 to 4 activations, the tail blocks) never saturate vpmaddubsw, as |x - 16| <= 16.
  */
-static AVX2 void q5_0x4_decode(const uint8_t* x, int nb, const uint8_t* y, float* out)
+#define IL_TARGET AVX2
+#define IL_NAME(f) f
+#define IL_MUL_SUM mul_sum_us8
+#define IL_Q4X8_CHUNK(s, lo, hi, qy, c) _mm256_add_epi16(s, q4x8_chunk(lo, hi, qy, c))
+#define IL_Q4X8_WIDEN(s) _mm256_madd_epi16(s, _mm256_set1_epi16(1))
+#define IL_Q5X4_YSUMS(b4, y) _mm256_maddubs_epi16(b4, y)
+#define IL_Q5X4_LANES q5x4_lanes
+#include "kernels_avx2_interleaved.h"
+
+INLINE VNNI __m256i q4x8_chunk_vnni(__m256i s, __m256i lo, __m256i hi, const uint8_t* qy, const int c)
 {
-    const __m256i b4 = _mm256_set1_epi8(0x10);
-    _Alignas(32) float scales[32];
-    __m256 acc[4];
-    _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) acc[r] = _mm256_setzero_ps();
-    const int chunks = nb / 8, tail = nb % 8;
-    const block_q8_0* yb = (const block_q8_0*)y;
-    for (int c = 0; c < chunks; c++, x += 4 * NPC_Q5X4_CHUNK, yb += 8) {
-        float* sc = scales;
-        Q5X4_OPAQUE(sc);
-        const __m256 dy = _mm256_cvtph_ps(_mm_setr_epi16((short)yb[0].d, (short)yb[1].d, (short)yb[2].d, (short)yb[3].d,
-                                                         (short)yb[4].d, (short)yb[5].d, (short)yb[6].d, (short)yb[7].d));
-        _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++)
-            _mm256_store_ps(sc + 8 * r, _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)(x + r * NPC_Q5X4_CHUNK))), dy));
-        _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) {
-            const __m256i qa = loadu(yb[2 * j].qs), qb = loadu(yb[2 * j + 1].qs);
-            const __m256i sa = _mm256_maddubs_epi16(b4, qa), sb = _mm256_maddubs_epi16(b4, qb);
-            _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) {
-                __m256i xa, xb;
-                q5x4_unpack(x + r * NPC_Q5X4_CHUNK, j, &xa, &xb);
-                acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(sc + 8 * r + 2 * j), _mm256_cvtepi32_ps(q5x4_lanes(xa, qa, sa)), acc[r]);
-                acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(sc + 8 * r + 2 * j + 1), _mm256_cvtepi32_ps(q5x4_lanes(xb, qb, sb)), acc[r]);
-            }
-        }
-    }
-    const block_q5_0* xt = (const block_q5_0*)x;
-    for (int b = 0; b < tail; b++, yb++)
-        _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) acc[r] = q5x4_plain(xt + r * tail + b, (const uint8_t*)yb, h16(yb->d), acc[r]);
-    _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) out[r] = hsum_ps(acc[r]);
+    s = _mm256_dpbusd_epi32(s, lo, _mm256_set1_epi32((int)npc_load_u32(qy + 4 * c)));
+    return _mm256_dpbusd_epi32(s, hi, _mm256_set1_epi32((int)npc_load_u32(qy + 16 + 4 * c)));
 }
 
-/*
- * Row r of a group against `na` (2..4) activations: each block unpacked once for all of them, one chain each (so
- * nothing spills), the quants made signed for ggml's vpsignb form (no per-activation correction to hold). The group's
- * other rows follow from L1.
- */
-INLINE AVX2 void q5_0x4_row(const uint8_t* x, int r, int nb, const uint8_t* y, int64_t ys, const float* dy, int64_t ps,
-                            float* out, int64_t os, const int na)
+INLINE VNNI __m256i q5x4_ysums_vnni(__m256i b4, __m256i y)
 {
-    const __m256i b4 = _mm256_set1_epi8(0x10);
-    _Alignas(32) float scales[32];
-    __m256 acc[4];
-    _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) acc[k] = _mm256_setzero_ps();
-    const int chunks = nb / 8, tail = nb % 8;
-    const uint8_t* ch = x + r * NPC_Q5X4_CHUNK;
-    for (int c = 0; c < chunks; c++, ch += 4 * NPC_Q5X4_CHUNK) {
-        float* sc = scales;
-        Q5X4_OPAQUE(sc);
-        const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)ch));
-        _Pragma("GCC unroll 4") for (int k = 0; k < na; k++)
-            _mm256_store_ps(sc + 8 * k, _mm256_mul_ps(dx, _mm256_loadu_ps(dy + k * ps + 8 * c)));
-        _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) {
-            __m256i xa, xb;
-            q5x4_unpack(ch, j, &xa, &xb);
-            xa = _mm256_sub_epi8(xa, b4);
-            xb = _mm256_sub_epi8(xb, b4);
-            const __m256i aa = _mm256_abs_epi8(xa), ab = _mm256_abs_epi8(xb);
-            _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) {
-                const block_q8_0* yk = (const block_q8_0*)(y + k * ys) + 8 * c + 2 * j;
-                const __m256i la = mul_sum_us8(aa, _mm256_sign_epi8(loadu(yk[0].qs), xa));
-                const __m256i lb = mul_sum_us8(ab, _mm256_sign_epi8(loadu(yk[1].qs), xb));
-                acc[k] = _mm256_fmadd_ps(_mm256_broadcast_ss(sc + 8 * k + 2 * j), _mm256_cvtepi32_ps(la), acc[k]);
-                acc[k] = _mm256_fmadd_ps(_mm256_broadcast_ss(sc + 8 * k + 2 * j + 1), _mm256_cvtepi32_ps(lb), acc[k]);
-            }
-        }
-    }
-    const block_q5_0* xr = (const block_q5_0*)(x + (int64_t)chunks * 4 * NPC_Q5X4_CHUNK) + r * tail;
-    for (int b = 0; b < tail; b++)
-        _Pragma("GCC unroll 4") for (int k = 0; k < na; k++)
-            acc[k] = q5x4_plain(xr + b, y + k * ys + (8 * chunks + b) * sizeof(block_q8_0), dy[k * ps + 8 * chunks + b], acc[k]);
-    _Pragma("GCC unroll 4") for (int k = 0; k < na; k++) out[k * os] = hsum_ps(acc[k]);
+    return _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_dpbusd_epi32(_mm256_setzero_si256(), b4, y));
 }
 
-static AVX2 void q5_0x4(const uint8_t* x, int64_t gs, int ng, int nb, const uint8_t* y, int64_t ys, const float* dy,
-                        int64_t ps, int na, float* out, int64_t os)
-{
-    for (int g = 0; g < ng; g++, x += gs, out += 4) {
-        switch (na) {
-        case 1: q5_0x4_decode(x, nb, y, out); break;
-        case 2: for (int r = 0; r < 4; r++) q5_0x4_row(x, r, nb, y, ys, dy, ps, out + r, os, 2); break;
-        case 3: for (int r = 0; r < 4; r++) q5_0x4_row(x, r, nb, y, ys, dy, ps, out + r, os, 3); break;
-        default: for (int r = 0; r < 4; r++) q5_0x4_row(x, r, nb, y, ys, dy, ps, out + r, os, 4); break;
-        }
-    }
-}
+INLINE VNNI __m256i q5x4_lanes_vnni(__m256i x, __m256i y, __m256i ys) { return _mm256_dpbusd_epi32(ys, x, y); }
+
+#define IL_TARGET VNNI
+#define IL_NAME(f) f##_vnni
+#define IL_MUL_SUM mul_sum_vnni
+#define IL_Q4X8_CHUNK q4x8_chunk_vnni
+#define IL_Q4X8_WIDEN(s) (s)
+#define IL_Q5X4_YSUMS q5x4_ysums_vnni
+#define IL_Q5X4_LANES q5x4_lanes_vnni
+#include "kernels_avx2_interleaved.h"
 
 /*
  * Interleaved Q4_K (npc_matmul_q4_Kx8), the managed Q4_KInterleaved kernels: as for Q4_0, a chunk holds four quant
@@ -1308,7 +1209,11 @@ void npc_kernels_avx2(npc_kernels* k, int vnni)
     k->q4_Kx8 = q4_Kx8;
     k->q8_K_pairs = q8_K_pairs;
     k->q5_0x4 = q5_0x4;
-    if (vnni) k->rows[NPC_TYPE_Q8_0] = rows_q8_0_decode_vnni;
+    if (vnni) {
+        k->rows[NPC_TYPE_Q8_0] = rows_q8_0_decode_vnni;
+        k->q4_0x8 = q4_0x8_vnni;
+        k->q5_0x4 = q5_0x4_vnni;
+    }
 }
 
 #endif /* NPC_X86_64 */

@@ -231,7 +231,7 @@ void npc_kernels_scalar(npc_kernels* k);
 #if defined(NPC_X86_64)
 int npc_cpu_has_avx2_fma_f16c(void);
 int npc_cpu_has_avx512_vnni(void);
-/** The AVX2 table; with `vnni` its Q8_0 kernels use AVX512-VNNI's vpdpbusd (same bits). */
+/** The AVX2 table; with `vnni` its Q8_0 and interleaved Q4_0/Q5_0 kernels use AVX512-VNNI's vpdpbusd (same bits). */
 void npc_kernels_avx2(npc_kernels* k, int vnni);
 #endif
 #if defined(NPC_ARM64)
