@@ -164,11 +164,7 @@ internal static unsafe class Q5_0Interleaved
     private static void PairFour(byte* chunk, int j, byte* y, long yStride, short* sy, long sStride, float* ht,
         ref Vector256<float> acc0, ref Vector256<float> acc1, ref Vector256<float> acc2, ref Vector256<float> acc3)
     {
-        Vector256<byte> low4 = Vector256.Create((byte)0x0F), bit4 = Vector256.Create((byte)0x10);
-        Vector256<byte> nibbles = Avx.LoadVector256(chunk + NibbleOffset + 32 * j);
-        Vector256<ushort> plane = Avx.LoadVector256((ushort*)(chunk + PlaneOffset));
-        Vector256<byte> xa = (nibbles & low4) | (VecDotAvx2.PlaneBit(plane, 2 * j) & bit4);
-        Vector256<byte> xb = (Avx2.ShiftRightLogical(nibbles.AsUInt16(), 4).AsByte() & low4) | (VecDotAvx2.PlaneBit(plane, 2 * j + 1) & bit4);
+        Unpack(chunk, j, Vector256.Create((byte)0x0F), Vector256.Create((byte)0x10), out Vector256<byte> xa, out Vector256<byte> xb);
         float da = H(ht, chunk + 4 * j), db = H(ht, chunk + 4 * j + 2);
         byte* ya = y + 2 * j * 34;
         short* sa = sy + 2 * j * 16;
@@ -234,15 +230,22 @@ internal static unsafe class Q5_0Interleaved
         acc3 = Pair(x + 3 * ChunkBytes, j, qa, qb, sa, sb, da, db, ht, low4, sixteen, acc3);
     }
 
+    /// <summary>Blocks 2j and 2j+1 of one row's chunk as unsigned quants in [0, 31]: nibbles with the plane's fifth bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Unpack(byte* chunk, int j, Vector256<byte> low4, Vector256<byte> bit4, out Vector256<byte> xa, out Vector256<byte> xb)
+    {
+        Vector256<byte> nibbles = Avx.LoadVector256(chunk + NibbleOffset + 32 * j);
+        Vector256<ushort> plane = Avx.LoadVector256((ushort*)(chunk + PlaneOffset));
+        xa = (nibbles & low4) | (VecDotAvx2.PlaneBit(plane, 2 * j) & bit4);
+        xb = (Avx2.ShiftRightLogical(nibbles.AsUInt16(), 4).AsByte() & low4) | (VecDotAvx2.PlaneBit(plane, 2 * j + 1) & bit4);
+    }
+
     /// <summary>Blocks 2j and 2j+1 of one row's chunk at <paramref name="chunk"/>, accumulated in order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Pair(byte* chunk, int j, Vector256<sbyte> qa, Vector256<sbyte> qb, Vector256<short> sa, Vector256<short> sb,
         float da, float db, float* ht, Vector256<byte> low4, Vector256<byte> bit4, Vector256<float> acc)
     {
-        Vector256<byte> nibbles = Avx.LoadVector256(chunk + NibbleOffset + 32 * j);
-        Vector256<ushort> plane = Avx.LoadVector256((ushort*)(chunk + PlaneOffset));
-        Vector256<byte> xa = (nibbles & low4) | (VecDotAvx2.PlaneBit(plane, 2 * j) & bit4);
-        Vector256<byte> xb = (Avx2.ShiftRightLogical(nibbles.AsUInt16(), 4).AsByte() & low4) | (VecDotAvx2.PlaneBit(plane, 2 * j + 1) & bit4);
+        Unpack(chunk, j, low4, bit4, out Vector256<byte> xa, out Vector256<byte> xb);
         acc = Fma.MultiplyAdd(Vector256.Create(H(ht, chunk + 4 * j) * da), Avx.ConvertToVector256Single(Lanes(xa, qa, sa)), acc);
         return Fma.MultiplyAdd(Vector256.Create(H(ht, chunk + 4 * j + 2) * db), Avx.ConvertToVector256Single(Lanes(xb, qb, sb)), acc);
     }

@@ -641,8 +641,7 @@ internal static unsafe class VecDotAvx2
     {
         Vector256<byte> low4 = Vector256.Create((byte)0x0F);
         Vector256<short> scalesAndMins = Avx2.ConvertToVector256Int16(UnpackScalesK4(x + 4));
-        Vector128<short> q8Sums = Ssse3.HorizontalAdd(Sse2.LoadVector128((short*)(y + 260)), Sse2.LoadVector128((short*)(y + 276)));
-        mins = Sse2.MultiplyAddAdjacent(scalesAndMins.GetUpper(), q8Sums);
+        mins = KMinSums(y, scalesAndMins);
 
         Vector256<short> scales = Vector256.Create(scalesAndMins.GetLower(), scalesAndMins.GetLower());
         byte* q4 = x + 16;
@@ -658,31 +657,39 @@ internal static unsafe class VecDotAvx2
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> Q5KBlock(byte* x, byte* y, out Vector128<int> mins)
     {
-        Vector256<byte> low4 = Vector256.Create((byte)0x0F);
-        Vector256<byte> bit4 = Vector256.Create((byte)0x10);
         Vector256<short> scalesAndMins = Avx2.ConvertToVector256Int16(UnpackScalesK4(x + 4));
-        Vector128<short> q8Sums = Ssse3.HorizontalAdd(Sse2.LoadVector128((short*)(y + 260)), Sse2.LoadVector128((short*)(y + 276)));
-        mins = Sse2.MultiplyAddAdjacent(scalesAndMins.GetUpper(), q8Sums);
-
+        mins = KMinSums(y, scalesAndMins);
         Vector256<short> scales = Vector256.Create(scalesAndMins.GetLower(), scalesAndMins.GetLower());
         Vector256<ushort> hbits = Avx.LoadVector256((ushort*)(x + 16));
         sbyte* q8 = (sbyte*)(y + 4);
+        Vector256<byte> low4 = Vector256.Create((byte)0x0F), bit4 = Vector256.Create((byte)0x10);
         // Unrolled so that each fifth bit moves to bit 4 with one constant shift of the plane.
         return Q5KGroup(x + 48, q8, scales, hbits, 0, low4, bit4) + Q5KGroup(x + 80, q8 + 64, scales, hbits, 1, low4, bit4)
             + Q5KGroup(x + 112, q8 + 128, scales, hbits, 2, low4, bit4) + Q5KGroup(x + 144, q8 + 192, scales, hbits, 3, low4, bit4);
     }
 
-    /// <summary>64 Q5_K elements: 32 bytes of nibbles, and bits 2j (low nibbles) and 2j + 1 (high) of the fifth-bit plane.</summary>
+    /// <summary>64 Q5_K elements (group <paramref name="j"/>) against the 64 activations at <paramref name="q8"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> Q5KGroup(byte* q4, sbyte* q8, Vector256<short> scales, Vector256<ushort> hbits, int j, Vector256<byte> low4, Vector256<byte> bit4)
     {
-        Vector256<byte> bits = Avx.LoadVector256(q4);
-        Vector256<byte> lo = (bits & low4) | (PlaneBit(hbits, 2 * j) & bit4);
-        Vector256<byte> hi = (Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & low4) | (PlaneBit(hbits, 2 * j + 1) & bit4);
-        Vector256<short> pLo = Avx2.MultiplyAddAdjacent(lo, Avx.LoadVector256(q8));
-        Vector256<short> pHi = Avx2.MultiplyAddAdjacent(hi, Avx.LoadVector256(q8 + 32));
-        return Avx2.MultiplyAddAdjacent(BroadcastLane(scales, 2 * j), pLo) + Avx2.MultiplyAddAdjacent(BroadcastLane(scales, 2 * j + 1), pHi);
+        Q5KUnpack(q4, hbits, j, low4, bit4, out Vector256<byte> lo, out Vector256<byte> hi);
+        return Q5KDot(lo, hi, BroadcastLane(scales, 2 * j), BroadcastLane(scales, 2 * j + 1), q8);
     }
+
+    /// <summary>64 Q5_K quants: 32 bytes of nibbles, and bits 2j (low nibbles) and 2j + 1 (high) of the fifth-bit plane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q5KUnpack(byte* q4, Vector256<ushort> hbits, int j, Vector256<byte> low4, Vector256<byte> bit4, out Vector256<byte> lo, out Vector256<byte> hi)
+    {
+        Vector256<byte> bits = Avx.LoadVector256(q4);
+        lo = (bits & low4) | (PlaneBit(hbits, 2 * j) & bit4);
+        hi = (Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & low4) | (PlaneBit(hbits, 2 * j + 1) & bit4);
+    }
+
+    /// <summary>Unpacked Q5_K quants times 64 activations, each half weighted by its scale (<paramref name="sl"/>, <paramref name="sh"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Q5KDot(Vector256<byte> lo, Vector256<byte> hi, Vector256<short> sl, Vector256<short> sh, sbyte* q8) =>
+        Avx2.MultiplyAddAdjacent(sl, Avx2.MultiplyAddAdjacent(lo, Avx.LoadVector256(q8)))
+        + Avx2.MultiplyAddAdjacent(sh, Avx2.MultiplyAddAdjacent(hi, Avx.LoadVector256(q8 + 32)));
 
     /// <summary>
     /// A bit plane's bit <paramref name="k"/> of every byte moved to bit 4 (see <see cref="MoveBit"/>).
@@ -723,35 +730,32 @@ internal static unsafe class VecDotAvx2
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> Q6KBlock(byte* x, byte* y)
     {
-        Vector256<byte> low4 = Vector256.Create((byte)0x0F);
-        Vector256<byte> high2 = Vector256.Create((byte)0x30);
         Vector256<short> scales = Avx2.ConvertToVector256Int16(Sse2.LoadVector128((sbyte*)(x + 192)));
         Vector256<short> lowScales = Vector256.Create(scales.GetLower(), scales.GetLower());
         Vector256<short> highScales = Vector256.Create(scales.GetUpper(), scales.GetUpper());
-        Vector256<int> sumi = Q6Half(x, x + 128, (sbyte*)(y + 4), lowScales, low4, high2)
-            + Q6Half(x + 64, x + 160, (sbyte*)(y + 132), highScales, low4, high2);
-        Vector256<short> bsums = Avx.LoadVector256((short*)(y + 260));
-        return sumi - Avx2.ShiftLeftLogical(Avx2.MultiplyAddAdjacent(bsums, scales), 5);
+        Vector256<int> sumi = Q6Half(x, x + 128, (sbyte*)(y + 4), lowScales) + Q6Half(x + 64, x + 160, (sbyte*)(y + 132), highScales);
+        return sumi - Q6KBsums(y, scales);
     }
 
     /// <summary>128 Q6_K elements: 64 bytes of low nibbles, 32 bytes of high bit pairs, 8 scales.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Q6Half(byte* ql, byte* qh, sbyte* q8, Vector256<short> scales, Vector256<byte> low4, Vector256<byte> high2)
+    private static Vector256<int> Q6Half(byte* ql, byte* qh, sbyte* q8, Vector256<short> scales)
     {
-        Vector256<byte> bits1 = Avx.LoadVector256(ql);
-        Vector256<byte> bits2 = Avx.LoadVector256(ql + 32);
+        Q6Unpack(ql, qh, out Vector256<byte> q0, out Vector256<byte> q1, out Vector256<byte> q2, out Vector256<byte> q3);
+        return Q6Dot4(q0, q1, q2, q3, PairLanes(scales, 0), PairLanes(scales, 2), PairLanes(scales, 4), PairLanes(scales, 6), q8);
+    }
+
+    /// <summary>128 Q6_K quants (0..63) from 64 bytes of low nibbles and 32 bytes of high bit pairs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q6Unpack(byte* ql, byte* qh, out Vector256<byte> q0, out Vector256<byte> q1, out Vector256<byte> q2, out Vector256<byte> q3)
+    {
+        Vector256<byte> low4 = Vector256.Create((byte)0x0F), high2 = Vector256.Create((byte)0x30);
+        Vector256<byte> bits1 = Avx.LoadVector256(ql), bits2 = Avx.LoadVector256(ql + 32);
         Vector256<ushort> bitsH = Avx.LoadVector256(qh).AsUInt16();
-
-        Vector256<byte> q0 = (bits1 & low4) | (Avx2.ShiftLeftLogical(bitsH, 4).AsByte() & high2);
-        Vector256<byte> q1 = (bits2 & low4) | (Avx2.ShiftLeftLogical(bitsH, 2).AsByte() & high2);
-        Vector256<byte> q2 = (Avx2.ShiftRightLogical(bits1.AsUInt16(), 4).AsByte() & low4) | (bitsH.AsByte() & high2);
-        Vector256<byte> q3 = (Avx2.ShiftRightLogical(bits2.AsUInt16(), 4).AsByte() & low4) | (Avx2.ShiftRightLogical(bitsH, 2).AsByte() & high2);
-
-        // 63 * 127 * 2 fits the 16-bit pair sums of vpmaddubsw.
-        return Avx2.MultiplyAddAdjacent(PairLanes(scales, 0), Avx2.MultiplyAddAdjacent(q0, Avx.LoadVector256(q8)))
-            + Avx2.MultiplyAddAdjacent(PairLanes(scales, 2), Avx2.MultiplyAddAdjacent(q1, Avx.LoadVector256(q8 + 32)))
-            + Avx2.MultiplyAddAdjacent(PairLanes(scales, 4), Avx2.MultiplyAddAdjacent(q2, Avx.LoadVector256(q8 + 64)))
-            + Avx2.MultiplyAddAdjacent(PairLanes(scales, 6), Avx2.MultiplyAddAdjacent(q3, Avx.LoadVector256(q8 + 96)));
+        q0 = (bits1 & low4) | (Avx2.ShiftLeftLogical(bitsH, 4).AsByte() & high2);
+        q1 = (bits2 & low4) | (Avx2.ShiftLeftLogical(bitsH, 2).AsByte() & high2);
+        q2 = (Avx2.ShiftRightLogical(bits1.AsUInt16(), 4).AsByte() & low4) | (bitsH.AsByte() & high2);
+        q3 = (Avx2.ShiftRightLogical(bits2.AsUInt16(), 4).AsByte() & low4) | (Avx2.ShiftRightLogical(bitsH, 2).AsByte() & high2);
     }
 
     /// <summary>Q2_K super-block: lanes of sum(scale * q * y); <paramref name="mins"/> = mins x 16-element activation sums.</summary>
@@ -927,13 +931,7 @@ internal static unsafe class VecDotAvx2
     private static void Q6HalfX4(byte* ql, byte* qh, int q8Offset, Vector256<short> scales, byte* y0, byte* y1, byte* y2, byte* y3,
         out Vector256<int> s0, out Vector256<int> s1, out Vector256<int> s2, out Vector256<int> s3)
     {
-        Vector256<byte> low4 = Vector256.Create((byte)0x0F), high2 = Vector256.Create((byte)0x30);
-        Vector256<byte> bits1 = Avx.LoadVector256(ql), bits2 = Avx.LoadVector256(ql + 32);
-        Vector256<ushort> bitsH = Avx.LoadVector256(qh).AsUInt16();
-        Vector256<byte> q0 = (bits1 & low4) | (Avx2.ShiftLeftLogical(bitsH, 4).AsByte() & high2);
-        Vector256<byte> q1 = (bits2 & low4) | (Avx2.ShiftLeftLogical(bitsH, 2).AsByte() & high2);
-        Vector256<byte> q2 = (Avx2.ShiftRightLogical(bits1.AsUInt16(), 4).AsByte() & low4) | (bitsH.AsByte() & high2);
-        Vector256<byte> q3 = (Avx2.ShiftRightLogical(bits2.AsUInt16(), 4).AsByte() & low4) | (Avx2.ShiftRightLogical(bitsH, 2).AsByte() & high2);
+        Q6Unpack(ql, qh, out Vector256<byte> q0, out Vector256<byte> q1, out Vector256<byte> q2, out Vector256<byte> q3);
         Vector256<short> p0 = PairLanes(scales, 0), p1 = PairLanes(scales, 2), p2 = PairLanes(scales, 4), p3 = PairLanes(scales, 6);
         s0 = Q6Dot4(q0, q1, q2, q3, p0, p1, p2, p3, (sbyte*)(y0 + q8Offset));
         s1 = Q6Dot4(q0, q1, q2, q3, p0, p1, p2, p3, (sbyte*)(y1 + q8Offset));
@@ -941,6 +939,7 @@ internal static unsafe class VecDotAvx2
         s3 = Q6Dot4(q0, q1, q2, q3, p0, p1, p2, p3, (sbyte*)(y3 + q8Offset));
     }
 
+    /// <summary>Four groups of 32 unpacked Q6_K quants times 128 activations, each weighted by its pair of scales (63 * 127 * 2 fits the 16-bit pair sums).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> Q6Dot4(Vector256<byte> q0, Vector256<byte> q1, Vector256<byte> q2, Vector256<byte> q3,
         Vector256<short> p0, Vector256<short> p1, Vector256<short> p2, Vector256<short> p3, sbyte* q8) =>
@@ -988,10 +987,15 @@ internal static unsafe class VecDotAvx2
 
     /// <summary><see cref="Q5_K"/>'s mins term of one super-block added to <paramref name="summs"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Q5KMins(byte* y, Vector256<short> scalesAndMins, float dmin, float summs)
+    private static float Q5KMins(byte* y, Vector256<short> scalesAndMins, float dmin, float summs) =>
+        MulAdd(-*(float*)y * dmin, HsumInt(KMinSums(y, scalesAndMins)), summs);
+
+    /// <summary>Q4_K/Q5_K: each 32-element group's min times its activation sum (the activation's 16-element sums added in pairs).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> KMinSums(byte* y, Vector256<short> scalesAndMins)
     {
         Vector128<short> q8Sums = Ssse3.HorizontalAdd(Sse2.LoadVector128((short*)(y + 260)), Sse2.LoadVector128((short*)(y + 276)));
-        return MulAdd(-*(float*)y * dmin, HsumInt(Sse2.MultiplyAddAdjacent(scalesAndMins.GetUpper(), q8Sums)), summs);
+        return Sse2.MultiplyAddAdjacent(scalesAndMins.GetUpper(), q8Sums);
     }
 
     /// <summary><see cref="Q5KGroup"/>'s 64 elements unpacked once, against four activations.</summary>
@@ -999,15 +1003,13 @@ internal static unsafe class VecDotAvx2
     private static void Q5KGroupX4(byte* q4, int j, Vector256<short> scales, Vector256<ushort> hbits, Vector256<byte> low4, Vector256<byte> bit4,
         byte* y0, byte* y1, byte* y2, byte* y3, ref Vector256<int> s0, ref Vector256<int> s1, ref Vector256<int> s2, ref Vector256<int> s3)
     {
-        Vector256<byte> bits = Avx.LoadVector256(q4);
-        Vector256<byte> lo = (bits & low4) | (PlaneBit(hbits, 2 * j) & bit4);
-        Vector256<byte> hi = (Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte() & low4) | (PlaneBit(hbits, 2 * j + 1) & bit4);
+        Q5KUnpack(q4, hbits, j, low4, bit4, out Vector256<byte> lo, out Vector256<byte> hi);
         Vector256<short> sl = BroadcastLane(scales, 2 * j), sh = BroadcastLane(scales, 2 * j + 1);
         int o = 4 + 64 * j;
-        s0 += Avx2.MultiplyAddAdjacent(sl, Avx2.MultiplyAddAdjacent(lo, Avx.LoadVector256((sbyte*)(y0 + o)))) + Avx2.MultiplyAddAdjacent(sh, Avx2.MultiplyAddAdjacent(hi, Avx.LoadVector256((sbyte*)(y0 + o + 32))));
-        s1 += Avx2.MultiplyAddAdjacent(sl, Avx2.MultiplyAddAdjacent(lo, Avx.LoadVector256((sbyte*)(y1 + o)))) + Avx2.MultiplyAddAdjacent(sh, Avx2.MultiplyAddAdjacent(hi, Avx.LoadVector256((sbyte*)(y1 + o + 32))));
-        s2 += Avx2.MultiplyAddAdjacent(sl, Avx2.MultiplyAddAdjacent(lo, Avx.LoadVector256((sbyte*)(y2 + o)))) + Avx2.MultiplyAddAdjacent(sh, Avx2.MultiplyAddAdjacent(hi, Avx.LoadVector256((sbyte*)(y2 + o + 32))));
-        s3 += Avx2.MultiplyAddAdjacent(sl, Avx2.MultiplyAddAdjacent(lo, Avx.LoadVector256((sbyte*)(y3 + o)))) + Avx2.MultiplyAddAdjacent(sh, Avx2.MultiplyAddAdjacent(hi, Avx.LoadVector256((sbyte*)(y3 + o + 32))));
+        s0 += Q5KDot(lo, hi, sl, sh, (sbyte*)(y0 + o));
+        s1 += Q5KDot(lo, hi, sl, sh, (sbyte*)(y1 + o));
+        s2 += Q5KDot(lo, hi, sl, sh, (sbyte*)(y2 + o));
+        s3 += Q5KDot(lo, hi, sl, sh, (sbyte*)(y3 + o));
     }
 
     /// <summary>ggml_vec_dot_q2_K_q8_K: the mins term is FMA'd into the same accumulator first.</summary>
