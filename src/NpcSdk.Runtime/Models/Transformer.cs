@@ -30,7 +30,7 @@ namespace NpcSdk.Models
             {
                 if (Wanted(w) && w.TryInterleave(pool)) bytes += (long)w.Rows * w.RowBytes;
                 // F16 weights without infinities or NaNs (all of a real model's) take the managed kernels' shorter widening.
-                if (w.Type == NpcSdk.Tensors.TensorType.F16 && !UseNativeKernels) w.CheckFiniteHalves();
+                if (!UseNativeKernels) w.CheckFiniteHalves();
             }
             return bytes;
         }

@@ -81,7 +81,12 @@ namespace NpcSdk.Models
         }
 
         /// <summary>Rows per group of <see cref="Interleaved"/>: 8 for Q4_0 and Q4_K, 4 for Q8_0 and Q5_0.</summary>
-        public int GroupRows => Type is TensorType.Q8_0 or TensorType.Q5_0 ? 4 : 8;
+        public int GroupRows => Type switch
+        {
+            TensorType.Q8_0 => Q8_0Interleaved.GroupRows,
+            TensorType.Q5_0 => Q5_0Interleaved.GroupRows,
+            _ => 8,
+        };
 
         /// <summary>Bytes of one group of <see cref="Interleaved"/>.</summary>
         public long GroupBytes => Type switch
