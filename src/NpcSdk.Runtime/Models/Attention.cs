@@ -29,8 +29,10 @@ namespace NpcSdk.Models
     /// Every output element is computed by one item with a fixed sequence of operations, so results do not depend on
     /// how items are spread over threads.
     /// <para>F32 and F16 caches are read a block of positions at a time (<see cref="KvCache.Rows"/>). With AVX2 an F16
-    /// cache is widened to float once per position, kv head and run on each thread (<see cref="Widened"/>) and then read
-    /// by every query head and token of the run; widening is exact, so the arithmetic is unchanged.</para>
+    /// cache is widened to float (an F32 one copied) once per position, kv head and run on each thread
+    /// (<see cref="Widened"/>) and then read by every query head and token of the run; widening is exact, so the
+    /// arithmetic is unchanged. In a one-token step the query heads that share a kv head go together
+    /// (<see cref="ExecuteGroup"/>), each key and value read once for all of them.</para>
     /// <para>
     /// On the netstandard builds (Mono, IL2CPP), whose loops here are scalar, the native backend's F32 and F16 caches go
     /// to the plugin's <c>npc_attention</c> instead: not bit-exact with llama.cpp, like the native matrix products.
@@ -104,7 +106,9 @@ namespace NpcSdk.Models
             bool gemmQk = batched && float16 && hd % 8 == 0;
             bool gemmPv = batched && (float16 || kvType == TensorType.F32) && hd % 4 == 0;
 #if NET
-            var wide = float16 && VecDotAvx2.IsSupported ? WidenedForThisRun() : null;
+            // F32 caches are copied the same way, each kv head's rows then contiguous for the same kernels; only for
+            // whole 32-element steps, where ggml_vec_dot_f32 and ggml_vec_dot_f16 add alike (their leftovers do not).
+            var wide = (float16 || (kvType == TensorType.F32 && hd % 32 == 0)) && VecDotAvx2.IsSupported ? WidenedForThisRun() : null;
             // A Q8_0 cache's values are dequantized once per position and kv head too (its keys are dotted as stored).
             var wideValues = wide ?? (kvType == TensorType.Q8_0 && hd % 8 == 0 && Fma.IsSupported ? WidenedForThisRun() : null);
 #else
@@ -116,9 +120,26 @@ namespace NpcSdk.Models
             var row = Scratch(ref t_row, hd);
             var queryWide = Scratch(ref t_queryWide, hd);
             var queryBytes = ScratchBytes(ref t_query, (int)TensorTypeInfo.RowBytes(queryType, hd));
+#if NET
+            // One token's query heads that share a kv head (grouped-query attention) go together, reading each
+            // widened key and value once for all of them instead of once per head.
+            bool grouped = wide != null && group > 1 && !batched && hd % 32 == 0;
+#endif
             for (int item = start; item < end; item++)
             {
                 int t = item / _c.HeadCount, h = item % _c.HeadCount;
+#if NET
+                if (grouped)
+                {
+                    int heads = Math.Min(Math.Min(group - h % group, MaxGroupHeads), end - item);
+                    if (heads > 1)
+                    {
+                        ExecuteGroup(wide!, t, h, heads);
+                        item += heads - 1;
+                        continue;
+                    }
+                }
+#endif
                 int len = _startPos + t + 1;
                 int kvHead = h / group, kvOffset = kvHead * hd;
                 var q = _q.AsSpan((_row0 + t) * _c.QueryDim + h * hd, hd);
@@ -126,6 +147,7 @@ namespace NpcSdk.Models
                 if (queryType == TensorType.F32)
                 {
                     qBytes = MemoryMarshal.AsBytes(q);
+                    if (wide != null) q.CopyTo(queryWide);
                 }
                 else
                 {
@@ -261,6 +283,151 @@ namespace NpcSdk.Models
                 else ReduceThirtyTwoClasses(partials, hd, o);
             }
         }
+
+#if NET
+        /// <summary>Query heads <see cref="ExecuteGroup"/> takes at once: three keep their accumulators in 16 registers.</summary>
+        private const int MaxGroupHeads = 3;
+
+        [ThreadStatic] private static float[]? t_groupScores;
+
+        /// <summary>
+        /// The <paramref name="heads"/> query heads from <paramref name="h0"/> of token <paramref name="t"/> (one kv head,
+        /// a single-token step over an F16 cache): per head the same operations as the item loop of
+        /// <see cref="Execute"/> (ggml_vec_dot_f16 scores, softmax, probabilities rounded to F16, P·V in 32 classes), with
+        /// the keys and values read once for the group.
+        /// </summary>
+        private void ExecuteGroup(Widened wide, int t, int h0, int heads)
+        {
+            int hd = _c.HeadDim;
+            int kvHead = h0 / (_c.HeadCount / _c.KvHeadCount);
+            int len = _startPos + t + 1;
+            int rowLength = RoundUp(len, 8);
+            bool float16 = _cache.ElementType == TensorType.F16;
+            var queries = Scratch(ref t_queryWide, heads * hd);
+            var queryBytes = ScratchBytes(ref t_query, (int)TensorTypeInfo.RowBytes(TensorType.F16, hd));
+            for (int g = 0; g < heads; g++)
+            {
+                var q = _q.AsSpan((_row0 + t) * _c.QueryDim + (h0 + g) * hd, hd);
+                if (!float16)
+                {
+                    q.CopyTo(queries.AsSpan(g * hd, hd));
+                    continue;
+                }
+                Quantizer.QuantizeRow(TensorType.F16, q, queryBytes);
+                Dequantizer.DequantizeRow(TensorType.F16, queryBytes.AsSpan(0, 2 * hd), queries.AsSpan(g * hd, hd));
+            }
+            var scores = Scratch(ref t_groupScores, heads * rowLength);
+            var partials = Scratch(ref t_partials, heads * 32 * hd);
+            fixed (float* keys = Fill(wide.Keys, wide.KeysFilled, kvHead, len, keys: true))
+            fixed (float* qw = queries)
+            fixed (float* sc = scores)
+            {
+                int j = WidenedF16DotsGroup(keys, qw, heads, hd, len, _scale, sc, rowLength);
+                for (int g = 0; g < heads; g++)
+                {
+                    float* row = sc + g * rowLength;
+                    float* query = qw + g * hd;
+                    int k = j;
+                    for (; k + 2 <= len; k += 2) VecDotAvx2.F16WidenedPair(keys + k * hd, keys + (k + 1) * hd, query, hd, out row[k], out row[k + 1]);
+                    for (; k < len; k++) row[k] = VecDotAvx2.F16Widened(keys + k * hd, query, hd);
+                    for (k = j; k < len; k++) row[k] *= _scale;
+                    var span = new Span<float>(row, rowLength);
+                    span.Slice(len).Fill(float.NegativeInfinity);
+                    VectorOps.Softmax(span);
+                    if (float16) RoundToHalf(row, len);
+                }
+            }
+            fixed (float* acc = partials)
+            fixed (float* p = scores)
+            fixed (float* values = Fill(wide.Values, wide.ValuesFilled, kvHead, len, keys: false))
+            {
+                AccumulateValuesGroup(acc, values, p, rowLength, heads, len, hd);
+                for (int g = 0; g < heads; g++)
+                {
+                    fixed (float* dst = &_out[(_row0 + t) * _c.QueryDim + (h0 + g) * hd])
+                        ReduceThirtyTwoClasses(acc + g * 32 * hd, hd, dst);
+                }
+            }
+        }
+
+        /// <summary>
+        /// scores[g·stride + j] = scale · ggml_vec_dot_f16(key j, query g) for 2 or 3 queries (<paramref name="n"/> apart)
+        /// and the widened keys, eight keys at a time with <see cref="GgmlMath.ReduceLanes8"/> (as
+        /// <see cref="WidenedF16Dots"/> per query): each key's four accumulators per query, added as ggml adds them.
+        /// Returns the keys done (a multiple of 8); the rest are left to the caller.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static int WidenedF16DotsGroup(float* keys, float* queries, int heads, int n, int count, float scale, float* scores, int stride)
+        {
+            Vector256<float>* sums = stackalloc Vector256<float>[MaxGroupHeads * 8];
+            Vector256<float> vs = Vector256.Create(scale);
+            float* q0 = queries, q1 = queries + n, q2 = heads > 2 ? queries + 2 * n : q1;
+            int j = 0;
+            for (; j + 8 <= count; j += 8)
+            {
+                for (int k = 0; k < 8; k++)
+                {
+                    float* key = keys + (j + k) * n;
+                    Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+                    for (int i = 0; i < n; i += 32)
+                    {
+                        Vector256<float> x0 = Avx.LoadVector256(key + i), x1 = Avx.LoadVector256(key + i + 8);
+                        Vector256<float> x2 = Avx.LoadVector256(key + i + 16), x3 = Avx.LoadVector256(key + i + 24);
+                        a0 = Fma.MultiplyAdd(x0, Avx.LoadVector256(q0 + i), a0); a1 = Fma.MultiplyAdd(x1, Avx.LoadVector256(q0 + i + 8), a1);
+                        a2 = Fma.MultiplyAdd(x2, Avx.LoadVector256(q0 + i + 16), a2); a3 = Fma.MultiplyAdd(x3, Avx.LoadVector256(q0 + i + 24), a3);
+                        b0 = Fma.MultiplyAdd(x0, Avx.LoadVector256(q1 + i), b0); b1 = Fma.MultiplyAdd(x1, Avx.LoadVector256(q1 + i + 8), b1);
+                        b2 = Fma.MultiplyAdd(x2, Avx.LoadVector256(q1 + i + 16), b2); b3 = Fma.MultiplyAdd(x3, Avx.LoadVector256(q1 + i + 24), b3);
+                        c0 = Fma.MultiplyAdd(x0, Avx.LoadVector256(q2 + i), c0); c1 = Fma.MultiplyAdd(x1, Avx.LoadVector256(q2 + i + 8), c1);
+                        c2 = Fma.MultiplyAdd(x2, Avx.LoadVector256(q2 + i + 16), c2); c3 = Fma.MultiplyAdd(x3, Avx.LoadVector256(q2 + i + 24), c3);
+                    }
+                    sums[k] = (a0 + a2) + (a1 + a3);
+                    sums[8 + k] = (b0 + b2) + (b1 + b3);
+                    sums[16 + k] = (c0 + c2) + (c1 + c3);
+                }
+                for (int g = 0; g < heads; g++)
+                {
+                    Vector256<float>* s = sums + 8 * g;
+                    Avx.Store(scores + g * stride + j, GgmlMath.ReduceLanes8(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]) * vs);
+                }
+            }
+            return j;
+        }
+
+        /// <summary>
+        /// <see cref="AccumulateValues"/> (32 classes) for 2 or 3 heads' probabilities (rows <paramref name="stride"/>
+        /// apart) over the same widened values: partials[g·32·hd + c·hd + d], each the same FMA chain as for one head.
+        /// Half a 64-element stretch at a time keeps the three heads' sums in twelve registers.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+        private static void AccumulateValuesGroup(float* partials, float* values, float* p, int stride, int heads, int len, int hd)
+        {
+            const int classes = 32;
+            long step = (long)classes * hd;
+            float* p0 = p, p1 = p + stride, p2 = heads > 2 ? p + 2 * stride : p1;
+            float* o0 = partials, o1 = partials + classes * hd, o2 = heads > 2 ? partials + 2 * classes * hd : o1;
+            for (int c = 0; c < classes; c++)
+            {
+                for (int d = 0; d < hd; d += 32)
+                {
+                    Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+                    float* v = values + (long)c * hd + d;
+                    for (int j = c; j < len; j += classes, v += step)
+                    {
+                        Vector256<float> x0 = Avx.LoadVector256(v), x1 = Avx.LoadVector256(v + 8), x2 = Avx.LoadVector256(v + 16), x3 = Avx.LoadVector256(v + 24);
+                        Vector256<float> pa = Vector256.Create(p0[j]), pb = Vector256.Create(p1[j]), pc = Vector256.Create(p2[j]);
+                        a0 = Fma.MultiplyAdd(x0, pa, a0); a1 = Fma.MultiplyAdd(x1, pa, a1); a2 = Fma.MultiplyAdd(x2, pa, a2); a3 = Fma.MultiplyAdd(x3, pa, a3);
+                        b0 = Fma.MultiplyAdd(x0, pb, b0); b1 = Fma.MultiplyAdd(x1, pb, b1); b2 = Fma.MultiplyAdd(x2, pb, b2); b3 = Fma.MultiplyAdd(x3, pb, b3);
+                        c0 = Fma.MultiplyAdd(x0, pc, c0); c1 = Fma.MultiplyAdd(x1, pc, c1); c2 = Fma.MultiplyAdd(x2, pc, c2); c3 = Fma.MultiplyAdd(x3, pc, c3);
+                    }
+                    long at = (long)c * hd + d;
+                    Avx.Store(o0 + at, a0); Avx.Store(o0 + at + 8, a1); Avx.Store(o0 + at + 16, a2); Avx.Store(o0 + at + 24, a3);
+                    Avx.Store(o1 + at, b0); Avx.Store(o1 + at + 8, b1); Avx.Store(o1 + at + 16, b2); Avx.Store(o1 + at + 24, b3);
+                    // With two heads the third set repeats the second's work into the same place (same values).
+                    Avx.Store(o2 + at, c0); Avx.Store(o2 + at + 8, c1); Avx.Store(o2 + at + 16, c2); Avx.Store(o2 + at + 24, c3);
+                }
+            }
+        }
+#endif
 
 #if !NET
         /// <summary>The items through the plugin: each KV head's rows are gathered from the cache blocks into one strided run.</summary>
@@ -424,6 +591,11 @@ namespace NpcSdk.Models
                             // Whole 32-element blocks: the head size is a multiple of 32 for a Q8_0 cache.
                             int offset = (int)TensorTypeInfo.RowBytes(TensorType.Q8_0, kvHead * hd);
                             for (int c = 0; c < count; c++) Dequantizer.Q8_0Blocks(first + c * _cache.RowBytes + offset, dst + (j + c) * hd, hd / 32);
+                        }
+                        else if (_cache.ElementType == TensorType.F32)
+                        {
+                            float* src = (float*)first + kvHead * hd;
+                            for (int c = 0; c < count; c++, src += _cache.RowBytes / 4) Buffer.MemoryCopy(src, dst + (j + c) * hd, hd * 4, hd * 4);
                         }
                         else
                         {
