@@ -123,7 +123,7 @@ namespace NpcSdk.Models
 #if NET
             // One token's query heads that share a kv head (grouped-query attention) go together, reading each
             // widened key and value once for all of them instead of once per head.
-            bool grouped = wide != null && group > 1 && !batched && hd % 32 == 0;
+            bool grouped = wideValues != null && group > 1 && !batched && hd % 32 == 0;
 #endif
             for (int item = start; item < end; item++)
             {
@@ -134,7 +134,7 @@ namespace NpcSdk.Models
                     int heads = Math.Min(Math.Min(group - h % group, MaxGroupHeads), end - item);
                     if (heads > 1)
                     {
-                        ExecuteGroup(wide!, t, h, heads);
+                        ExecuteGroup(wideValues!, t, h, heads);
                         item += heads - 1;
                         continue;
                     }
@@ -179,36 +179,8 @@ namespace NpcSdk.Models
                 {
                     fixed (byte* qb = qBytes)
                     fixed (float* qw = queryWide)
-                    {
-                        for (int j = 0; j < len;)
-                        {
-                            var rows = _cache.Rows(_layer, j, keys: true, out int count);
-                            count = Math.Min(count, len - j);
-                            fixed (byte* first = rows)
-                            fixed (float* sc = scores)
-                            {
-                                byte* k = first + offsetBytes;
-                                int c = 0;
-#if NET
-                                if (kvType == TensorType.Q8_0 && VecDotAvx2.IsSupported)
-                                {
-                                    // Four cached keys at a time against the quantized query: ggml_vec_dot_q8_0_q8_0 for each.
-                                    for (; c + 4 <= count; c += 4, k += 4 * _cache.RowBytes)
-                                    {
-                                        VecDotAvx2.Q8_0x4(k, _cache.RowBytes, qb, hd / 32, sc + j + c);
-                                        for (int i = 0; i < 4; i++) sc[j + c + i] *= _scale;
-                                    }
-                                }
-#endif
-                                for (; c < count; c++, k += _cache.RowBytes)
-                                {
-                                    float dot = gemmQk ? FloatGemm.Dot(TensorType.F16, k, qw, hd) : VecDot.Dot(MatMulKernel.VecDot, kvType, k, qb, hd);
-                                    sc[j + c] = dot * _scale;
-                                }
-                            }
-                            j += count;
-                        }
-                    }
+                    fixed (float* sc = scores)
+                        CachedKeyScores(qb, qw, gemmQk, offsetBytes, len, sc);
                 }
 
                 scores.Slice(len).Fill(float.NegativeInfinity);
@@ -284,6 +256,44 @@ namespace NpcSdk.Models
             }
         }
 
+        /// <summary>
+        /// scores[j] = scale · (key j · query) for positions [0, <paramref name="len"/>), read from the cache as stored:
+        /// ggml_vec_dot of the cache type with the quantized query <paramref name="qb"/> (a Q8_0 cache four keys at a
+        /// time), or tinyBLAS' dot with the widened F16 query <paramref name="qw"/> when <paramref name="gemmQk"/>.
+        /// </summary>
+        private void CachedKeyScores(byte* qb, float* qw, bool gemmQk, int offsetBytes, int len, float* sc)
+        {
+            int hd = _c.HeadDim;
+            TensorType kvType = _cache.ElementType;
+            for (int j = 0; j < len;)
+            {
+                var rows = _cache.Rows(_layer, j, keys: true, out int count);
+                count = Math.Min(count, len - j);
+                fixed (byte* first = rows)
+                {
+                    byte* k = first + offsetBytes;
+                    int c = 0;
+#if NET
+                    if (kvType == TensorType.Q8_0 && VecDotAvx2.IsSupported)
+                    {
+                        // Four cached keys at a time against the quantized query: ggml_vec_dot_q8_0_q8_0 for each.
+                        for (; c + 4 <= count; c += 4, k += 4 * _cache.RowBytes)
+                        {
+                            VecDotAvx2.Q8_0x4(k, _cache.RowBytes, qb, hd / 32, sc + j + c);
+                            for (int i = 0; i < 4; i++) sc[j + c + i] *= _scale;
+                        }
+                    }
+#endif
+                    for (; c < count; c++, k += _cache.RowBytes)
+                    {
+                        float dot = gemmQk ? FloatGemm.Dot(TensorType.F16, k, qw, hd) : VecDot.Dot(MatMulKernel.VecDot, kvType, k, qb, hd);
+                        sc[j + c] = dot * _scale;
+                    }
+                }
+                j += count;
+            }
+        }
+
 #if NET
         /// <summary>Query heads <see cref="ExecuteGroup"/> takes at once: three keep their accumulators in 16 registers.</summary>
         private const int MaxGroupHeads = 3;
@@ -292,9 +302,9 @@ namespace NpcSdk.Models
 
         /// <summary>
         /// The <paramref name="heads"/> query heads from <paramref name="h0"/> of token <paramref name="t"/> (one kv head,
-        /// a single-token step over an F16 cache): per head the same operations as the item loop of
-        /// <see cref="Execute"/> (ggml_vec_dot_f16 scores, softmax, probabilities rounded to F16, P·V in 32 classes), with
-        /// the keys and values read once for the group.
+        /// a single-token step): per head the same operations as the item loop of <see cref="Execute"/> (scores,
+        /// softmax, F16 probabilities for an F16 cache, P·V in 32 classes), with the widened keys (F16, F32) and values
+        /// (any of the three cache types) read once for the group. A Q8_0 cache's keys are dotted per head as stored.
         /// </summary>
         private void ExecuteGroup(Widened wide, int t, int h0, int heads)
         {
@@ -302,35 +312,57 @@ namespace NpcSdk.Models
             int kvHead = h0 / (_c.HeadCount / _c.KvHeadCount);
             int len = _startPos + t + 1;
             int rowLength = RoundUp(len, 8);
-            bool float16 = _cache.ElementType == TensorType.F16;
-            var queries = Scratch(ref t_queryWide, heads * hd);
-            var queryBytes = ScratchBytes(ref t_query, (int)TensorTypeInfo.RowBytes(TensorType.F16, hd));
-            for (int g = 0; g < heads; g++)
-            {
-                var q = _q.AsSpan((_row0 + t) * _c.QueryDim + (h0 + g) * hd, hd);
-                if (!float16)
-                {
-                    q.CopyTo(queries.AsSpan(g * hd, hd));
-                    continue;
-                }
-                Quantizer.QuantizeRow(TensorType.F16, q, queryBytes);
-                Dequantizer.DequantizeRow(TensorType.F16, queryBytes.AsSpan(0, 2 * hd), queries.AsSpan(g * hd, hd));
-            }
+            TensorType kvType = _cache.ElementType;
+            bool float16 = kvType == TensorType.F16;
             var scores = Scratch(ref t_groupScores, heads * rowLength);
             var partials = Scratch(ref t_partials, heads * 32 * hd);
-            fixed (float* keys = Fill(wide.Keys, wide.KeysFilled, kvHead, len, keys: true))
+            var queries = Scratch(ref t_queryWide, heads * hd);
+            var queryBytes = ScratchBytes(ref t_query, (int)TensorTypeInfo.RowBytes(TensorTypeInfo.VecDotType(kvType), hd));
             fixed (float* qw = queries)
             fixed (float* sc = scores)
             {
-                int j = WidenedF16DotsGroup(keys, qw, heads, hd, len, _scale, sc, rowLength);
+                int j = 0;
+                if (kvType == TensorType.Q8_0)
+                {
+                    // The keys are dotted as stored, against each head's query quantized to Q8_0.
+                    int offsetBytes = (int)TensorTypeInfo.RowBytes(kvType, kvHead * hd);
+                    for (int g = 0; g < heads; g++)
+                    {
+                        Quantizer.QuantizeRow(TensorType.Q8_0, _q.AsSpan((_row0 + t) * _c.QueryDim + (h0 + g) * hd, hd), queryBytes);
+                        fixed (byte* qb = queryBytes) CachedKeyScores(qb, null, false, offsetBytes, len, sc + g * rowLength);
+                    }
+                    j = len;
+                }
+                else
+                {
+                    for (int g = 0; g < heads; g++)
+                    {
+                        var q = _q.AsSpan((_row0 + t) * _c.QueryDim + (h0 + g) * hd, hd);
+                        if (!float16)
+                        {
+                            q.CopyTo(queries.AsSpan(g * hd, hd));
+                            continue;
+                        }
+                        Quantizer.QuantizeRow(TensorType.F16, q, queryBytes);
+                        Dequantizer.DequantizeRow(TensorType.F16, queryBytes.AsSpan(0, 2 * hd), queries.AsSpan(g * hd, hd));
+                    }
+                    fixed (float* keys = Fill(wide.Keys, wide.KeysFilled, kvHead, len, keys: true))
+                    {
+                        j = WidenedF16DotsGroup(keys, qw, heads, hd, len, _scale, sc, rowLength);
+                        for (int g = 0; g < heads; g++)
+                        {
+                            float* row = sc + g * rowLength;
+                            float* query = qw + g * hd;
+                            int k = j;
+                            for (; k + 2 <= len; k += 2) VecDotAvx2.F16WidenedPair(keys + k * hd, keys + (k + 1) * hd, query, hd, out row[k], out row[k + 1]);
+                            for (; k < len; k++) row[k] = VecDotAvx2.F16Widened(keys + k * hd, query, hd);
+                            for (k = j; k < len; k++) row[k] *= _scale;
+                        }
+                    }
+                }
                 for (int g = 0; g < heads; g++)
                 {
                     float* row = sc + g * rowLength;
-                    float* query = qw + g * hd;
-                    int k = j;
-                    for (; k + 2 <= len; k += 2) VecDotAvx2.F16WidenedPair(keys + k * hd, keys + (k + 1) * hd, query, hd, out row[k], out row[k + 1]);
-                    for (; k < len; k++) row[k] = VecDotAvx2.F16Widened(keys + k * hd, query, hd);
-                    for (k = j; k < len; k++) row[k] *= _scale;
                     var span = new Span<float>(row, rowLength);
                     span.Slice(len).Fill(float.NegativeInfinity);
                     VectorOps.Softmax(span);

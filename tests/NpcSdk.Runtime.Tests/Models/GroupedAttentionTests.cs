@@ -16,9 +16,11 @@ public class GroupedAttentionTests
     [Theory]
     [InlineData("npc-q8_0.gguf", KvCacheType.F16)] // 6 heads over 2 kv heads of 64: groups of 3
     [InlineData("npc-q8_0.gguf", KvCacheType.F32)]
+    [InlineData("npc-q8_0.gguf", KvCacheType.Q8_0)]
     [InlineData("fx-qwen2-Q8_0.gguf", KvCacheType.F16)] // 4 over 2 of 64: groups of 2
     [InlineData("fx-llama-Q8_0.gguf", KvCacheType.F16)] // 8 over 2 of 32: groups of 4, taken as 3 + 1
     [InlineData("fx-llama-Q8_0.gguf", KvCacheType.F32)]
+    [InlineData("fx-llama-Q8_0.gguf", KvCacheType.Q8_0)]
     public void Grouped_Heads_Give_The_Bits_Of_One_Head_At_A_Time(string model, KvCacheType type)
     {
         using var file = GgufFile.Open(TestPaths.Model(model));
