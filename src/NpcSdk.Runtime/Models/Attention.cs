@@ -121,9 +121,9 @@ namespace NpcSdk.Models
             var queryWide = Scratch(ref t_queryWide, hd);
             var queryBytes = ScratchBytes(ref t_query, (int)TensorTypeInfo.RowBytes(queryType, hd));
 #if NET
-            // One token's query heads that share a kv head (grouped-query attention) go together, reading each
-            // widened key and value once for all of them instead of once per head.
-            bool grouped = wideValues != null && group > 1 && !batched && hd % 32 == 0;
+            // A token's query heads that share a kv head (grouped-query attention) go together, reading each widened
+            // key and value once for all of them instead of once per head.
+            bool grouped = wideValues != null && group > 1 && hd % 32 == 0;
 #endif
             for (int item = start; item < end; item++)
             {
@@ -134,7 +134,7 @@ namespace NpcSdk.Models
                     int heads = Math.Min(Math.Min(group - h % group, MaxGroupHeads), end - item);
                     if (heads > 1)
                     {
-                        ExecuteGroup(wideValues!, t, h, heads);
+                        ExecuteGroup(wideValues!, t, h, heads, gemmQk, classes);
                         item += heads - 1;
                         continue;
                     }
@@ -301,12 +301,13 @@ namespace NpcSdk.Models
         [ThreadStatic] private static float[]? t_groupScores;
 
         /// <summary>
-        /// The <paramref name="heads"/> query heads from <paramref name="h0"/> of token <paramref name="t"/> (one kv head,
-        /// a single-token step): per head the same operations as the item loop of <see cref="Execute"/> (scores,
-        /// softmax, F16 probabilities for an F16 cache, P·V in 32 classes), with the widened keys (F16, F32) and values
-        /// (any of the three cache types) read once for the group. A Q8_0 cache's keys are dotted per head as stored.
+        /// The <paramref name="heads"/> query heads from <paramref name="h0"/> of token <paramref name="t"/> (one kv head):
+        /// per head the same operations as the item loop of <see cref="Execute"/> (scores as ggml_vec_dot or, with
+        /// <paramref name="gemmQk"/>, tinyBLAS; softmax; F16 probabilities for an F16 cache; P·V in
+        /// <paramref name="classes"/> classes), with the widened keys (F16, F32) and values (any of the three cache
+        /// types) read once for the group. A Q8_0 cache's keys are dotted per head as stored.
         /// </summary>
-        private void ExecuteGroup(Widened wide, int t, int h0, int heads)
+        private void ExecuteGroup(Widened wide, int t, int h0, int heads, bool gemmQk, int classes)
         {
             int hd = _c.HeadDim;
             int kvHead = h0 / (_c.HeadCount / _c.KvHeadCount);
@@ -315,13 +316,12 @@ namespace NpcSdk.Models
             TensorType kvType = _cache.ElementType;
             bool float16 = kvType == TensorType.F16;
             var scores = Scratch(ref t_groupScores, heads * rowLength);
-            var partials = Scratch(ref t_partials, heads * 32 * hd);
+            var partials = Scratch(ref t_partials, heads * classes * hd);
             var queries = Scratch(ref t_queryWide, heads * hd);
             var queryBytes = ScratchBytes(ref t_query, (int)TensorTypeInfo.RowBytes(TensorTypeInfo.VecDotType(kvType), hd));
             fixed (float* qw = queries)
             fixed (float* sc = scores)
             {
-                int j = 0;
                 if (kvType == TensorType.Q8_0)
                 {
                     // The keys are dotted as stored, against each head's query quantized to Q8_0.
@@ -331,7 +331,6 @@ namespace NpcSdk.Models
                         Quantizer.QuantizeRow(TensorType.Q8_0, _q.AsSpan((_row0 + t) * _c.QueryDim + (h0 + g) * hd, hd), queryBytes);
                         fixed (byte* qb = queryBytes) CachedKeyScores(qb, null, false, offsetBytes, len, sc + g * rowLength);
                     }
-                    j = len;
                 }
                 else
                 {
@@ -348,11 +347,18 @@ namespace NpcSdk.Models
                     }
                     fixed (float* keys = Fill(wide.Keys, wide.KeysFilled, kvHead, len, keys: true))
                     {
-                        j = WidenedF16DotsGroup(keys, qw, heads, hd, len, _scale, sc, rowLength);
+                        // Whole eight-key steps for the group; each head's last keys as WidenedTinyBlasDots or
+                        // WidenedF16Dots would finish them.
+                        int j = gemmQk ? WidenedTinyBlasDotsGroup(keys, qw, heads, hd, len, _scale, sc, rowLength) : WidenedF16DotsGroup(keys, qw, heads, hd, len, _scale, sc, rowLength);
                         for (int g = 0; g < heads; g++)
                         {
                             float* row = sc + g * rowLength;
                             float* query = qw + g * hd;
+                            if (gemmQk)
+                            {
+                                WidenedTinyBlasDots(keys + j * hd, query, hd, len - j, _scale, row + j);
+                                continue;
+                            }
                             int k = j;
                             for (; k + 2 <= len; k += 2) VecDotAvx2.F16WidenedPair(keys + k * hd, keys + (k + 1) * hd, query, hd, out row[k], out row[k + 1]);
                             for (; k < len; k++) row[k] = VecDotAvx2.F16Widened(keys + k * hd, query, hd);
@@ -373,11 +379,14 @@ namespace NpcSdk.Models
             fixed (float* p = scores)
             fixed (float* values = Fill(wide.Values, wide.ValuesFilled, kvHead, len, keys: false))
             {
-                AccumulateValuesGroup(acc, values, p, rowLength, heads, len, hd);
+                AccumulateValuesGroup(acc, values, p, rowLength, heads, len, hd, classes);
                 for (int g = 0; g < heads; g++)
                 {
                     fixed (float* dst = &_out[(_row0 + t) * _c.QueryDim + (h0 + g) * hd])
-                        ReduceThirtyTwoClasses(acc + g * 32 * hd, hd, dst);
+                    {
+                        if (classes == 8) ReduceEightClasses(acc + g * classes * hd, hd, dst);
+                        else ReduceThirtyTwoClasses(acc + g * classes * hd, hd, dst);
+                    }
                 }
             }
         }
@@ -426,14 +435,54 @@ namespace NpcSdk.Models
         }
 
         /// <summary>
-        /// <see cref="AccumulateValues"/> (32 classes) for 2 or 3 heads' probabilities (rows <paramref name="stride"/>
+        /// <see cref="WidenedTinyBlasDots"/>' eight-key steps for 2 or 3 queries (<paramref name="n"/> apart): per key and
+        /// query one 8-lane FMA chain, then tinyBLAS' hsum over eight keys; four keys' chains for the three
+        /// queries at a time. Returns the keys done (a multiple of 8); the rest go through WidenedTinyBlasDots.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static int WidenedTinyBlasDotsGroup(float* keys, float* queries, int heads, int n, int count, float scale, float* scores, int stride)
+        {
+            Vector256<float>* sums = stackalloc Vector256<float>[MaxGroupHeads * 8];
+            Vector256<float> vs = Vector256.Create(scale);
+            float* q0 = queries, q1 = queries + n, q2 = heads > 2 ? queries + 2 * n : q1;
+            int j = 0;
+            for (; j + 8 <= count; j += 8)
+            {
+                for (int k = 0; k < 8; k += 4)
+                {
+                    float* k0 = keys + (j + k) * n, k1 = k0 + n, k2 = k1 + n, k3 = k2 + n;
+                    Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+                    for (int l = 0; l < n; l += 8)
+                    {
+                        Vector256<float> x0 = Avx.LoadVector256(k0 + l), x1 = Avx.LoadVector256(k1 + l), x2 = Avx.LoadVector256(k2 + l), x3 = Avx.LoadVector256(k3 + l);
+                        Vector256<float> y = Avx.LoadVector256(q0 + l);
+                        a0 = Fma.MultiplyAdd(x0, y, a0); a1 = Fma.MultiplyAdd(x1, y, a1); a2 = Fma.MultiplyAdd(x2, y, a2); a3 = Fma.MultiplyAdd(x3, y, a3);
+                        y = Avx.LoadVector256(q1 + l);
+                        b0 = Fma.MultiplyAdd(x0, y, b0); b1 = Fma.MultiplyAdd(x1, y, b1); b2 = Fma.MultiplyAdd(x2, y, b2); b3 = Fma.MultiplyAdd(x3, y, b3);
+                        y = Avx.LoadVector256(q2 + l);
+                        c0 = Fma.MultiplyAdd(x0, y, c0); c1 = Fma.MultiplyAdd(x1, y, c1); c2 = Fma.MultiplyAdd(x2, y, c2); c3 = Fma.MultiplyAdd(x3, y, c3);
+                    }
+                    sums[k] = a0; sums[k + 1] = a1; sums[k + 2] = a2; sums[k + 3] = a3;
+                    sums[8 + k] = b0; sums[9 + k] = b1; sums[10 + k] = b2; sums[11 + k] = b3;
+                    sums[16 + k] = c0; sums[17 + k] = c1; sums[18 + k] = c2; sums[19 + k] = c3;
+                }
+                for (int g = 0; g < heads; g++)
+                {
+                    Vector256<float>* s = sums + 8 * g;
+                    Avx.Store(scores + g * stride + j, GgmlMath.Hsum8(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]) * vs);
+                }
+            }
+            return j;
+        }
+
+        /// <summary>
+        /// <see cref="AccumulateValues"/> for 2 or 3 heads' probabilities (rows <paramref name="stride"/>
         /// apart) over the same widened values: partials[g·32·hd + c·hd + d], each the same FMA chain as for one head.
         /// Half a 64-element stretch at a time keeps the three heads' sums in twelve registers.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-        private static void AccumulateValuesGroup(float* partials, float* values, float* p, int stride, int heads, int len, int hd)
+        private static void AccumulateValuesGroup(float* partials, float* values, float* p, int stride, int heads, int len, int hd, int classes)
         {
-            const int classes = 32;
             long step = (long)classes * hd;
             float* p0 = p, p1 = p + stride, p2 = heads > 2 ? p + 2 * stride : p1;
             float* o0 = partials, o1 = partials + classes * hd, o2 = heads > 2 ? partials + 2 * classes * hd : o1;

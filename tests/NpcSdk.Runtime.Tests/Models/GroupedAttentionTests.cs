@@ -7,9 +7,9 @@ using Xunit;
 namespace NpcSdk.Runtime.Tests.Models;
 
 /// <summary>
-/// A one-token step takes the query heads that share a kv head together (each cached key and value read once for the
+/// Attention takes a token's query heads that share a kv head together (each cached key and value read once for the
 /// group); one head per call takes the per-head path that the llama.cpp reference tests check. Both must give the
-/// same bits.
+/// same bits, in one-token steps and in batches (tinyBLAS scores and eight value classes for an F16 cache).
 /// </summary>
 public class GroupedAttentionTests
 {
@@ -30,7 +30,7 @@ public class GroupedAttentionTests
         var cache = new KvCache(1, 300, c.KvDim, c.HeadDim, type);
         var k = new float[c.KvDim];
         var v = new float[c.KvDim];
-        var q = new float[c.QueryDim];
+        var q = new float[3 * c.QueryDim];
         // Lengths below one 8-key step, with leftovers, and past 32 classes of values.
         foreach (int len in new[] { 1, 5, 8, 13, 40, 257 })
         {
@@ -45,21 +45,27 @@ public class GroupedAttentionTests
             }
             for (int i = 0; i < q.Length; i++) q[i] = (float)(rng.NextDouble() * 4 - 2);
 
-            var grouped = new float[c.QueryDim];
-            var attention = new Attention(c);
-            attention.Set(cache, 0, q, grouped, len - 1, 1, batched: false, native: false);
-            attention.Execute(0, c.HeadCount);
-
-            var alone = new float[c.QueryDim];
-            attention.Set(cache, 0, q, alone, len - 1, 1, batched: false, native: false);
-            for (int h = 0; h < c.HeadCount; h++) attention.Execute(h, h + 1);
-
-            for (int i = 0; i < alone.Length; i++)
+            // The last token alone (a decode step), and the last three as a batch (a prompt chunk's arithmetic).
+            foreach (int tokens in new[] { 1, 3 })
             {
-                Assert.True(BitConverter.SingleToInt32Bits(alone[i]) == BitConverter.SingleToInt32Bits(grouped[i]),
-                    $"{model} {type} len {len}: element {i} (head {i / c.HeadDim}) {grouped[i]:R} grouped vs {alone[i]:R} alone");
+                if (tokens > len) continue;
+                int items = tokens * c.HeadCount;
+                var grouped = new float[tokens * c.QueryDim];
+                var attention = new Attention(c);
+                attention.Set(cache, 0, q, grouped, len - tokens, tokens, batched: tokens > 1, native: false);
+                attention.Execute(0, items);
+
+                var alone = new float[tokens * c.QueryDim];
+                attention.Set(cache, 0, q, alone, len - tokens, tokens, batched: tokens > 1, native: false);
+                for (int item = 0; item < items; item++) attention.Execute(item, item + 1);
+
+                for (int i = 0; i < alone.Length; i++)
+                {
+                    Assert.True(BitConverter.SingleToInt32Bits(alone[i]) == BitConverter.SingleToInt32Bits(grouped[i]),
+                        $"{model} {type} len {len}, {tokens} tokens: element {i} (head {i / c.HeadDim}) {grouped[i]:R} grouped vs {alone[i]:R} alone");
+                }
+                Assert.Contains(alone, x => x != 0);
             }
-            Assert.Contains(alone, x => x != 0);
         }
     }
 }
