@@ -448,6 +448,20 @@ internal static unsafe class VecDotAvx2
                     Q8_0x1x8(x + r * rowBytes, y0, activationStride, blocks, scales, ht, output + t * outputStride + r, outputStride);
             }
         }
+        if (tokens - t >= 4 && blocks <= MaxScaledBlocks)
+        {
+            // Four activations per weight row, as for eight.
+            float* ht = Half16.TablePointer;
+            float* scales = stackalloc float[4 * blocks];
+            for (; t + 4 <= tokens; t += 4)
+            {
+                byte* y0 = y + t * activationStride;
+                for (int b = 0; b < blocks; b++)
+                    for (int k = 0; k < 4; k++) scales[4 * b + k] = H(ht, y0 + k * activationStride + 34L * b);
+                for (int r = 0; r < rows; r++)
+                    Q8_0x1x4(x + r * rowBytes, y0, activationStride, blocks, scales, ht, output + t * outputStride + r, outputStride);
+            }
+        }
         for (; t + 4 <= tokens; t += 4)
         {
             byte* y0 = y + t * activationStride;
@@ -498,6 +512,26 @@ internal static unsafe class VecDotAvx2
         output[2 * outputStride] = GgmlMath.Hsum(a2); output[3 * outputStride] = GgmlMath.Hsum(a3);
         output[4 * outputStride] = GgmlMath.Hsum(a4); output[5 * outputStride] = GgmlMath.Hsum(a5);
         output[6 * outputStride] = GgmlMath.Hsum(a6); output[7 * outputStride] = GgmlMath.Hsum(a7);
+    }
+
+    /// <summary><see cref="Q8_0x1x8"/> for four activations (scales four per block).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Q8_0x1x4(byte* x, byte* y0, long yStride, int blocks, float* scales, float* ht, float* output, int outputStride)
+    {
+        Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
+        byte* y1 = y0 + yStride, y2 = y1 + yStride, y3 = y2 + yStride;
+        float* d = stackalloc float[4];
+        for (int b = 0; b < blocks; b++, x += 34, y0 += 34, y1 += 34, y2 += 34, y3 += 34, scales += 4)
+        {
+            Vector256<sbyte> q = Avx.LoadVector256((sbyte*)(x + 2));
+            Vector256<sbyte> abs = Avx2.Sign(q, q);
+            Sse.Store(d, Vector128.Create(H(ht, x)) * Sse.LoadVector128(scales));
+            a0 = Q8_0ScaledStep(abs, q, y0, d, a0); a1 = Q8_0ScaledStep(abs, q, y1, d + 1, a1);
+            a2 = Q8_0ScaledStep(abs, q, y2, d + 2, a2); a3 = Q8_0ScaledStep(abs, q, y3, d + 3, a3);
+        }
+
+        output[0] = GgmlMath.Hsum(a0); output[outputStride] = GgmlMath.Hsum(a1);
+        output[2 * outputStride] = GgmlMath.Hsum(a2); output[3 * outputStride] = GgmlMath.Hsum(a3);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

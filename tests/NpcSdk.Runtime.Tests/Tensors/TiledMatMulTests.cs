@@ -6,7 +6,7 @@ namespace NpcSdk.Runtime.Tests.Tensors;
 
 public class TiledMatMulTests
 {
-    /// <summary>The 2x4-tiled Q8_0 kernel must give each output exactly what ggml_vec_dot_q8_0_q8_0 gives it alone.</summary>
+    /// <summary>The tiled Q8_0 kernels (8 or 4 activations per row, 2x4 tiles, one-token passes) must give each output exactly what ggml_vec_dot_q8_0_q8_0 gives it alone.</summary>
     [Fact]
     public void Tiled_Q8_0_Equals_One_VecDot_Per_Output_Bit_For_Bit()
     {
