@@ -31,8 +31,8 @@ namespace NpcSdk.Models
     /// <para>F32 and F16 caches are read a block of positions at a time (<see cref="KvCache.Rows"/>). With AVX2 an F16
     /// cache is widened to float (an F32 one copied) once per position, kv head and run on each thread
     /// (<see cref="Widened"/>) and then read by every query head and token of the run; widening is exact, so the
-    /// arithmetic is unchanged. In a one-token step the query heads that share a kv head go together
-    /// (<see cref="ExecuteGroup"/>), each key and value read once for all of them.</para>
+    /// arithmetic is unchanged. A token's query heads that share a kv head go together
+    /// (<c>ExecuteGroup</c>, .NET builds), each key and value read once for all of them.</para>
     /// <para>
     /// On the netstandard builds (Mono, IL2CPP), whose loops here are scalar, the native backend's F32 and F16 caches go
     /// to the plugin's <c>npc_attention</c> instead: not bit-exact with llama.cpp, like the native matrix products.
