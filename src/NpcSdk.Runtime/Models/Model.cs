@@ -54,8 +54,14 @@ namespace NpcSdk.Models
             _pool = new WorkerPool(threads);
             // A first guess from the bytes a decode step reads (4 GB/s), replaced by the first measurement.
             double layerBytes = (double)file.FileSize / (Config.LayerCount + 2);
-            SliceCosts = new NpcSdk.Scheduling.SliceCostModel(layerBytes / 4e6, 2 * layerBytes / 4e6 + Config.VocabSize * 2e-5, StageBytes(Transformer.Weights.Layers[0]));
+            _layerBytes = layerBytes;
+            SliceCosts = NewCostModel();
         }
+
+        private readonly double _layerBytes;
+
+        private NpcSdk.Scheduling.SliceCostModel NewCostModel() =>
+            new NpcSdk.Scheduling.SliceCostModel(_layerBytes / 4e6, 2 * _layerBytes / 4e6 + Config.VocabSize * 2e-5, StageBytes(Transformer.Weights.Layers[0]));
 
         /// <summary>Bytes each part of a layer reads (ForwardPass.StagesPerLayer; attention counted as much again as Wo): a first guess at their shares of its time.</summary>
         private static double[] StageBytes(LayerWeights l)
@@ -65,7 +71,7 @@ namespace NpcSdk.Models
         }
 
         /// <summary>How long units of work on this model take, measured as its sessions run (for frame schedulers).</summary>
-        internal NpcSdk.Scheduling.SliceCostModel SliceCosts { get; }
+        internal NpcSdk.Scheduling.SliceCostModel SliceCosts { get; private set; }
 
         /// <summary>The kernels in use, e.g. "managed" or "native avx2" (for a log line).</summary>
         public string BackendDescription => Transformer.UseNativeKernels ? NpcSdk.Native.NativeKernels.Description : "managed";
@@ -175,18 +181,18 @@ namespace NpcSdk.Models
         }
 
         /// <summary>
-        /// Measures this machine's speed on the model for frame schedulers: runs a few one-token steps and one step each
-        /// of 2, 4, 8, 16 and 32 tokens on a scratch session, so that the cost model predicts every kind of unit (and the
-        /// code they run is compiled) before the first frame. Call it at level load; it takes about as long as
-        /// evaluating 70 tokens. Without it a scheduler learns as it goes, and keeps prompt chunks small on a large
-        /// model until it has seen a larger one run.
+        /// Prepares frame schedulers for this model before the first frame: runs two short requests through a scratch
+        /// scheduler (prompt chunks, parts of layers, slices of the output projection, a decode batch, sampling), so that
+        /// the JIT compiles that code here rather than in a frame (no effect under AOT or IL2CPP); then measures this
+        /// machine's speed with a few one-token steps and one step each of 2, 4, 8, 16 and 32 tokens on a scratch
+        /// session, so that the cost model predicts every kind of unit. Call it at level load; it takes about as long
+        /// as evaluating 90 tokens. Without it a scheduler learns as it goes, keeps prompt chunks small on a large model
+        /// until it has seen a larger one run, and its first frames pay for compiling its code.
         /// </summary>
         public void Calibrate()
         {
             int vocab = Config.VocabSize;
-            using var session = new InferenceSession(this, new SessionOptions { ContextLength = Math.Min(Config.ContextLength, 128), BatchSize = 32, DropOldTurnsOnOverflow = false });
-            // Arbitrary token ids (their values do not change the time); one-token steps first, the reference the
-            // batch sizes are measured against.
+            // Arbitrary token ids (their values do not change the time).
             int next = 1;
             int[] Tokens(int n)
             {
@@ -194,11 +200,37 @@ namespace NpcSdk.Models
                 for (int i = 0; i < n; i++) t[i] = next++ % vocab;
                 return t;
             }
+            WarmUpScheduler(Tokens);
+            // The warm-up's units ran code compiled as they went: their times would mislead the cost model.
+            SliceCosts = NewCostModel();
+            using var session = new InferenceSession(this, new SessionOptions { ContextLength = Math.Min(Config.ContextLength, 128), BatchSize = 32, DropOldTurnsOnOverflow = false });
+            // One-token steps first, the reference the batch sizes are measured against.
             for (int i = 0; i < 4; i++) session.Evaluate(Tokens(1));
             foreach (int n in new[] { 2, 4, 8, 16, 32 })
             {
                 if (session.Position + n > session.ContextLength) break;
                 session.Evaluate(Tokens(n));
+            }
+        }
+
+        /// <summary>
+        /// Two requests on scratch sessions through a scratch scheduler: first with a tiny budget (every unit runs alone:
+        /// a prompt chunk's layers part by part, the output projection in slices), then with room for a decode batch of
+        /// both. The model's prefixes and other sessions are untouched.
+        /// </summary>
+        private void WarmUpScheduler(Func<int, int[]> tokens)
+        {
+            var options = new SessionOptions { ContextLength = Math.Min(Config.ContextLength, 64), BatchSize = 8, DropOldTurnsOnOverflow = false };
+            using var a = new InferenceSession(this, options);
+            using var b = new InferenceSession(this, options);
+            using var scheduler = new NpcSdk.Scheduling.FrameScheduler();
+            // Prompts of four tokens, then of one: two lone tokens at once are what a decode batch takes.
+            foreach ((int promptTokens, double budgetMs) in new[] { (4, 0.01), (1, 1e6) })
+            {
+                var sampling = new NpcSdk.Sampling.SamplingOptions { Temperature = 0.7f, Seed = 1 };
+                var first = scheduler.Submit(a, new GenerationRequest { Tokens = tokens(promptTokens), MaxTokens = 3, Sampling = sampling, StopAtEndOfGeneration = false });
+                var second = scheduler.Submit(b, new GenerationRequest { Tokens = tokens(promptTokens), MaxTokens = 3, Sampling = sampling, StopAtEndOfGeneration = false });
+                for (int tick = 0; tick < 10000 && !(first.IsFinished && second.IsFinished); tick++) scheduler.Tick(budgetMs);
             }
         }
 
