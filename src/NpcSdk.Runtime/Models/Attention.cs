@@ -347,22 +347,13 @@ namespace NpcSdk.Models
                     }
                     fixed (float* keys = Fill(wide.Keys, wide.KeysFilled, kvHead, len, keys: true))
                     {
-                        // Whole eight-key steps for the group; each head's last keys as WidenedTinyBlasDots or
-                        // WidenedF16Dots would finish them.
+                        // Whole eight-key steps for the group; each head's last keys (fewer than eight) one head at a time.
                         int j = gemmQk ? WidenedTinyBlasDotsGroup(keys, qw, heads, hd, len, _scale, sc, rowLength) : WidenedF16DotsGroup(keys, qw, heads, hd, len, _scale, sc, rowLength);
                         for (int g = 0; g < heads; g++)
                         {
-                            float* row = sc + g * rowLength;
-                            float* query = qw + g * hd;
-                            if (gemmQk)
-                            {
-                                WidenedTinyBlasDots(keys + j * hd, query, hd, len - j, _scale, row + j);
-                                continue;
-                            }
-                            int k = j;
-                            for (; k + 2 <= len; k += 2) VecDotAvx2.F16WidenedPair(keys + k * hd, keys + (k + 1) * hd, query, hd, out row[k], out row[k + 1]);
-                            for (; k < len; k++) row[k] = VecDotAvx2.F16Widened(keys + k * hd, query, hd);
-                            for (k = j; k < len; k++) row[k] *= _scale;
+                            float* row = sc + g * rowLength + j;
+                            if (gemmQk) WidenedTinyBlasDots(keys + j * hd, qw + g * hd, hd, len - j, _scale, row);
+                            else WidenedF16Dots(keys + j * hd, qw + g * hd, hd, len - j, _scale, row);
                         }
                     }
                 }
