@@ -118,20 +118,27 @@ namespace NpcSdk.Scheduling
         }
 
         /// <summary>One layer of a decode batch whose rows are the next tokens of <paramref name="sessions"/>.</summary>
+        /// <remarks>The rows' means add up, their margins as independent deviations do (twice the root of the sum of squares), as for <see cref="LayerMs"/>.</remarks>
         public double RowsLayerMs(IReadOnlyList<InferenceSession> sessions)
         {
             lock (_gate)
             {
-                double sum = 0;
-                for (int i = 0; i < sessions.Count; i++) sum += DecodeLayer(sessions[i]).Predict;
-                return sessions.Count <= 1 ? sum : sum * _rowsRatio[Bucket(sessions.Count)].Mean;
+                if (sessions.Count <= 1) return sessions.Count == 0 ? 0 : DecodeLayer(sessions[0]).Predict;
+                double mean = 0, variance = 0;
+                for (int i = 0; i < sessions.Count; i++)
+                {
+                    ref var row = ref DecodeLayer(sessions[i]);
+                    mean += row.Mean;
+                    variance += row.Dev * row.Dev;
+                }
+                return (mean + 2 * Math.Sqrt(variance)) * _rowsRatio[Bucket(sessions.Count)].Mean;
             }
         }
 
         /// <summary>The output projection of a decode batch of <paramref name="rows"/> rows.</summary>
         public double RowsLogitsMs(int rows)
         {
-            lock (_gate) return rows <= 1 ? _logits.Predict : _logits.Predict * rows * _rowsLogitsRatio[Bucket(rows)].Mean;
+            lock (_gate) return rows <= 1 ? _logits.Predict : (_logits.Mean * rows + 2 * _logits.Dev * Math.Sqrt(rows)) * _rowsLogitsRatio[Bucket(rows)].Mean;
         }
 
         public void ObserveRowsLayer(IReadOnlyList<InferenceSession> sessions, double ms)
