@@ -220,6 +220,8 @@ namespace NpcSdk.Models
         /// </summary>
         private void WarmUpScheduler(Func<int, int[]> tokens)
         {
+            // 4 + 3 tokens, then 1 + 3 more, in each session.
+            if (Config.ContextLength < 16) return;
             var options = new SessionOptions { ContextLength = Math.Min(Config.ContextLength, 64), BatchSize = 8, DropOldTurnsOnOverflow = false };
             using var a = new InferenceSession(this, options);
             using var b = new InferenceSession(this, options);
