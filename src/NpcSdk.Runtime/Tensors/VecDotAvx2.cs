@@ -471,6 +471,24 @@ internal static unsafe class VecDotAvx2
             for (; r < rows; r++)
                 for (int k = 0; k < 4; k++) output[(t + k) * outputStride + r] = Q8_0(x + r * rowBytes, y0 + k * activationStride, blocks);
         }
+        if (tokens - t >= 2 && blocks <= MaxScaledBlocks)
+        {
+            // Two activations per weight row: one pass in row order, which the hardware prefetchers follow (one pass
+            // per token over four interleaved row streams read a 17 MB matrix at a quarter of one token's speed).
+            float* ht = Half16.TablePointer;
+            float* scales = stackalloc float[2 * blocks];
+            for (; t + 2 <= tokens; t += 2)
+            {
+                byte* y0 = y + t * activationStride;
+                for (int b = 0; b < blocks; b++)
+                {
+                    scales[2 * b] = H(ht, y0 + 34L * b);
+                    scales[2 * b + 1] = H(ht, y0 + activationStride + 34L * b);
+                }
+                for (int r = 0; r < rows; r++)
+                    Q8_0x1x2(x + r * rowBytes, y0, activationStride, blocks, scales, ht, output + t * outputStride + r, outputStride);
+            }
+        }
         // One to three tokens left: the first pass over the rows reads them from L3 or memory in four interleaved
         // streams, which the hardware prefetchers do not follow, so it sweeps the rows two groups ahead as the
         // one-token kernel does (two tokens without it ran at a third of two one-token steps' speed).
@@ -512,6 +530,26 @@ internal static unsafe class VecDotAvx2
         output[2 * outputStride] = GgmlMath.Hsum(a2); output[3 * outputStride] = GgmlMath.Hsum(a3);
         output[4 * outputStride] = GgmlMath.Hsum(a4); output[5 * outputStride] = GgmlMath.Hsum(a5);
         output[6 * outputStride] = GgmlMath.Hsum(a6); output[7 * outputStride] = GgmlMath.Hsum(a7);
+    }
+
+    /// <summary><see cref="Q8_0x1x8"/> for two activations (scales two per block).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Q8_0x1x2(byte* x, byte* y0, long yStride, int blocks, float* scales, float* ht, float* output, int outputStride)
+    {
+        Vector256<float> a0 = Vector256<float>.Zero, a1 = a0;
+        byte* y1 = y0 + yStride;
+        for (int b = 0; b < blocks; b++, x += 34, y0 += 34, y1 += 34, scales += 2)
+        {
+            Vector256<sbyte> q = Avx.LoadVector256((sbyte*)(x + 2));
+            Vector256<sbyte> abs = Avx2.Sign(q, q);
+            float dx = H(ht, x);
+            float d0 = dx * scales[0], d1 = dx * scales[1];
+            a0 = Q8_0ScaledStep(abs, q, y0, &d0, a0);
+            a1 = Q8_0ScaledStep(abs, q, y1, &d1, a1);
+        }
+
+        output[0] = GgmlMath.Hsum(a0);
+        output[outputStride] = GgmlMath.Hsum(a1);
     }
 
     /// <summary><see cref="Q8_0x1x8"/> for four activations (scales four per block).</summary>
