@@ -489,9 +489,9 @@ internal static unsafe class VecDotAvx2
                     Q8_0x1x2(x + r * rowBytes, y0, activationStride, blocks, scales, ht, output + t * outputStride + r, outputStride);
             }
         }
-        // One to three tokens left: the first pass over the rows reads them from L3 or memory in four interleaved
-        // streams, which the hardware prefetchers do not follow, so it sweeps the rows two groups ahead as the
-        // one-token kernel does (two tokens without it ran at a third of two one-token steps' speed).
+        // A token left (or up to three, with rows longer than MaxScaledBlocks blocks): the first pass over the rows
+        // reads them from L3 or memory in four interleaved streams, which the hardware prefetchers do not follow, so it
+        // sweeps the rows two groups ahead as the one-token kernel does.
         for (int first = t; t < tokens; t++)
         {
             byte* yt = y + t * activationStride;
