@@ -105,10 +105,19 @@ internal static unsafe class Q5_0Interleaved
                     for (int b = 0; b < blocks; b++)
                         Avx.Store(sy + (t * blocks + b) * 16, Avx2.MultiplyAddAdjacent(sixteen, Avx.LoadVector256((sbyte*)(activations + t * activationBytes + 34 * b + 2))));
                 for (int g = 0; g < groups; g++)
+                {
+                    // Each row's pass reads a quarter of the group's chunks: from memory that pattern is not
+                    // prefetched, so the group after next is fetched ahead, whole.
+                    if (g + 2 < groups)
+                    {
+                        byte* next = packed + (g + 2) * groupBytes;
+                        for (long o = 0; o < groupBytes; o += 64) Sse.Prefetch0(next + o);
+                    }
                     for (int t = 0; t < batched; t += 4)
                         for (int r = 0; r < GroupRows; r++)
                             RowFour(packed + g * groupBytes, r, blocks, activations + t * activationBytes, activationBytes, sy + t * blocks * 16,
                                 output + t * outputStride + g * GroupRows + r, outputStride);
+                }
             }
         }
         for (int g = 0; g < groups; g++)
