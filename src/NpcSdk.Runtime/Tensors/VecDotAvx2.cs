@@ -442,8 +442,7 @@ internal static unsafe class VecDotAvx2
             for (; t + 8 <= tokens; t += 8)
             {
                 byte* y0 = y + t * activationStride;
-                for (int b = 0; b < blocks; b++)
-                    for (int k = 0; k < 8; k++) scales[8 * b + k] = H(ht, y0 + k * activationStride + 34L * b);
+                ActivationScales(ht, y0, activationStride, blocks, 8, scales);
                 for (int r = 0; r < rows; r++)
                     Q8_0x1x8(x + r * rowBytes, y0, activationStride, blocks, scales, ht, output + t * outputStride + r, outputStride);
             }
@@ -456,8 +455,7 @@ internal static unsafe class VecDotAvx2
             for (; t + 4 <= tokens; t += 4)
             {
                 byte* y0 = y + t * activationStride;
-                for (int b = 0; b < blocks; b++)
-                    for (int k = 0; k < 4; k++) scales[4 * b + k] = H(ht, y0 + k * activationStride + 34L * b);
+                ActivationScales(ht, y0, activationStride, blocks, 4, scales);
                 for (int r = 0; r < rows; r++)
                     Q8_0x1x4(x + r * rowBytes, y0, activationStride, blocks, scales, ht, output + t * outputStride + r, outputStride);
             }
@@ -480,11 +478,7 @@ internal static unsafe class VecDotAvx2
             for (; t + 2 <= tokens; t += 2)
             {
                 byte* y0 = y + t * activationStride;
-                for (int b = 0; b < blocks; b++)
-                {
-                    scales[2 * b] = H(ht, y0 + 34L * b);
-                    scales[2 * b + 1] = H(ht, y0 + activationStride + 34L * b);
-                }
+                ActivationScales(ht, y0, activationStride, blocks, 2, scales);
                 for (int r = 0; r < rows; r++)
                     Q8_0x1x2(x + r * rowBytes, y0, activationStride, blocks, scales, ht, output + t * outputStride + r, outputStride);
             }
@@ -499,6 +493,13 @@ internal static unsafe class VecDotAvx2
             for (; r + 4 <= rows; r += 4) Q8_0x4(x + r * rowBytes, rowBytes, yt, blocks, output + t * outputStride + r, t == first ? x + (r + 8) * rowBytes : null);
             for (; r < rows; r++) output[t * outputStride + r] = Q8_0(x + r * rowBytes, yt, blocks);
         }
+    }
+
+    /// <summary>scales[n·b + i] = the F16 scale of block b of activation i, widened, for <paramref name="n"/> activations <paramref name="stride"/> bytes apart.</summary>
+    private static void ActivationScales(float* ht, byte* y0, long stride, int blocks, int n, float* scales)
+    {
+        for (int b = 0; b < blocks; b++)
+            for (int i = 0; i < n; i++) scales[n * b + i] = H(ht, y0 + i * stride + 34L * b);
     }
 
     /// <summary>Blocks per row up to which <see cref="Q8_0Tiled"/> keeps eight activations' scales on the stack (8 KiB).</summary>
