@@ -268,6 +268,8 @@ public unsafe class KernelArithmeticTests
     [InlineData(8, 896, 4)]
     [InlineData(4, 992, 9)]
     [InlineData(8, 288, 12)]
+    [InlineData(8, 992, 6)] // four, then two
+    [InlineData(4, 896, 7)] // four, two, then one
     public void Interleaved_Q5_0_Gives_The_Bits_Of_Vec_Dot(int rows, int cols, int tokens)
     {
         Assert.True(Q5_0Interleaved.CanRepack(rows, cols));
