@@ -347,13 +347,23 @@ namespace NpcSdk.Models
                     }
                     fixed (float* keys = Fill(wide.Keys, wide.KeysFilled, kvHead, len, keys: true))
                     {
-                        // Whole eight-key steps for the group; each head's last keys (fewer than eight) one head at a time.
-                        int j = gemmQk ? WidenedTinyBlasDotsGroup(keys, qw, heads, hd, len, _scale, sc, rowLength) : WidenedF16DotsGroup(keys, qw, heads, hd, len, _scale, sc, rowLength);
-                        for (int g = 0; g < heads; g++)
+                        if (gemmQk)
                         {
-                            float* row = sc + g * rowLength + j;
-                            if (gemmQk) WidenedTinyBlasDots(keys + j * hd, qw + g * hd, hd, len - j, _scale, row);
-                            else WidenedF16Dots(keys + j * hd, qw + g * hd, hd, len - j, _scale, row);
+                            // tinyBLAS over the widened keys as weight rows and the queries as activations (tiles of four
+                            // keys by three heads), then scaled.
+                            FloatGemm.Compute(TensorType.F32, new ReadOnlySpan<byte>(keys, len * hd * sizeof(float)), len, hd,
+                                new ReadOnlySpan<float>(qw, heads * hd), hd, heads, new Span<float>(sc, heads * rowLength), rowLength);
+                            for (int g = 0; g < heads; g++)
+                            {
+                                var row = new Span<float>(sc + g * rowLength, len);
+                                System.Numerics.Tensors.TensorPrimitives.Multiply(row, _scale, row);
+                            }
+                        }
+                        else
+                        {
+                            // Whole eight-key steps for the group; each head's last keys (fewer than eight) one head at a time.
+                            int j = WidenedF16DotsGroup(keys, qw, heads, hd, len, _scale, sc, rowLength);
+                            for (int g = 0; g < heads; g++) WidenedF16Dots(keys + j * hd, qw + g * hd, hd, len - j, _scale, sc + g * rowLength + j);
                         }
                     }
                 }
@@ -420,47 +430,6 @@ namespace NpcSdk.Models
                 {
                     Vector256<float>* s = sums + 8 * g;
                     Avx.Store(scores + g * stride + j, GgmlMath.ReduceLanes8(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]) * vs);
-                }
-            }
-            return j;
-        }
-
-        /// <summary>
-        /// <see cref="WidenedTinyBlasDots"/>' eight-key steps for 2 or 3 queries (<paramref name="n"/> apart): per key and
-        /// query one 8-lane FMA chain, then tinyBLAS' hsum over eight keys; four keys' chains for the three
-        /// queries at a time. Returns the keys done (a multiple of 8); the rest go through WidenedTinyBlasDots.
-        /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static int WidenedTinyBlasDotsGroup(float* keys, float* queries, int heads, int n, int count, float scale, float* scores, int stride)
-        {
-            Vector256<float>* sums = stackalloc Vector256<float>[MaxGroupHeads * 8];
-            Vector256<float> vs = Vector256.Create(scale);
-            float* q0 = queries, q1 = queries + n, q2 = heads > 2 ? queries + 2 * n : q1;
-            int j = 0;
-            for (; j + 8 <= count; j += 8)
-            {
-                for (int k = 0; k < 8; k += 4)
-                {
-                    float* k0 = keys + (j + k) * n, k1 = k0 + n, k2 = k1 + n, k3 = k2 + n;
-                    Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
-                    for (int l = 0; l < n; l += 8)
-                    {
-                        Vector256<float> x0 = Avx.LoadVector256(k0 + l), x1 = Avx.LoadVector256(k1 + l), x2 = Avx.LoadVector256(k2 + l), x3 = Avx.LoadVector256(k3 + l);
-                        Vector256<float> y = Avx.LoadVector256(q0 + l);
-                        a0 = Fma.MultiplyAdd(x0, y, a0); a1 = Fma.MultiplyAdd(x1, y, a1); a2 = Fma.MultiplyAdd(x2, y, a2); a3 = Fma.MultiplyAdd(x3, y, a3);
-                        y = Avx.LoadVector256(q1 + l);
-                        b0 = Fma.MultiplyAdd(x0, y, b0); b1 = Fma.MultiplyAdd(x1, y, b1); b2 = Fma.MultiplyAdd(x2, y, b2); b3 = Fma.MultiplyAdd(x3, y, b3);
-                        y = Avx.LoadVector256(q2 + l);
-                        c0 = Fma.MultiplyAdd(x0, y, c0); c1 = Fma.MultiplyAdd(x1, y, c1); c2 = Fma.MultiplyAdd(x2, y, c2); c3 = Fma.MultiplyAdd(x3, y, c3);
-                    }
-                    sums[k] = a0; sums[k + 1] = a1; sums[k + 2] = a2; sums[k + 3] = a3;
-                    sums[8 + k] = b0; sums[9 + k] = b1; sums[10 + k] = b2; sums[11 + k] = b3;
-                    sums[16 + k] = c0; sums[17 + k] = c1; sums[18 + k] = c2; sums[19 + k] = c3;
-                }
-                for (int g = 0; g < heads; g++)
-                {
-                    Vector256<float>* s = sums + 8 * g;
-                    Avx.Store(scores + g * stride + j, GgmlMath.Hsum8(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]) * vs);
                 }
             }
             return j;
