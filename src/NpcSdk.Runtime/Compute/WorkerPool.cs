@@ -10,9 +10,10 @@ namespace NpcSdk.Compute
     }
 
     /// <summary>
-    /// A small persistent thread pool: the calling thread works too; helpers spin briefly for the next job, then park
-    /// (a never-parking spinner steals the game's cores). Items are handed out in chunks; which thread computes an item
-    /// never changes its result, so output is identical for any thread count.
+    /// A small persistent thread pool: the calling thread works too; helpers spin briefly for the next job (a quarter of
+    /// a millisecond, enough to bridge the gaps between the matrices of a step), then park, or park at once when told to
+    /// <see cref="Rest"/> (a scheduler's tick has ended): a spinner steals the game's cores. Items are handed out in
+    /// chunks; which thread computes an item never changes its result, so output is identical for any thread count.
     /// </summary>
     /// <remarks>
     /// A job ends when its items are done, not when every helper has checked in: a helper that is parked or descheduled
@@ -23,7 +24,8 @@ namespace NpcSdk.Compute
     /// </remarks>
     internal sealed class WorkerPool : IDisposable
     {
-        private const int SpinIterations = 20000;
+        /// <summary>How long a helper spins for the next job before it parks.</summary>
+        private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 4000;
         private readonly Thread[] _threads;
         private readonly object _gate = new object();
         private readonly object _runGate = new object();
@@ -33,6 +35,8 @@ namespace NpcSdk.Compute
         private long _state = 1L << 32;
         private int _done;
         private volatile bool _disposed;
+        private volatile bool _resting;
+        private int _parked; // guarded by _gate
         private Exception? _failure;
 
         public WorkerPool(int threadCount)
@@ -76,6 +80,7 @@ namespace NpcSdk.Compute
             _count = count;
             _chunk = Math.Max(minChunk, (count + ThreadCount * 4 - 1) / (ThreadCount * 4));
             _failure = null;
+            _resting = false;
             Volatile.Write(ref _done, 0);
             long generation = (Volatile.Read(ref _state) >> 32) + 1;
             Interlocked.Exchange(ref _state, generation << 32);
@@ -124,23 +129,40 @@ namespace NpcSdk.Compute
             long seen = 1;
             while (true)
             {
-                int spins = 0;
+                long spinUntil = System.Diagnostics.Stopwatch.GetTimestamp() + SpinTicks;
                 long generation;
                 while (!IsNewJob(generation = Volatile.Read(ref _state) >> 32, seen) && !_disposed)
                 {
-                    if (++spins < SpinIterations)
+                    if (!_resting && System.Diagnostics.Stopwatch.GetTimestamp() < spinUntil)
                     {
                         Thread.SpinWait(20);
                         continue;
                     }
                     lock (_gate)
                     {
+                        _parked++;
                         while (!IsNewJob(Volatile.Read(ref _state) >> 32, seen) && !_disposed) Monitor.Wait(_gate);
+                        _parked--;
                     }
                 }
                 if (_disposed) return;
                 seen = generation;
                 Drain(generation);
+            }
+        }
+
+        /// <summary>
+        /// Parks the helpers now rather than after their spin: for the end of a scheduler's tick, when no job follows for
+        /// the rest of the frame. The next job wakes them.
+        /// </summary>
+        public void Rest() => _resting = true;
+
+        /// <summary>Helpers parked now (for tests).</summary>
+        internal int ParkedHelpers
+        {
+            get
+            {
+                lock (_gate) return _parked;
             }
         }
 

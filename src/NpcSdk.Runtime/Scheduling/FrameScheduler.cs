@@ -42,6 +42,7 @@ namespace NpcSdk.Scheduling
         private readonly List<InferenceSession> _riderSessions = new List<InferenceSession>();
         private readonly object _sliceGate = new object();
         private bool _inSlice; // guarded by _sliceGate
+        private readonly List<Model> _ranModels = new List<Model>(); // guarded by _sliceGate
 
         /// <summary>Creates a scheduler; in worker mode its thread starts at once.</summary>
         public FrameScheduler(SchedulerOptions? options = null)
@@ -102,6 +103,7 @@ namespace NpcSdk.Scheduling
             long start = Stopwatch.GetTimestamp();
             _tokensThisTick = 0;
             int slices = RunSlices(budgetMs, start, forceProgress: true);
+            RestThreads();
             _tick++;
             double elapsed = ElapsedMs(start);
             DispatchEvents();
@@ -479,6 +481,19 @@ namespace NpcSdk.Scheduling
         }
 
         /// <summary>
+        /// Parks the compute threads of the models that ran this tick until their next job: no other slice comes before
+        /// the next tick, and a helper left spinning would take a core from the game for the rest of the frame.
+        /// </summary>
+        private void RestThreads()
+        {
+            lock (_sliceGate)
+            {
+                foreach (var m in _ranModels) m.Pool.Rest();
+                _ranModels.Clear();
+            }
+        }
+
+        /// <summary>
         /// Runs one unit with the slice gate held: of <paramref name="batch"/> when given, else <paramref name="logitsRows"/>
         /// rows of <paramref name="job"/>'s output projection when positive, else a unit of its own step.
         /// </summary>
@@ -486,6 +501,8 @@ namespace NpcSdk.Scheduling
         {
             lock (_sliceGate)
             {
+                var model = job.Session.Model;
+                if (!_ranModels.Contains(model)) _ranModels.Add(model);
                 _inSlice = true;
                 try
                 {
@@ -544,6 +561,7 @@ namespace NpcSdk.Scheduling
             {
                 if (BestJob() == null)
                 {
+                    RestThreads();
                     _wake.WaitOne(50);
                     continue;
                 }
@@ -555,6 +573,7 @@ namespace NpcSdk.Scheduling
                 debtMs += used * (1 / _options.WorkerCpuShare - 1);
                 if (debtMs >= 1)
                 {
+                    RestThreads();
                     int sleep = (int)debtMs;
                     _wake.WaitOne(sleep);
                     debtMs -= sleep;

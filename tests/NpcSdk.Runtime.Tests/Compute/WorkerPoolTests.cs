@@ -56,6 +56,23 @@ namespace NpcSdk.Runtime.Tests.ComputeKernels
         }
 
         [Fact]
+        public void Rest_Parks_The_Helpers_And_The_Next_Job_Wakes_Them()
+        {
+            using var pool = new WorkerPool(3);
+            var work = new CountingWork();
+            for (int round = 0; round < 20; round++)
+            {
+                work.Hits = new int[500];
+                pool.Run(500, work);
+                Assert.All(work.Hits, h => Assert.Equal(1, h));
+                pool.Rest();
+                var wait = System.Diagnostics.Stopwatch.StartNew();
+                while (pool.ParkedHelpers < 2 && wait.ElapsedMilliseconds < 5000) Thread.Sleep(1);
+                Assert.Equal(2, pool.ParkedHelpers);
+            }
+        }
+
+        [Fact]
         public void Jobs_Finish_While_A_Helper_Is_Parked()
         {
             using var pool = new WorkerPool(2);
