@@ -184,10 +184,11 @@ namespace NpcSdk.Models
         /// Prepares frame schedulers for this model before the first frame: runs two short requests through a scratch
         /// scheduler (prompt chunks, parts of layers, slices of the output projection, a decode batch, sampling), so that
         /// the JIT compiles that code here rather than in a frame (no effect under AOT or IL2CPP); then measures this
-        /// machine's speed with a few one-token steps and one step each of 2, 4, 8, 16 and 32 tokens on a scratch
-        /// session, so that the cost model predicts every kind of unit. Call it at level load; it takes about as long
-        /// as evaluating 90 tokens. Without it a scheduler learns as it goes, keeps prompt chunks small on a large model
-        /// until it has seen a larger one run, and its first frames pay for compiling its code.
+        /// machine's speed with a few one-token steps, one step each of 2, 4, 8, 16 and 32 tokens and two 16-token steps
+        /// part by part on a scratch session, so that the cost model predicts every kind of unit. Call it at level load;
+        /// it takes about as long as evaluating 120 tokens. Without it a scheduler learns as it goes, keeps prompt
+        /// chunks small on a large model until it has seen a larger one run, and its first frames pay for compiling its
+        /// code.
         /// </summary>
         public void Calibrate()
         {
@@ -210,6 +211,15 @@ namespace NpcSdk.Models
             {
                 if (session.Position + n > session.ContextLength) break;
                 session.Evaluate(Tokens(n));
+            }
+            // Prompt chunks part by part: the parts' shares of a layer, for a scheduler that fills a tick's end with the
+            // first parts of a layer that no longer fits whole.
+            for (int i = 0; i < 2 && session.Position + 16 <= session.ContextLength; i++)
+            {
+                session.Append(Tokens(16), newTurn: false);
+                session.BeginStep(16);
+                while (!session.StepLayersDone) session.RunStage();
+                session.RunLayers(0);
             }
         }
 

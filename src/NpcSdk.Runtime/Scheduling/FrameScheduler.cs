@@ -125,9 +125,10 @@ namespace NpcSdk.Scheduling
         private static double ElapsedMs(long since) => (Stopwatch.GetTimestamp() - since) * 1000.0 / Stopwatch.Frequency;
 
         /// <summary>
-        /// Runs units of work (a step's start, one layer, finishing a step with its logits and sampling) for the
-        /// best-ranked job while the next one is predicted to end within the budget. Only that job runs: letting lower-ranked work fill what is left
-        /// would let ambient chatter reach its first token before the player's NPC whose next unit did not fit.
+        /// Runs units of work (a step's start, one layer or part of one, finishing a step with its logits and sampling)
+        /// for the best-ranked job while the next one is predicted to end within the budget; a layer that no longer fits
+        /// whole begins part by part (see <see cref="Plan"/>). Only that job runs: letting lower-ranked work fill what
+        /// is left would let ambient chatter reach its first token before the player's NPC whose next unit did not fit.
         /// A unit larger than the whole budget (one layer of a big model) still runs when nothing else ran this tick,
         /// or that request would starve.
         /// </summary>
@@ -372,6 +373,17 @@ namespace NpcSdk.Scheduling
                 return OneStage;
             }
             predictedMs = cost.LayerMs(s, s.StepTokenCount) + cost.ShiftMs(s.NextLayerShiftRows);
+            if (usedMs + predictedMs > budgetMs)
+            {
+                // A whole layer no longer fits in what is left of the tick: its first part may (the rest follow part by
+                // part), so the tick's end is not left idle while this request waits.
+                double first = cost.StageMs(s, s.StepTokenCount, 0) + cost.ShiftMs(s.NextLayerShiftRows);
+                if (usedMs + first <= budgetMs)
+                {
+                    predictedMs = first;
+                    return OneStage;
+                }
+            }
             return 1;
         }
 

@@ -107,8 +107,16 @@ namespace NpcSdk.Scheduling
             foreach (double x in ms) total += x;
             if (total <= 0) return;
             lock (_gate)
-                for (int k = 0; k < _stageShare.Length; k++) _stageShare[k] = 0.8 * _stageShare[k] + 0.2 * ms[k] / total;
+            {
+                // The first measurement replaces the guess from the parts' bytes.
+                double keep = StagesMeasured ? 0.8 : 0;
+                for (int k = 0; k < _stageShare.Length; k++) _stageShare[k] = keep * _stageShare[k] + (1 - keep) * ms[k] / total;
+                StagesMeasured = true;
+            }
         }
+
+        /// <summary>True once a layer ran part by part (the shares are no longer the first guess).</summary>
+        public bool StagesMeasured { get; private set; }
 
         /// <summary>The expected (mean) time of such a layer, for choosing batch sizes rather than deciding what fits.</summary>
         public double MeanLayerMs(InferenceSession session, int tokens)

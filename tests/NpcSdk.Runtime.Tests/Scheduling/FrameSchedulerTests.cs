@@ -132,6 +132,30 @@ namespace NpcSdk.Tests.Scheduling
         }
 
         [Fact]
+        public void A_Ticks_End_Runs_The_First_Part_Of_A_Layer_That_No_Longer_Fits_Whole()
+        {
+            using var model = Model.Load(NpcModel, new ModelOptions { Threads = 1 });
+            model.Calibrate();
+            var rng = new Random(5);
+            var prompt = Enumerable.Range(0, 16).Select(_ => rng.Next(8, model.Config.VocabSize)).ToArray();
+            GenerationRequest Req() => new GenerationRequest { Tokens = prompt, MaxTokens = 4, StopAtEndOfGeneration = false, Sampling = new SamplingOptions { Temperature = 0.9f, Seed = 6 } };
+            var expected = model.CreateSession().Run(Req()).Tokens;
+            using var scheduler = new FrameScheduler();
+            var session = model.CreateSession(new SessionOptions { BatchSize = 16 });
+            // Two and a half predicted layers of the 16-token chunk: whole layers alone would leave half a layer idle
+            // at the end of every tick (a layer this short otherwise runs whole, see the tiny-budget test).
+            double budget = 2.5 * model.SliceCosts.LayerMs(session, 16) / new SchedulerOptions().SafetyFactor;
+            var handle = scheduler.Submit(session, Req());
+            for (int tick = 0; !handle.IsFinished; tick++)
+            {
+                Assert.True(tick < 10_000, "no progress");
+                scheduler.Tick(budget);
+            }
+            Assert.True(scheduler.StageUnitsRun > 0, "no layer was begun part by part");
+            Assert.Equal(expected, handle.Result!.Tokens);
+        }
+
+        [Fact]
         public void A_Context_Shift_Spread_Over_Slices_Gives_The_Same_Tokens()
         {
             using var model = Model.Load(NpcModel, new ModelOptions { Threads = 1 });
@@ -234,12 +258,14 @@ namespace NpcSdk.Tests.Scheduling
             using var model = Model.Load(NpcModel, new ModelOptions { Threads = 1 });
             var sizes = new[] { 2, 4, 8, 16, 32 };
             Assert.All(sizes, n => Assert.False(model.SliceCosts.BatchSizeMeasured(n)));
+            Assert.False(model.SliceCosts.StagesMeasured);
             long before = model.EvaluatedTokenCount;
             model.Calibrate();
             Assert.All(sizes, n => Assert.True(model.SliceCosts.BatchSizeMeasured(n), $"{n} tokens"));
-            // 66 measured (4 one-token steps, then 2 + 4 + 8 + 16 + 32), after the scheduler warm-up's two sessions of
-            // 4 prompt tokens and 2 generated ones evaluated, then 1 and 2 more.
-            Assert.Equal(66 + 2 * (4 + 2 + 1 + 2), model.EvaluatedTokenCount - before);
+            Assert.True(model.SliceCosts.StagesMeasured);
+            // 66 measured (4 one-token steps, then 2 + 4 + 8 + 16 + 32) and 2 x 16 run part by part, after the scheduler
+            // warm-up's two sessions of 4 prompt tokens and 2 generated ones evaluated, then 1 and 2 more.
+            Assert.Equal(66 + 2 * 16 + 2 * (4 + 2 + 1 + 2), model.EvaluatedTokenCount - before);
         }
 
         [Fact]
