@@ -162,7 +162,7 @@ namespace NpcSdk.Generation
                 {
                     var blob = kvBlobs[l * 2 + kv];
                     if (blob.Length != own * cache.RowBytes) throw new InvalidOperationException($"KV blob of layer {l} has {blob.Length} bytes, expected {own * cache.RowBytes}");
-                    for (int p = 0; p < own; p++) blob.AsSpan(p * cache.RowBytes, cache.RowBytes).CopyTo(cache.RawRow(l, shared + p, kv == 0));
+                    for (int p = 0; p < own; p++) cache.LoadRow(l, shared + p, kv == 0, blob.AsSpan(p * cache.RowBytes, cache.RowBytes));
                 }
             float[]? logitValues = null;
             if (logits != null)

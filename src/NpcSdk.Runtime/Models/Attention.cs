@@ -619,6 +619,7 @@ namespace NpcSdk.Models
                 if (buffer != null) Array.Copy(buffer, grown, filled[kvHead] * hd);
                 store[kvHead] = buffer = grown;
             }
+            bool finite = !_cache.HoldsNonFinite;
             fixed (float* dst = buffer)
             {
                 for (int j = filled[kvHead]; j < len;)
@@ -641,7 +642,7 @@ namespace NpcSdk.Models
                         else
                         {
                             ushort* src = (ushort*)first + kvHead * hd;
-                            for (int c = 0; c < count; c++, src += _cache.RowBytes / 2) WidenRow(src, dst + (j + c) * hd, hd);
+                            for (int c = 0; c < count; c++, src += _cache.RowBytes / 2) WidenRow(src, dst + (j + c) * hd, hd, finite);
                         }
                     }
                     j += count;
@@ -655,13 +656,15 @@ namespace NpcSdk.Models
         /// <see cref="Dequantizer.DequantizeRow"/> for one F16 head row, inlined: a decode step widens every cached
         /// position of every kv head per layer, and the span call's overhead doubled its attention time.
         /// </summary>
-        private static void WidenRow(ushort* src, float* dst, int n)
+        private static void WidenRow(ushort* src, float* dst, int n, bool finite)
         {
             int i = 0;
 #if NET
             if (VecDotAvx2.IsSupported)
             {
-                for (; i + 8 <= n; i += 8) Avx.Store(dst + i, VecDotAvx2.HalfToSingle(Sse2.LoadVector128(src + i)));
+                // Known finite (see KvCache.HoldsNonFinite): the same floats in about half the instructions.
+                if (finite) for (; i + 8 <= n; i += 8) Avx.Store(dst + i, VecDotAvx2.HalfToSingleFinite(Sse2.LoadVector128(src + i)));
+                else for (; i + 8 <= n; i += 8) Avx.Store(dst + i, VecDotAvx2.HalfToSingle(Sse2.LoadVector128(src + i)));
             }
 #endif
             for (; i < n; i++) dst[i] = Half16.ToFloat(src[i]);

@@ -1,5 +1,7 @@
 using System;
 using System.Collections.Generic;
+using System.Numerics;
+using System.Runtime.InteropServices;
 using NpcSdk.Tensors;
 
 namespace NpcSdk.Models
@@ -20,6 +22,7 @@ namespace NpcSdk.Models
         private readonly int _blockElements, _blockBytes;
         private readonly KvBlockPool? _pool;
         private PendingShift? _shift;
+        private bool _nonFinite; // an own F16 row ever held an infinity or NaN (sticky until Clear)
 
         public KvCache(int layers, int capacity, int kvDim, int headDim, KvCacheType type, KvBlockPool? pool = null)
         {
@@ -96,6 +99,42 @@ namespace NpcSdk.Models
             var vb = _v[layer][b] ??= NewBlock();
             Quantizer.QuantizeRow(ElementType, k, kb.AsSpan(o, RowBytes));
             Quantizer.QuantizeRow(ElementType, v, vb.AsSpan(o, RowBytes));
+            Note(kb.AsSpan(o, RowBytes));
+            Note(vb.AsSpan(o, RowBytes));
+        }
+
+        /// <summary>
+        /// True when an F16 key or value this cache serves may be an infinity or NaN (one stored from a value beyond
+        /// F16's range, or loaded so). While false, readers may widen F16 with arithmetic that is exact for finite
+        /// values only (half the instructions of the exact conversion).
+        /// </summary>
+        public bool HoldsNonFinite => _nonFinite || (_shared?.HoldsNonFinite ?? false);
+
+        /// <summary>Copies a saved row (keys or values of every head) into own position <paramref name="pos"/>.</summary>
+        public void LoadRow(int layer, int pos, bool keys, ReadOnlySpan<byte> row)
+        {
+            var dst = RawRow(layer, pos, keys);
+            row.CopyTo(dst);
+            Note(dst);
+        }
+
+        /// <summary>Marks the cache when <paramref name="row"/> (as stored) holds an F16 infinity or NaN.</summary>
+        private void Note(ReadOnlySpan<byte> row)
+        {
+            if (_nonFinite || ElementType != TensorType.F16) return;
+            var halves = MemoryMarshal.Cast<byte, ushort>(row);
+            int i = 0;
+            if (Vector.IsHardwareAccelerated)
+            {
+                var exponent = new Vector<ushort>(0x7C00);
+                var any = Vector<ushort>.Zero;
+                var vectors = MemoryMarshal.Cast<ushort, Vector<ushort>>(halves);
+                foreach (var x in vectors) any |= Vector.Equals(x & exponent, exponent);
+                if (any != Vector<ushort>.Zero) _nonFinite = true;
+                i = vectors.Length * Vector<ushort>.Count;
+            }
+            for (; i < halves.Length; i++)
+                if ((halves[i] & 0x7C00) == 0x7C00) _nonFinite = true;
         }
 
         /// <summary>The stored bytes of elements [offset, offset + length) of the key at a position.</summary>
@@ -181,6 +220,7 @@ namespace NpcSdk.Models
                 Dequantizer.DequantizeRow(ElementType, OwnRow(layer, p, keys: true), row);
                 s.Rope.Apply(row, s.Delta);
                 Quantizer.QuantizeRow(ElementType, row, OwnRow(layer, p - s.Delta, keys: true));
+                Note(OwnRow(layer, p - s.Delta, keys: true));
                 OwnRow(layer, p, keys: false).CopyTo(OwnRow(layer, p - s.Delta, keys: false));
             }
             FreeBlocks(layer, s.From + s.Count - s.Delta);
@@ -221,6 +261,7 @@ namespace NpcSdk.Models
             _shared = null;
             SharedLength = 0;
             Truncate(0);
+            _nonFinite = false;
         }
 
         /// <summary>A context shift not yet applied to every layer.</summary>
