@@ -299,6 +299,60 @@ namespace NpcSdk.Models
         private const int MaxGroupHeads = 3;
 
         [ThreadStatic] private static float[]? t_groupScores;
+        [ThreadStatic] private static nint[]? t_keyRows, t_valueRows;
+        [ThreadStatic] private static float[]? t_tailKeys;
+
+        /// <summary>
+        /// The address of kv head <paramref name="kvHead"/>'s F16 key (or value) at every position [0, <paramref name="len"/>)
+        /// of this layer. Cache blocks are pinned (see KvBlockPool.Allocate), so the addresses stay valid for the step.
+        /// </summary>
+        private nint[] RowTable(ref nint[]? buffer, int kvHead, int len, bool keys)
+        {
+            if (buffer == null || buffer.Length < len) buffer = new nint[Math.Max(len, Math.Min(_c.ContextLength, Math.Max(2 * len, 64)))];
+            int offset = kvHead * _c.HeadDim * sizeof(ushort);
+            for (int j = 0; j < len;)
+            {
+                var rows = _cache.Rows(_layer, j, keys, out int count);
+                count = Math.Min(count, len - j);
+                fixed (byte* first = rows)
+                    for (int c = 0; c < count; c++) buffer[j + c] = (nint)(first + c * _cache.RowBytes + offset);
+                j += count;
+            }
+            return buffer;
+        }
+
+        /// <summary>Where a group kernel reads element <c>i</c> of cached position <c>j</c> (of one kv head), eight at a time.</summary>
+        private interface IHeadRows
+        {
+            Vector256<float> Load(int j, int i);
+        }
+
+        /// <summary>Widened rows, <c>n</c> floats apart.</summary>
+        private readonly struct FloatRows : IHeadRows
+        {
+            private readonly float* _rows;
+            private readonly int _n;
+
+            public FloatRows(float* rows, int n)
+            {
+                _rows = rows;
+                _n = n;
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public Vector256<float> Load(int j, int i) => Avx.LoadVector256(_rows + (long)j * _n + i);
+        }
+
+        /// <summary>F16 rows of a cache known to hold only finite values, widened as they are read (the same floats).</summary>
+        private readonly struct HalfRows : IHeadRows
+        {
+            private readonly ushort** _rows;
+
+            public HalfRows(ushort** rows) => _rows = rows;
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public Vector256<float> Load(int j, int i) => VecDotAvx2.HalfToSingleFinite(Sse2.LoadVector128(_rows[j] + i));
+        }
 
         /// <summary>
         /// The <paramref name="heads"/> query heads from <paramref name="h0"/> of token <paramref name="t"/> (one kv head):
@@ -315,6 +369,9 @@ namespace NpcSdk.Models
             int rowLength = RoundUp(len, 8);
             TensorType kvType = _cache.ElementType;
             bool float16 = kvType == TensorType.F16;
+            // One token's group widens each F16 key and value in registers as the kernels read it: nothing else would
+            // read the widened copy (a batch's tokens share it, so a batch fills it). Finite caches only.
+            bool fused = float16 && !gemmQk && !_cache.HoldsNonFinite;
             var scores = Scratch(ref t_groupScores, heads * rowLength);
             var partials = Scratch(ref t_partials, heads * classes * hd);
             var queries = Scratch(ref t_queryWide, heads * hd);
@@ -345,7 +402,20 @@ namespace NpcSdk.Models
                         Quantizer.QuantizeRow(TensorType.F16, q, queryBytes);
                         Dequantizer.DequantizeRow(TensorType.F16, queryBytes.AsSpan(0, 2 * hd), queries.AsSpan(g * hd, hd));
                     }
-                    fixed (float* keys = Fill(wide.Keys, wide.KeysFilled, kvHead, len, keys: true))
+                    if (fused)
+                    {
+                        fixed (nint* keyRows = RowTable(ref t_keyRows, kvHead, len, keys: true))
+                        {
+                            int j = WidenedF16DotsGroup(new HalfRows((ushort**)keyRows), qw, heads, hd, len, _scale, sc, rowLength);
+                            // Each head's last keys (fewer than eight), widened here as Fill would, one head at a time.
+                            fixed (float* tail = Scratch(ref t_tailKeys, 8 * hd))
+                            {
+                                for (int r = j; r < len; r++) WidenRows((ushort*)keyRows[r], 0, tail + (r - j) * hd, 1, hd, finite: true);
+                                for (int g = 0; g < heads; g++) WidenedF16Dots(tail, qw + g * hd, hd, len - j, _scale, sc + g * rowLength + j);
+                            }
+                        }
+                    }
+                    else fixed (float* keys = Fill(wide.Keys, wide.KeysFilled, kvHead, len, keys: true))
                     {
                         if (gemmQk)
                         {
@@ -362,7 +432,7 @@ namespace NpcSdk.Models
                         else
                         {
                             // Whole eight-key steps for the group; each head's last keys (fewer than eight) one head at a time.
-                            int j = WidenedF16DotsGroup(keys, qw, heads, hd, len, _scale, sc, rowLength);
+                            int j = WidenedF16DotsGroup(new FloatRows(keys, hd), qw, heads, hd, len, _scale, sc, rowLength);
                             for (int g = 0; g < heads; g++) WidenedF16Dots(keys + j * hd, qw + g * hd, hd, len - j, _scale, sc + g * rowLength + j);
                         }
                     }
@@ -378,9 +448,11 @@ namespace NpcSdk.Models
             }
             fixed (float* acc = partials)
             fixed (float* p = scores)
-            fixed (float* values = Fill(wide.Values, wide.ValuesFilled, kvHead, len, keys: false))
+            fixed (float* values = fused ? null : Fill(wide.Values, wide.ValuesFilled, kvHead, len, keys: false))
+            fixed (nint* valueRows = fused ? RowTable(ref t_valueRows, kvHead, len, keys: false) : null)
             {
-                AccumulateValuesGroup(acc, values, p, rowLength, heads, len, hd, classes);
+                if (fused) AccumulateValuesGroup(acc, new HalfRows((ushort**)valueRows), p, rowLength, heads, len, hd, classes);
+                else AccumulateValuesGroup(acc, new FloatRows(values, hd), p, rowLength, heads, len, hd, classes);
                 for (int g = 0; g < heads; g++)
                 {
                     fixed (float* dst = &_out[(_row0 + t) * _c.QueryDim + (h0 + g) * hd])
@@ -399,7 +471,8 @@ namespace NpcSdk.Models
         /// Returns the keys done (a multiple of 8); the rest are left to the caller.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static int WidenedF16DotsGroup(float* keys, float* queries, int heads, int n, int count, float scale, float* scores, int stride)
+        private static int WidenedF16DotsGroup<TRows>(TRows keys, float* queries, int heads, int n, int count, float scale, float* scores, int stride)
+            where TRows : struct, IHeadRows
         {
             Vector256<float>* sums = stackalloc Vector256<float>[MaxGroupHeads * 8];
             Vector256<float> vs = Vector256.Create(scale);
@@ -409,12 +482,12 @@ namespace NpcSdk.Models
             {
                 for (int k = 0; k < 8; k++)
                 {
-                    float* key = keys + (j + k) * n;
+                    int key = j + k;
                     Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
                     for (int i = 0; i < n; i += 32)
                     {
-                        Vector256<float> x0 = Avx.LoadVector256(key + i), x1 = Avx.LoadVector256(key + i + 8);
-                        Vector256<float> x2 = Avx.LoadVector256(key + i + 16), x3 = Avx.LoadVector256(key + i + 24);
+                        Vector256<float> x0 = keys.Load(key, i), x1 = keys.Load(key, i + 8);
+                        Vector256<float> x2 = keys.Load(key, i + 16), x3 = keys.Load(key, i + 24);
                         a0 = Fma.MultiplyAdd(x0, Avx.LoadVector256(q0 + i), a0); a1 = Fma.MultiplyAdd(x1, Avx.LoadVector256(q0 + i + 8), a1);
                         a2 = Fma.MultiplyAdd(x2, Avx.LoadVector256(q0 + i + 16), a2); a3 = Fma.MultiplyAdd(x3, Avx.LoadVector256(q0 + i + 24), a3);
                         b0 = Fma.MultiplyAdd(x0, Avx.LoadVector256(q1 + i), b0); b1 = Fma.MultiplyAdd(x1, Avx.LoadVector256(q1 + i + 8), b1);
@@ -441,9 +514,9 @@ namespace NpcSdk.Models
         /// Half a 64-element stretch at a time keeps the three heads' sums in twelve registers.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-        private static void AccumulateValuesGroup(float* partials, float* values, float* p, int stride, int heads, int len, int hd, int classes)
+        private static void AccumulateValuesGroup<TRows>(float* partials, TRows values, float* p, int stride, int heads, int len, int hd, int classes)
+            where TRows : struct, IHeadRows
         {
-            long step = (long)classes * hd;
             float* p0 = p, p1 = p + stride, p2 = heads > 2 ? p + 2 * stride : p1;
             float* o0 = partials, o1 = partials + classes * hd, o2 = heads > 2 ? partials + 2 * classes * hd : o1;
             for (int c = 0; c < classes; c++)
@@ -451,10 +524,9 @@ namespace NpcSdk.Models
                 for (int d = 0; d < hd; d += 32)
                 {
                     Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
-                    float* v = values + (long)c * hd + d;
-                    for (int j = c; j < len; j += classes, v += step)
+                    for (int j = c; j < len; j += classes)
                     {
-                        Vector256<float> x0 = Avx.LoadVector256(v), x1 = Avx.LoadVector256(v + 8), x2 = Avx.LoadVector256(v + 16), x3 = Avx.LoadVector256(v + 24);
+                        Vector256<float> x0 = values.Load(j, d), x1 = values.Load(j, d + 8), x2 = values.Load(j, d + 16), x3 = values.Load(j, d + 24);
                         Vector256<float> pa = Vector256.Create(p0[j]), pb = Vector256.Create(p1[j]), pc = Vector256.Create(p2[j]);
                         a0 = Fma.MultiplyAdd(x0, pa, a0); a1 = Fma.MultiplyAdd(x1, pa, a1); a2 = Fma.MultiplyAdd(x2, pa, a2); a3 = Fma.MultiplyAdd(x3, pa, a3);
                         b0 = Fma.MultiplyAdd(x0, pb, b0); b1 = Fma.MultiplyAdd(x1, pb, b1); b2 = Fma.MultiplyAdd(x2, pb, b2); b3 = Fma.MultiplyAdd(x3, pb, b3);
