@@ -24,6 +24,8 @@ namespace NpcSdk.Generation
         private readonly List<InferenceSession> _liveSessions = new List<InferenceSession>();
         private readonly List<GenerationHandle> _finishing = new List<GenerationHandle>();
         private int _rows;
+        private readonly double[] _stageMs = new double[ForwardPass.StagesPerLayer]; // the current layer's parts run so far
+        private double _stageTotalMs;
 
         public DecodeBatch(Model model, int maxRows)
         {
@@ -44,6 +46,9 @@ namespace NpcSdk.Generation
         public bool InProgress => _rows > 0;
 
         public bool LayersDone => _pass.LayersDone;
+
+        /// <summary>The part of the next layer that <see cref="RunNextStage"/> runs next (0 at a layer's start).</summary>
+        public int NextStage => _pass.NextStage;
 
         /// <summary>Cached positions context shifts still have to move, over every row, in the layer run next.</summary>
         public int NextLayerShiftRows
@@ -109,11 +114,43 @@ namespace NpcSdk.Generation
         /// <summary>Runs the next layer for every row (completing a context shift a row's session left pending there first).</summary>
         public void RunNextLayer()
         {
-            int layer = _pass.NextLayer;
-            for (int t = 0; t < _rows; t++) _jobs[t]?.Session.CompleteShift(layer);
+            bool whole = _pass.NextStage == 0;
+            if (whole) CompleteShifts();
             long t0 = Stopwatch.GetTimestamp();
             _pass.RunNextLayer(null);
-            Model.SliceCosts.ObserveRowsLayer(_liveSessions, Ms(t0));
+            // A layer begun part by part counts the time of its parts too.
+            Model.SliceCosts.ObserveRowsLayer(_liveSessions, Ms(t0) + (whole ? 0 : _stageTotalMs));
+        }
+
+        /// <summary>
+        /// Runs one part of the next layer for every row (see <see cref="ForwardPass.RunNextStage"/>; the same values as
+        /// <see cref="RunNextLayer"/>), so that the end of a tick can hold part of a layer; once its parts all ran, the
+        /// layer's time feeds the cost model.
+        /// </summary>
+        public void RunNextStage()
+        {
+            int stage = _pass.NextStage;
+            if (stage == 0)
+            {
+                CompleteShifts();
+                Array.Clear(_stageMs, 0, _stageMs.Length);
+                _stageTotalMs = 0;
+            }
+            long t0 = Stopwatch.GetTimestamp();
+            _pass.RunNextStage(null);
+            double ms = Ms(t0);
+            _stageMs[stage] = ms;
+            _stageTotalMs += ms;
+            if (_pass.NextStage != 0) return;
+            Model.SliceCosts.ObserveStages(_stageMs);
+            Model.SliceCosts.ObserveRowsLayer(_liveSessions, _stageTotalMs);
+        }
+
+        /// <summary>Completes the context shifts the rows' sessions left pending in the layer run next.</summary>
+        private void CompleteShifts()
+        {
+            int layer = _pass.NextLayer;
+            for (int t = 0; t < _rows; t++) _jobs[t]?.Session.CompleteShift(layer);
         }
 
         /// <summary>

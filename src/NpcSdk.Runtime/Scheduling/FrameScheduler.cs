@@ -66,8 +66,11 @@ namespace NpcSdk.Scheduling
         /// <summary>Decode-batch units run so far (layers and finishes of steps shared by several requests).</summary>
         internal int BatchUnitsRun { get; private set; }
 
-        /// <summary>Units of one part of a layer run so far (layers longer than half the budget).</summary>
+        /// <summary>Units of one part of a layer run so far (layers longer than half the budget, or begun at a tick's end).</summary>
         internal int StageUnitsRun { get; private set; }
+
+        /// <summary>Of <see cref="StageUnitsRun"/>, those of decode batches.</summary>
+        internal int BatchStageUnitsRun { get; private set; }
 
         /// <summary>Slices of output projections run so far (projections too large for the time left in a tick).</summary>
         internal int LogitsSlicesRun { get; private set; }
@@ -153,9 +156,10 @@ namespace NpcSdk.Scheduling
                 }
                 int layers = 0, tokens = 0, logitsRows = 0;
                 double predicted;
+                bool batchStage = false;
                 if (batch != null)
                 {
-                    predicted = PlanBatch(batch, cost);
+                    predicted = PlanBatch(batch, cost, limit, ElapsedMs(start), out batchStage);
                 }
                 else
                 {
@@ -167,7 +171,7 @@ namespace NpcSdk.Scheduling
                     }
                 }
                 if (ElapsedMs(start) + predicted > limit && !(forceProgress && slices == 0)) break;
-                RunSlice(job, layers, tokens, predicted, batch, logitsRows);
+                RunSlice(job, layers, tokens, predicted, batch, logitsRows, batchStage);
                 slices++;
             }
             return slices;
@@ -265,13 +269,31 @@ namespace NpcSdk.Scheduling
         private static bool OnlySamplingLeft(GenerationHandle j) => !j.Session.HasWork && j.Session.HasLogits && j.Session.Batch == null;
 
         /// <summary>The predicted time of the batch's next unit: a layer, or the output projection with every row's sampling.</summary>
-        private static double PlanBatch(DecodeBatch batch, SliceCostModel cost)
+        /// <summary>
+        /// The next unit of a decode batch and its predicted time: finishing the step, a whole layer, or (<paramref name="stage"/>)
+        /// one part of a layer: the rest of a layer begun that way, or the first part of one that no longer fits whole in
+        /// what is left of the tick (<paramref name="usedMs"/> of <paramref name="limitMs"/> used), as for a single request.
+        /// </summary>
+        private static double PlanBatch(DecodeBatch batch, SliceCostModel cost, double limitMs, double usedMs, out bool stage)
         {
+            stage = false;
             if (batch.LayersDone) return cost.RowsLogitsMs(batch.Count) + batch.Count * cost.SampleMs;
-            return cost.RowsLayerMs(batch.Sessions) + cost.ShiftMs(batch.NextLayerShiftRows);
+            double layer = cost.RowsLayerMs(batch.Sessions);
+            if (batch.NextStage != 0)
+            {
+                stage = true;
+                return layer * cost.StageShare(batch.NextStage);
+            }
+            double shift = cost.ShiftMs(batch.NextLayerShiftRows);
+            if (usedMs + layer + shift > limitMs && usedMs + layer * cost.StageShare(0) + shift <= limitMs)
+            {
+                stage = true;
+                return layer * cost.StageShare(0) + shift;
+            }
+            return layer + shift;
         }
 
-        private void RunBatchUnit(DecodeBatch batch, double predicted)
+        private void RunBatchUnit(DecodeBatch batch, double predicted, bool stage)
         {
             _sliceJobs.Clear();
             _sliceJobs.AddRange(batch.Jobs);
@@ -289,14 +311,23 @@ namespace NpcSdk.Scheduling
                 else
                 {
                     foreach (var j in _sliceJobs) j.SlicesRun++;
-                    batch.RunNextLayer();
+                    if (stage)
+                    {
+                        StageUnitsRun++;
+                        BatchStageUnitsRun++;
+                        batch.RunNextStage();
+                    }
+                    else
+                    {
+                        batch.RunNextLayer();
+                    }
                 }
             }
             catch (Exception e)
             {
                 batch.Fail(e);
             }
-            if (Debug) DebugRecord(finish ? "batch-finish" : "batch-layer", ElapsedMs(t0), predicted, _sliceJobs.Count);
+            if (Debug) DebugRecord(finish ? "batch-finish" : stage ? "batch-stage" : "batch-layer", ElapsedMs(t0), predicted, _sliceJobs.Count);
             lock (_gate)
             {
                 foreach (var j in _sliceJobs)
@@ -509,7 +540,7 @@ namespace NpcSdk.Scheduling
         /// Runs one unit with the slice gate held: of <paramref name="batch"/> when given, else <paramref name="logitsRows"/>
         /// rows of <paramref name="job"/>'s output projection when positive, else a unit of its own step.
         /// </summary>
-        private void RunSlice(GenerationHandle job, int layers, int tokens, double predicted, DecodeBatch? batch = null, int logitsRows = 0)
+        private void RunSlice(GenerationHandle job, int layers, int tokens, double predicted, DecodeBatch? batch = null, int logitsRows = 0, bool batchStage = false)
         {
             lock (_sliceGate)
             {
@@ -518,7 +549,7 @@ namespace NpcSdk.Scheduling
                 _inSlice = true;
                 try
                 {
-                    if (batch != null) RunBatchUnit(batch, predicted);
+                    if (batch != null) RunBatchUnit(batch, predicted, batchStage);
                     else if (logitsRows > 0) RunLogitsUnit(job, logitsRows, predicted);
                     else RunSliceLocked(job, layers, tokens, predicted);
                 }

@@ -166,6 +166,42 @@ namespace NpcSdk.Tests.Scheduling
         }
 
         [Fact]
+        public void A_Batch_Layer_That_No_Longer_Fits_Begins_Part_By_Part_With_The_Same_Tokens()
+        {
+            using var model = Model.Load(TestPaths.Model("npc-q8_0.gguf"), new ModelOptions { Threads = 1 });
+            model.Calibrate();
+            // Prompts evaluated beforehand, so the three requests generate together from their first step.
+            InferenceSession Prepared(int i)
+            {
+                var s = model.CreateSession();
+                s.Evaluate(Request(model, i, 0).Tokens);
+                return s;
+            }
+            GenerationRequest Continue(int i) => new GenerationRequest { Tokens = Array.Empty<int>(), MaxTokens = 30, StopAtEndOfGeneration = false, Sampling = Request(model, i, 0).Sampling };
+            var expected = Enumerable.Range(0, 3).Select(i => Prepared(i).Run(Continue(i)).Tokens).ToArray();
+            int batchUnits = 0, batchStages = 0;
+            // Budgets of 5.5 to 7.5 predicted one-token layers: a batch of the three forms (its layer is worth about
+            // 2.5 of them) and whole layers alone would leave remainders at the end of ticks.
+            foreach (double layers in new[] { 5.5, 6.0, 6.5, 7.0, 7.5 })
+            {
+                using var scheduler = new FrameScheduler();
+                var sessions = Enumerable.Range(0, 3).Select(Prepared).ToArray();
+                double budget = layers * model.SliceCosts.LayerMs(sessions[0], 1) / new SchedulerOptions().SafetyFactor;
+                var handles = sessions.Select((s, i) => scheduler.Submit(s, Continue(i))).ToArray();
+                for (int tick = 0; handles.Any(h => !h.IsFinished); tick++)
+                {
+                    Assert.True(tick < 100_000, "no progress");
+                    scheduler.Tick(budget);
+                }
+                for (int i = 0; i < 3; i++) Assert.Equal(expected[i], handles[i].Result!.Tokens);
+                batchUnits += scheduler.BatchUnitsRun;
+                batchStages += scheduler.BatchStageUnitsRun;
+            }
+            Assert.True(batchUnits > 0, "no decode step was batched");
+            Assert.True(batchStages > 0, "no batch layer was begun part by part");
+        }
+
+        [Fact]
         public void A_Request_Cancelled_In_A_Batch_Leaves_The_Others_Unchanged_And_Its_Session_Usable()
         {
             using var model = Model.Load(TestPaths.Model("npc-q8_0.gguf"), new ModelOptions { Threads = 1 });
