@@ -725,8 +725,9 @@ namespace NpcSdk.Models
         }
 
         /// <summary>
-        /// <see cref="Dequantizer.DequantizeRow"/> for one F16 head row, inlined: a decode step widens every cached
-        /// position of every kv head per layer, and the span call's overhead doubled its attention time.
+        /// <see cref="Dequantizer.DequantizeRow"/> for <paramref name="rows"/> F16 head rows <paramref name="srcStride"/>
+        /// elements apart, inlined and a cache block at a time: a batch widens every cached position of every kv head
+        /// per layer, and a call per row (or the span call's overhead) was a large part of its attention time.
         /// </summary>
         private static void WidenRows(ushort* src, int srcStride, float* dst, int rows, int n, bool finite)
         {
@@ -751,6 +752,7 @@ namespace NpcSdk.Models
             for (int r = 0; r < rows; r++, src += srcStride, dst += n) WidenRow(src, dst, n, finite);
         }
 
+        /// <summary>One F16 row of <paramref name="n"/> elements into floats (exact, or finite-only when <paramref name="finite"/>).</summary>
         private static void WidenRow(ushort* src, float* dst, int n, bool finite)
         {
             int i = 0;
