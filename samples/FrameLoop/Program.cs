@@ -259,6 +259,7 @@ namespace NpcSdk.Samples.FrameLoop
                 FrameMs = Stats.Of(frameMs),
                 TickMs = Stats.Of(tickMs),
                 TicksOverBudgetPct = 100.0 * tickMs.Count(t => t > o.BudgetMs) / tickMs.Count,
+                BudgetUsedPct = 100.0 * tickMs.Sum() / (tickMs.Count * o.BudgetMs),
                 TokensPerS = tokens.Sum() / seconds,
                 PromptTokensPerS = promptTokens / seconds,
                 TokensPerSPerNpc = tokens.Select(t => t / seconds).ToArray(),
@@ -282,7 +283,7 @@ namespace NpcSdk.Samples.FrameLoop
                 Console.WriteLine();
                 Console.WriteLine($"garbage collections during the run: {summary.GcCollections} ({summary.GcGen2Collections} full)");
                 Console.WriteLine($"frames: {summary.Frames}   frame ms  p50 {summary.FrameMs.P50:F2}  p95 {summary.FrameMs.P95:F2}  p99 {summary.FrameMs.P99:F2}  max {summary.FrameMs.Max:F2}");
-                Console.WriteLine($"scheduler Tick ms  p50 {summary.TickMs.P50:F2}  p99 {summary.TickMs.P99:F2}  max {summary.TickMs.Max:F2}  (budget {o.BudgetMs} ms; p99 over by {Math.Max(0, summary.TickMs.P99 - o.BudgetMs):F2} ms, max over by {Math.Max(0, summary.TickMs.Max - o.BudgetMs):F2} ms)");
+                Console.WriteLine($"scheduler Tick ms  p50 {summary.TickMs.P50:F2}  p99 {summary.TickMs.P99:F2}  max {summary.TickMs.Max:F2}  (budget {o.BudgetMs} ms; p99 over by {Math.Max(0, summary.TickMs.P99 - o.BudgetMs):F2} ms, max over by {Math.Max(0, summary.TickMs.Max - o.BudgetMs):F2} ms; {summary.BudgetUsedPct:F1} % of the budget used)");
                 Console.WriteLine($"prompt tokens evaluated: {summary.PromptTokensPerS:F1}/s (new turns, beyond the cached persona prefixes)");
                 Console.WriteLine($"tokens/s total {summary.TokensPerS:F1} (target >= {summary.TargetTokensPerS:F1} = 0.8 x {standalone:F0} x {o.BudgetMs}/{frameBudget:F1});  per NPC: {string.Join(" ", summary.TokensPerSPerNpc.Select(t => t.ToString("F1", CultureInfo.InvariantCulture)))}");
                 void Ttft(string what, Stats? st, int count)
@@ -375,6 +376,7 @@ namespace NpcSdk.Samples.FrameLoop
         public Stats TickMs { get; set; } = new Stats();
         public Stats FrameMs { get; set; } = new Stats();
         public double TicksOverBudgetPct { get; set; }
+        public double BudgetUsedPct { get; set; }
         public double TokensPerS { get; set; }
         public double PromptTokensPerS { get; set; }
         public double[] TokensPerSPerNpc { get; set; } = Array.Empty<double>();
