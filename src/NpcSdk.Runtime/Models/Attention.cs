@@ -303,13 +303,14 @@ namespace NpcSdk.Models
         [ThreadStatic] private static float[]? t_tailKeys;
 
         /// <summary>
-        /// The address of kv head <paramref name="kvHead"/>'s F16 key (or value) at every position [0, <paramref name="len"/>)
-        /// of this layer. Cache blocks are pinned (see KvBlockPool.Allocate), so the addresses stay valid for the step.
+        /// The address of kv head <paramref name="kvHead"/>'s key (or value) at every position [0, <paramref name="len"/>)
+        /// of this layer, as stored (F16 or Q8_0). Cache blocks are pinned (see KvBlockPool.Allocate), so the addresses
+        /// stay valid for the step.
         /// </summary>
         private nint[] RowTable(ref nint[]? buffer, int kvHead, int len, bool keys)
         {
             if (buffer == null || buffer.Length < len) buffer = new nint[Math.Max(len, Math.Min(_c.ContextLength, Math.Max(2 * len, 64)))];
-            int offset = kvHead * _c.HeadDim * sizeof(ushort);
+            int offset = (int)TensorTypeInfo.RowBytes(_cache.ElementType, kvHead * _c.HeadDim);
             for (int j = 0; j < len;)
             {
                 var rows = _cache.Rows(_layer, j, keys, out int count);
@@ -354,6 +355,22 @@ namespace NpcSdk.Models
             public Vector256<float> Load(int j, int i) => VecDotAvx2.HalfToSingleFinite(Sse2.LoadVector128(_rows[j] + i));
         }
 
+        /// <summary>Q8_0 rows (34-byte blocks of 32), dequantized as they are read: q · d, as <see cref="Dequantizer"/> computes it.</summary>
+        private readonly struct Q8Rows : IHeadRows
+        {
+            private readonly byte** _rows;
+
+            public Q8Rows(byte** rows) => _rows = rows;
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public Vector256<float> Load(int j, int i)
+            {
+                byte* block = _rows[j] + i / 32 * 34;
+                Vector256<int> q = Avx2.ConvertToVector256Int32((sbyte*)block + 2 + i % 32);
+                return Avx.ConvertToVector256Single(q) * Vector256.Create(Half16.TablePointer[*(ushort*)block]);
+            }
+        }
+
         /// <summary>
         /// The <paramref name="heads"/> query heads from <paramref name="h0"/> of token <paramref name="t"/> (one kv head):
         /// per head the same operations as the item loop of <see cref="Execute"/> (scores as ggml_vec_dot or, with
@@ -372,6 +389,8 @@ namespace NpcSdk.Models
             // One token's group widens each F16 key and value in registers as the kernels read it: nothing else would
             // read the widened copy (a batch's tokens share it, so a batch fills it). Finite caches only.
             bool fused = float16 && !gemmQk && !_cache.HoldsNonFinite;
+            // A Q8_0 cache's values likewise, dequantized in registers, when a single token reads them.
+            bool fusedValues = fused || (kvType == TensorType.Q8_0 && _batch == 1);
             var scores = Scratch(ref t_groupScores, heads * rowLength);
             var partials = Scratch(ref t_partials, heads * classes * hd);
             var queries = Scratch(ref t_queryWide, heads * hd);
@@ -448,10 +467,11 @@ namespace NpcSdk.Models
             }
             fixed (float* acc = partials)
             fixed (float* p = scores)
-            fixed (float* values = fused ? null : Fill(wide.Values, wide.ValuesFilled, kvHead, len, keys: false))
-            fixed (nint* valueRows = fused ? RowTable(ref t_valueRows, kvHead, len, keys: false) : null)
+            fixed (float* values = fusedValues ? null : Fill(wide.Values, wide.ValuesFilled, kvHead, len, keys: false))
+            fixed (nint* valueRows = fusedValues ? RowTable(ref t_valueRows, kvHead, len, keys: false) : null)
             {
                 if (fused) AccumulateValuesGroup(acc, new HalfRows((ushort**)valueRows), p, rowLength, heads, len, hd, classes);
+                else if (fusedValues) AccumulateValuesGroup(acc, new Q8Rows((byte**)valueRows), p, rowLength, heads, len, hd, classes);
                 else AccumulateValuesGroup(acc, new FloatRows(values, hd), p, rowLength, heads, len, hd, classes);
                 for (int g = 0; g < heads; g++)
                 {
