@@ -434,31 +434,11 @@ internal static unsafe class VecDotAvx2
     public static void Q8_0Tiled(byte* x, long rowBytes, int rows, byte* y, long activationStride, int tokens, int blocks, float* output, int outputStride)
     {
         int t = 0;
-        if (tokens >= 8 && blocks <= MaxScaledBlocks)
+        if (blocks <= MaxScaledBlocks)
         {
-            // Eight activations per weight row, their F16 scales widened once for all rows.
-            float* ht = Half16.TablePointer;
-            float* scales = stackalloc float[8 * blocks];
-            for (; t + 8 <= tokens; t += 8)
-            {
-                byte* y0 = y + t * activationStride;
-                ActivationScales(ht, y0, activationStride, blocks, 8, scales);
-                for (int r = 0; r < rows; r++)
-                    Q8_0x1x8(x + r * rowBytes, y0, activationStride, blocks, scales, ht, output + t * outputStride + r, outputStride);
-            }
-        }
-        if (tokens - t >= 4 && blocks <= MaxScaledBlocks)
-        {
-            // Four activations per weight row, as for eight.
-            float* ht = Half16.TablePointer;
-            float* scales = stackalloc float[4 * blocks];
-            for (; t + 4 <= tokens; t += 4)
-            {
-                byte* y0 = y + t * activationStride;
-                ActivationScales(ht, y0, activationStride, blocks, 4, scales);
-                for (int r = 0; r < rows; r++)
-                    Q8_0x1x4(x + r * rowBytes, y0, activationStride, blocks, scales, ht, output + t * outputStride + r, outputStride);
-            }
+            // Eight, then four activations per weight row, their F16 scales widened once for all rows.
+            t = ScaledPasses(8, x, rowBytes, rows, y, activationStride, t, tokens, blocks, output, outputStride);
+            t = ScaledPasses(4, x, rowBytes, rows, y, activationStride, t, tokens, blocks, output, outputStride);
         }
         for (; t + 4 <= tokens; t += 4)
         {
@@ -469,20 +449,9 @@ internal static unsafe class VecDotAvx2
             for (; r < rows; r++)
                 for (int k = 0; k < 4; k++) output[(t + k) * outputStride + r] = Q8_0(x + r * rowBytes, y0 + k * activationStride, blocks);
         }
-        if (tokens - t >= 2 && blocks <= MaxScaledBlocks)
-        {
-            // Two activations per weight row: one pass in row order, which the hardware prefetchers follow (one pass
-            // per token over four interleaved row streams read a 17 MB matrix at a quarter of one token's speed).
-            float* ht = Half16.TablePointer;
-            float* scales = stackalloc float[2 * blocks];
-            for (; t + 2 <= tokens; t += 2)
-            {
-                byte* y0 = y + t * activationStride;
-                ActivationScales(ht, y0, activationStride, blocks, 2, scales);
-                for (int r = 0; r < rows; r++)
-                    Q8_0x1x2(x + r * rowBytes, y0, activationStride, blocks, scales, ht, output + t * outputStride + r, outputStride);
-            }
-        }
+        // Two activations per weight row: one pass in row order, which the hardware prefetchers follow (one pass per
+        // token over four interleaved row streams read a 17 MB matrix at a quarter of one token's speed).
+        if (blocks <= MaxScaledBlocks) t = ScaledPasses(2, x, rowBytes, rows, y, activationStride, t, tokens, blocks, output, outputStride);
         // A token left (or up to three, with rows longer than MaxScaledBlocks blocks): the first pass over the rows
         // reads them from L3 or memory in four interleaved streams, which the hardware prefetchers do not follow, so it
         // sweeps the rows two groups ahead as the one-token kernel does.
@@ -493,6 +462,33 @@ internal static unsafe class VecDotAvx2
             for (; r + 4 <= rows; r += 4) Q8_0x4(x + r * rowBytes, rowBytes, yt, blocks, output + t * outputStride + r, t == first ? x + (r + 8) * rowBytes : null);
             for (; r < rows; r++) output[t * outputStride + r] = Q8_0(x + r * rowBytes, yt, blocks);
         }
+    }
+
+    /// <summary>
+    /// Activations from <paramref name="t"/> on, <paramref name="width"/> (8, 4 or 2) at a time while that many are left:
+    /// each weight row against all of them in one pass, their scales widened once for all rows
+    /// (<see cref="Q8_0x1x8"/>, <see cref="Q8_0x1x4"/>, <see cref="Q8_0x1x2"/>). Returns the first activation left.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int ScaledPasses(int width, byte* x, long rowBytes, int rows, byte* y, long activationStride, int t, int tokens, int blocks, float* output, int outputStride)
+    {
+        if (tokens - t < width) return t;
+        float* ht = Half16.TablePointer;
+        float* scales = stackalloc float[width * blocks];
+        for (; t + width <= tokens; t += width)
+        {
+            byte* y0 = y + t * activationStride;
+            ActivationScales(ht, y0, activationStride, blocks, width, scales);
+            for (int r = 0; r < rows; r++)
+            {
+                byte* row = x + r * rowBytes;
+                float* o = output + t * outputStride + r;
+                if (width == 8) Q8_0x1x8(row, y0, activationStride, blocks, scales, ht, o, outputStride);
+                else if (width == 4) Q8_0x1x4(row, y0, activationStride, blocks, scales, ht, o, outputStride);
+                else Q8_0x1x2(row, y0, activationStride, blocks, scales, ht, o, outputStride);
+            }
+        }
+        return t;
     }
 
     /// <summary>scales[n·b + i] = the F16 scale of block b of activation i, widened, for <paramref name="n"/> activations <paramref name="stride"/> bytes apart.</summary>
