@@ -24,8 +24,7 @@ namespace NpcSdk.Generation
         private readonly List<InferenceSession> _liveSessions = new List<InferenceSession>();
         private readonly List<GenerationHandle> _finishing = new List<GenerationHandle>();
         private int _rows;
-        private readonly double[] _stageMs = new double[ForwardPass.StagesPerLayer]; // the current layer's parts run so far
-        private double _stageTotalMs;
+        private readonly LayerStageClock _stages = new LayerStageClock(); // the current layer's parts run so far
 
         public DecodeBatch(Model model, int maxRows)
         {
@@ -119,7 +118,7 @@ namespace NpcSdk.Generation
             long t0 = Stopwatch.GetTimestamp();
             _pass.RunNextLayer(null);
             // A layer begun part by part counts the time of its parts too.
-            Model.SliceCosts.ObserveRowsLayer(_liveSessions, Ms(t0) + (whole ? 0 : _stageTotalMs));
+            Model.SliceCosts.ObserveRowsLayer(_liveSessions, Ms(t0) + (whole ? 0 : _stages.TotalMs));
         }
 
         /// <summary>
@@ -129,21 +128,8 @@ namespace NpcSdk.Generation
         /// </summary>
         public void RunNextStage()
         {
-            int stage = _pass.NextStage;
-            if (stage == 0)
-            {
-                CompleteShifts();
-                Array.Clear(_stageMs, 0, _stageMs.Length);
-                _stageTotalMs = 0;
-            }
-            long t0 = Stopwatch.GetTimestamp();
-            _pass.RunNextStage(null);
-            double ms = Ms(t0);
-            _stageMs[stage] = ms;
-            _stageTotalMs += ms;
-            if (_pass.NextStage != 0) return;
-            Model.SliceCosts.ObserveStages(_stageMs);
-            Model.SliceCosts.ObserveRowsLayer(_liveSessions, _stageTotalMs);
+            if (_pass.NextStage == 0) CompleteShifts();
+            if (_stages.RunNext(_pass, null, Model.SliceCosts)) Model.SliceCosts.ObserveRowsLayer(_liveSessions, _stages.TotalMs);
         }
 
         /// <summary>Completes the context shifts the rows' sessions left pending in the layer run next.</summary>

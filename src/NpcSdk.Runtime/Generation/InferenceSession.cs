@@ -24,8 +24,7 @@ namespace NpcSdk.Generation
         private readonly float[] _logits;
         private int _stepCount;
         private int _logitsDone = -1; // vocabulary rows of the step's output projection computed ahead of finishing it (-1: not begun)
-        private readonly double[] _stageMs = new double[ForwardPass.StagesPerLayer]; // the current layer's parts run so far (RunStage)
-        private double _stageTotalMs;
+        private readonly LayerStageClock _stages = new LayerStageClock(); // the current layer's parts run so far (RunStage)
         private bool _hasLogits;
         private Action<int, float[]>? _onLogits;
         private RopeShift? _ropeShift;
@@ -275,7 +274,7 @@ namespace NpcSdk.Generation
                 long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
                 _pass.RunNextLayer(_cache);
                 // A layer begun part by part counts the time of its parts too.
-                costs.ObserveLayer(this, _stepCount, Ms(t1) + (whole ? 0 : _stageTotalMs));
+                costs.ObserveLayer(this, _stepCount, Ms(t1) + (whole ? 0 : _stages.TotalMs));
             }
             if (!_pass.LayersDone || !finish) return false;
             FinishStep();
@@ -293,21 +292,8 @@ namespace NpcSdk.Generation
         {
             if (Batch != null) throw new InvalidOperationException("the step runs in a decode batch");
             if (_stepCount == 0 || _pass.LayersDone) throw new InvalidOperationException("no layer to run");
-            int stage = _pass.NextStage;
-            if (stage == 0)
-            {
-                CompleteShift(_pass.NextLayer);
-                Array.Clear(_stageMs, 0, _stageMs.Length);
-                _stageTotalMs = 0;
-            }
-            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-            _pass.RunNextStage(_cache);
-            double ms = Ms(t0);
-            _stageMs[stage] = ms;
-            _stageTotalMs += ms;
-            if (_pass.NextStage != 0) return;
-            Model.SliceCosts.ObserveStages(_stageMs);
-            Model.SliceCosts.ObserveLayer(this, _stepCount, _stageTotalMs);
+            if (_pass.NextStage == 0) CompleteShift(_pass.NextLayer);
+            if (_stages.RunNext(_pass, _cache, Model.SliceCosts)) Model.SliceCosts.ObserveLayer(this, _stepCount, _stages.TotalMs);
         }
 
         /// <summary>Moves the cached positions a context shift left pending in <paramref name="layer"/>, before a step runs it.</summary>
