@@ -101,6 +101,18 @@ namespace NpcSdk.Tests.Scheduling
             Sampling = new SamplingOptions { Temperature = 0.8f, Seed = (ulong)(40 + i) },
         };
 
+        /// <summary>A session with request <paramref name="i"/>'s prompt already evaluated, so that several start generating together.</summary>
+        private static InferenceSession Prepared(Model model, int i, SessionOptions? options = null)
+        {
+            var s = model.CreateSession(options);
+            s.Evaluate(Request(model, i, 0).Tokens);
+            return s;
+        }
+
+        /// <summary>Request <paramref name="i"/>'s generation after its <see cref="Prepared"/> prompt: <paramref name="maxTokens"/> tokens, its own sampling.</summary>
+        private static GenerationRequest Continue(Model model, int i, int maxTokens) =>
+            new GenerationRequest { Tokens = Array.Empty<int>(), MaxTokens = maxTokens, StopAtEndOfGeneration = false, Sampling = Request(model, i, 0).Sampling };
+
         [Theory]
         [InlineData(1, 4.0)]
         [InlineData(2, 1.0)]
@@ -112,13 +124,8 @@ namespace NpcSdk.Tests.Scheduling
             // Prompts evaluated beforehand, so the requests start generating together and batch from their first step
             // whatever the machine's timing.
             var options = new SessionOptions { ContextLength = 64, ContextShift = ContextShift.RotateKeys };
-            InferenceSession Prepared(int i)
-            {
-                var s = model.CreateSession(options);
-                s.Evaluate(Request(model, i, 0).Tokens);
-                return s;
-            }
-            GenerationRequest Continue(int i) => new GenerationRequest { Tokens = Array.Empty<int>(), MaxTokens = 70, StopAtEndOfGeneration = false, Sampling = Request(model, i, 0).Sampling };
+            InferenceSession Prepared(int i) => DecodeBatchTests.Prepared(model, i, options);
+            GenerationRequest Continue(int i) => DecodeBatchTests.Continue(model, i, 70);
             var expected = Enumerable.Range(0, 5).Select(i => Prepared(i).Run(Continue(i)).Tokens).ToArray();
 
             using var scheduler = new FrameScheduler(new SchedulerOptions { MaxDecodeBatch = 4 });
@@ -171,13 +178,8 @@ namespace NpcSdk.Tests.Scheduling
             using var model = Model.Load(TestPaths.Model("npc-q8_0.gguf"), new ModelOptions { Threads = 1 });
             model.Calibrate();
             // Prompts evaluated beforehand, so the three requests generate together from their first step.
-            InferenceSession Prepared(int i)
-            {
-                var s = model.CreateSession();
-                s.Evaluate(Request(model, i, 0).Tokens);
-                return s;
-            }
-            GenerationRequest Continue(int i) => new GenerationRequest { Tokens = Array.Empty<int>(), MaxTokens = 30, StopAtEndOfGeneration = false, Sampling = Request(model, i, 0).Sampling };
+            InferenceSession Prepared(int i) => DecodeBatchTests.Prepared(model, i);
+            GenerationRequest Continue(int i) => DecodeBatchTests.Continue(model, i, 30);
             var expected = Enumerable.Range(0, 3).Select(i => Prepared(i).Run(Continue(i)).Tokens).ToArray();
             int batchUnits = 0, batchStages = 0;
             // Budgets of 5.5 to 7.5 predicted one-token layers: a batch of the three forms (its layer is worth about
@@ -206,13 +208,8 @@ namespace NpcSdk.Tests.Scheduling
         {
             using var model = Model.Load(TestPaths.Model("npc-q8_0.gguf"), new ModelOptions { Threads = 1 });
             // Prompts evaluated beforehand, so the three requests start generating together and batch from their first step.
-            InferenceSession Prepared(int i)
-            {
-                var s = model.CreateSession();
-                s.Evaluate(Request(model, i, 0).Tokens);
-                return s;
-            }
-            GenerationRequest Continue(int i) => new GenerationRequest { Tokens = Array.Empty<int>(), MaxTokens = 60, StopAtEndOfGeneration = false, Sampling = Request(model, i, 0).Sampling };
+            InferenceSession Prepared(int i) => DecodeBatchTests.Prepared(model, i);
+            GenerationRequest Continue(int i) => DecodeBatchTests.Continue(model, i, 60);
             var expected = Enumerable.Range(0, 3).Select(i => Prepared(i).Run(Continue(i)).Tokens).ToArray();
 
             using var scheduler = new FrameScheduler();
