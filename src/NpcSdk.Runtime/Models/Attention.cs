@@ -388,7 +388,7 @@ namespace NpcSdk.Models
             bool float16 = kvType == TensorType.F16;
             // One token's group widens each F16 key and value in registers as the kernels read it: nothing else would
             // read the widened copy (a batch's tokens share it, so a batch fills it). Finite caches only.
-            bool fused = float16 && !gemmQk && !_cache.HoldsNonFinite;
+            bool fused = float16 && !gemmQk && _cache.FiniteHalves;
             // A Q8_0 cache's values likewise, dequantized in registers, when a single token reads them.
             bool fusedValues = fused || (kvType == TensorType.Q8_0 && _batch == 1);
             var scores = Scratch(ref t_groupScores, heads * rowLength);
@@ -711,7 +711,7 @@ namespace NpcSdk.Models
                 if (buffer != null) Array.Copy(buffer, grown, filled[kvHead] * hd);
                 store[kvHead] = buffer = grown;
             }
-            bool finite = !_cache.HoldsNonFinite;
+            bool finite = _cache.FiniteHalves;
             fixed (float* dst = buffer)
             {
                 for (int j = filled[kvHead]; j < len;)
@@ -754,7 +754,7 @@ namespace NpcSdk.Models
 #if NET
             if (VecDotAvx2.IsSupported && n % 32 == 0)
             {
-                // Known finite (see KvCache.HoldsNonFinite): the same floats in about half the instructions.
+                // Known finite (see KvCache.FiniteHalves): the same floats in about half the instructions.
                 if (finite)
                 {
                     for (int r = 0; r < rows; r++, src += srcStride, dst += n)
@@ -779,7 +779,7 @@ namespace NpcSdk.Models
 #if NET
             if (VecDotAvx2.IsSupported)
             {
-                // Known finite (see KvCache.HoldsNonFinite): the same floats in about half the instructions.
+                // Known finite (see KvCache.FiniteHalves): the same floats in about half the instructions.
                 if (finite) for (; i + 8 <= n; i += 8) Avx.Store(dst + i, VecDotAvx2.HalfToSingleFinite(Sse2.LoadVector128(src + i)));
                 else for (; i + 8 <= n; i += 8) Avx.Store(dst + i, VecDotAvx2.HalfToSingle(Sse2.LoadVector128(src + i)));
             }

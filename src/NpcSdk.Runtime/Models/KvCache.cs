@@ -1,7 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Numerics;
-using System.Runtime.InteropServices;
 using NpcSdk.Tensors;
 
 namespace NpcSdk.Models
@@ -22,7 +20,9 @@ namespace NpcSdk.Models
         private readonly int _blockElements, _blockBytes;
         private readonly KvBlockPool? _pool;
         private PendingShift? _shift;
-        private bool _nonFinite; // an own F16 row ever held an infinity or NaN (sticky until Clear)
+#if NET
+        private bool _nonFinite; // an own F16 row checked by Note held an infinity or NaN (sticky until Clear)
+#endif
 
         public KvCache(int layers, int capacity, int kvDim, int headDim, KvCacheType type, KvBlockPool? pool = null)
         {
@@ -104,11 +104,22 @@ namespace NpcSdk.Models
         }
 
         /// <summary>
-        /// True when an F16 key or value this cache serves may be an infinity or NaN (one stored from a value beyond
-        /// F16's range, or loaded so). While false, readers may widen F16 with arithmetic that is exact for finite
-        /// values only (half the instructions of the exact conversion).
+        /// F16 keys and values (own and shared) known to hold no infinity or NaN, as <see cref="WeightMatrix.FiniteHalves"/>
+        /// for weights: readers may then widen them with arithmetic exact for finite values only (half the instructions
+        /// of the exact conversion). Rows are checked as they are stored, shifted or loaded, where that widening exists
+        /// (.NET with AVX2); false otherwise, and for F32 and Q8_0 caches.
         /// </summary>
-        public bool HoldsNonFinite => _nonFinite || (_shared?.HoldsNonFinite ?? false);
+        public bool FiniteHalves
+        {
+            get
+            {
+#if NET
+                return ElementType == TensorType.F16 && VecDotAvx2.IsSupported && !_nonFinite && (_shared == null || _shared.FiniteHalves);
+#else
+                return false;
+#endif
+            }
+        }
 
         /// <summary>Copies a saved row (keys or values of every head) into own position <paramref name="pos"/>.</summary>
         public void LoadRow(int layer, int pos, bool keys, ReadOnlySpan<byte> row)
@@ -118,23 +129,13 @@ namespace NpcSdk.Models
             Note(dst);
         }
 
-        /// <summary>Marks the cache when <paramref name="row"/> (as stored) holds an F16 infinity or NaN.</summary>
-        private void Note(ReadOnlySpan<byte> row)
+        /// <summary>Marks the cache when <paramref name="row"/> (as stored) holds an F16 infinity or NaN (see <see cref="FiniteHalves"/>).</summary>
+        private unsafe void Note(ReadOnlySpan<byte> row)
         {
-            if (_nonFinite || ElementType != TensorType.F16) return;
-            var halves = MemoryMarshal.Cast<byte, ushort>(row);
-            int i = 0;
-            if (Vector.IsHardwareAccelerated)
-            {
-                var exponent = new Vector<ushort>(0x7C00);
-                var any = Vector<ushort>.Zero;
-                var vectors = MemoryMarshal.Cast<ushort, Vector<ushort>>(halves);
-                foreach (var x in vectors) any |= Vector.Equals(x & exponent, exponent);
-                if (any != Vector<ushort>.Zero) _nonFinite = true;
-                i = vectors.Length * Vector<ushort>.Count;
-            }
-            for (; i < halves.Length; i++)
-                if ((halves[i] & 0x7C00) == 0x7C00) _nonFinite = true;
+#if NET
+            if (_nonFinite || ElementType != TensorType.F16 || !VecDotAvx2.IsSupported) return;
+            fixed (byte* p = row) _nonFinite = !VecDotAvx2.AllFiniteHalves((ushort*)p, row.Length / 2);
+#endif
         }
 
         /// <summary>The stored bytes of elements [offset, offset + length) of the key at a position.</summary>
@@ -261,7 +262,9 @@ namespace NpcSdk.Models
             _shared = null;
             SharedLength = 0;
             Truncate(0);
+#if NET
             _nonFinite = false;
+#endif
         }
 
         /// <summary>A context shift not yet applied to every layer.</summary>

@@ -8,8 +8,9 @@ using Xunit;
 namespace NpcSdk.Runtime.Tests.Models;
 
 /// <summary>
-/// Attention widens an F16 cache with arithmetic exact for finite values only while the cache knows it holds none
-/// other; a key beyond F16's range (stored as an infinity) must switch it back to the exact conversion.
+/// Attention widens an F16 cache with arithmetic exact for finite values only while the cache knows its values are
+/// finite (<see cref="KvCache.FiniteHalves"/>); a key beyond F16's range (stored as an infinity) must switch it back to
+/// the exact conversion.
 /// </summary>
 public class KvCacheFiniteTests
 {
@@ -20,7 +21,7 @@ public class KvCacheFiniteTests
     }
 
     [Fact]
-    public void A_Value_Beyond_F16_Range_Marks_The_Cache_Until_It_Is_Cleared()
+    public void A_Value_Beyond_F16_Range_Clears_FiniteHalves_Until_The_Cache_Is_Cleared()
     {
         var c = NpcConfig();
         var cache = new KvCache(2, 64, c.KvDim, c.HeadDim, KvCacheType.F16);
@@ -28,26 +29,26 @@ public class KvCacheFiniteTests
         var v = Enumerable.Range(0, c.KvDim).Select(i => (float)Math.Cos(i) * 60000).ToArray(); // large, still finite in F16
         cache.Store(0, 0, k, v);
         cache.Store(1, 0, k, v);
-        Assert.False(cache.HoldsNonFinite);
+        Assert.True(cache.FiniteHalves);
 
         v[c.KvDim - 1] = 70000; // rounds to an F16 infinity; the last element, past every whole vector of the row
         cache.Store(1, 1, k, v);
-        Assert.True(cache.HoldsNonFinite);
+        Assert.False(cache.FiniteHalves);
 
         // A session sharing this cache as its prefix reads that infinity too.
         var session = new KvCache(2, 64, c.KvDim, c.HeadDim, KvCacheType.F16);
         session.AttachShared(cache, 2);
-        Assert.True(session.HoldsNonFinite);
+        Assert.False(session.FiniteHalves);
 
         cache.Clear();
-        Assert.False(cache.HoldsNonFinite);
+        Assert.True(cache.FiniteHalves);
         k[3] = float.NaN;
         cache.LoadRow(0, 0, keys: true, SavedRow(c, k));
-        Assert.True(cache.HoldsNonFinite);
+        Assert.False(cache.FiniteHalves);
     }
 
     [Fact]
-    public void Q8_0_And_F32_Caches_Are_Never_Marked()
+    public void Q8_0_And_F32_Caches_Never_Claim_Finite_Halves()
     {
         var c = NpcConfig();
         var k = new float[c.KvDim];
@@ -56,7 +57,7 @@ public class KvCacheFiniteTests
         {
             var cache = new KvCache(1, 16, c.KvDim, c.HeadDim, type);
             cache.Store(0, 0, k, k);
-            Assert.False(cache.HoldsNonFinite);
+            Assert.False(cache.FiniteHalves);
         }
     }
 
