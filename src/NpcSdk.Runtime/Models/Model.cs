@@ -34,6 +34,14 @@ namespace NpcSdk.Models
         /// It blocks every managed thread for some milliseconds; turn it off when loading during gameplay. Default: on.
         /// </summary>
         public bool TrimAfterLoad { get; set; } = true;
+
+        /// <summary>
+        /// Hold the weights the runtime reads in its matrix products on 2 MiB pages where the OS offers them (Linux
+        /// transparent huge pages, <c>always</c> or <c>madvise</c>): the file's pages are copied there at load and
+        /// released, so memory use stays about the same, and decode of models larger than the caches reads them about
+        /// a fifth faster. Default: on. The environment variable <c>NPCSDK_HUGE_PAGES=0</c> turns it off as well.
+        /// </summary>
+        public bool HugePages { get; set; } = true;
     }
 
     /// <summary>
@@ -94,8 +102,8 @@ namespace NpcSdk.Models
                 model.Transformer.UseNativeKernels = native;
                 // Laying weights out again makes them resident now rather than during the first replies: first give
                 // back what parsing and the tokenizer left behind, so the peak stays the weights plus the working set.
-                if (model.Transformer.PreparesWeights) Trim();
-                model.Transformer.PrepareWeights(model._pool);
+                if (model.Transformer.PreparesWeights(options.HugePages)) Trim();
+                model.Transformer.PrepareWeights(model._pool, options.HugePages);
                 if (options.TrimAfterLoad) Trim();
                 return model;
             }

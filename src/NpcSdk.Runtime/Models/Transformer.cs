@@ -21,29 +21,58 @@ namespace NpcSdk.Models
         /// <summary>
         /// Lays out the weights the chosen kernels read faster another way: Q4_0 and Q4_K matrices in 8-row groups and
         /// Q5_0 ones in 4-row groups, for the managed kernels or a plugin that has them, long-rowed Q8_0 matrices in 4-row
-        /// groups for the managed kernels. Returns the bytes laid out.
+        /// groups for the managed kernels. Where 2 MiB pages are to be had (<paramref name="hugePages"/> and
+        /// <see cref="NpcSdk.Native.WeightArena.HugePagesAvailable"/>), the other matrices of the matrix products are
+        /// copied there too, out of the file mapping. Returns the bytes laid out or copied.
         /// </summary>
-        public long PrepareWeights(NpcSdk.Compute.WorkerPool pool)
+        public long PrepareWeights(NpcSdk.Compute.WorkerPool pool, bool hugePages = true)
         {
+            bool copy = CopiesWeights(hugePages);
+            long arenaBytes = 0;
+            foreach (var w in Weights.Matrices())
+            {
+                if (Wanted(w)) arenaBytes += NpcSdk.Native.WeightArena.Footprint(w.InterleavedBytes);
+                else if (copy && Copied(w)) arenaBytes += NpcSdk.Native.WeightArena.Footprint(w.Bytes);
+            }
+            _arena = new NpcSdk.Native.WeightArena(arenaBytes, hugePages);
             long bytes = 0;
             foreach (var w in Weights.Matrices())
             {
-                if (Wanted(w) && w.TryInterleave(pool)) bytes += (long)w.Rows * w.RowBytes;
+                if (Wanted(w) && w.TryInterleave(pool, _arena)) bytes += w.Bytes;
+                else if (copy && Copied(w) && w.TryCopy(pool, _arena)) bytes += w.Bytes;
                 // F16 weights without infinities or NaNs (all of a real model's) take the managed kernels' shorter widening.
                 if (!UseNativeKernels) w.CheckFiniteHalves();
             }
             return bytes;
         }
 
-        /// <summary>Whether <see cref="PrepareWeights"/> will lay out any matrix (which makes the weights resident at load).</summary>
-        public bool PreparesWeights
+        private NpcSdk.Native.WeightArena? _arena;
+
+        /// <summary>Whether the weights <see cref="PrepareWeights"/> laid out or copied sit on 2 MiB pages.</summary>
+        public bool WeightsOnHugePages => _arena?.HugePages == true;
+
+        /// <summary>
+        /// Whether the matrices not laid out again are copied onto 2 MiB pages: where those are to be had and the
+        /// model's products read at least 8 MiB (below that, the weights sit in the caches and page walks hardly count).
+        /// </summary>
+        private bool CopiesWeights(bool hugePages)
         {
-            get
-            {
-                foreach (var w in Weights.Matrices())
-                    if (Wanted(w)) return true;
-                return false;
-            }
+            if (!hugePages || !NpcSdk.Native.WeightArena.HugePagesAvailable) return false;
+            long bytes = 0;
+            foreach (var w in Weights.Matrices())
+                if (w == Weights.Output || w != Weights.TokenEmbedding) bytes += w.Bytes;
+            return bytes >= 8L << 20;
+        }
+
+        /// <summary>A matrix of the products (not an untied embedding table, which only lookups read) still in the file mapping.</summary>
+        private bool Copied(WeightMatrix w) => w.Mapped && (w != Weights.TokenEmbedding || w == Weights.Output);
+
+        /// <summary>Whether <see cref="PrepareWeights"/> will lay out or copy any matrix (which makes the weights resident at load).</summary>
+        public bool PreparesWeights(bool hugePages)
+        {
+            foreach (var w in Weights.Matrices())
+                if (Wanted(w)) return true;
+            return CopiesWeights(hugePages);
         }
 
         private bool Wanted(WeightMatrix w)
@@ -73,7 +102,9 @@ namespace NpcSdk.Models
         /// <summary>Frees what <see cref="PrepareWeights"/> made.</summary>
         public void FreeWeights()
         {
-            foreach (var w in Weights.Matrices()) w.FreeInterleaved();
+            foreach (var w in Weights.Matrices()) w.ForgetArena();
+            _arena?.Dispose();
+            _arena = null;
         }
     }
 }

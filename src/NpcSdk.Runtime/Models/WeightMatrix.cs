@@ -24,46 +24,85 @@ namespace NpcSdk.Models
         public int Rows { get; }
         public int Cols { get; }
         public int RowBytes { get; }
-        public byte* Data { get; }
+
+        /// <summary>The row-major weights: in the file mapping, or the model's own copy after <see cref="TryCopy"/>.</summary>
+        public byte* Data { get; private set; }
 
         /// <summary>Whether <see cref="Data"/> is a read-only file mapping (released pages read back from the file).</summary>
-        public bool Mapped { get; }
+        public bool Mapped { get; private set; }
 
         /// <summary>
         /// The same weights laid out for the 8-row Q4_0 or Q4_K kernels or the 4-row Q8_0 or Q5_0 kernels (<see cref="Q4_0Interleaved"/>,
-        /// <see cref="Q4_KInterleaved"/>, <see cref="Q8_0Interleaved"/>, <see cref="Q5_0Interleaved"/>), owned by this matrix, or
-        /// null. <see cref="Data"/> stays valid (embedding lookups read it), its pages released from memory.
+        /// <see cref="Q4_KInterleaved"/>, <see cref="Q8_0Interleaved"/>, <see cref="Q5_0Interleaved"/>) in the model's
+        /// <see cref="NpcSdk.Native.WeightArena"/>, or null. <see cref="Data"/> stays valid (embedding lookups read it), its
+        /// pages released from memory.
         /// </summary>
         public byte* Interleaved { get; private set; }
 
-        /// <summary>Makes <see cref="Interleaved"/> if the layout applies to these weights; false if it does not.</summary>
-        public bool TryInterleave(NpcSdk.Compute.WorkerPool pool)
+        /// <summary>Whether an interleaved layout exists for this matrix's type and shape.</summary>
+        public bool CanInterleave => Type switch
+        {
+            TensorType.Q4_0 => Q4_0Interleaved.CanRepack(Rows, Cols),
+            TensorType.Q4_K => Q4_KInterleaved.CanRepack(Rows, Cols),
+            TensorType.Q8_0 => Q8_0Interleaved.CanRepack(Rows, Cols),
+            TensorType.Q5_0 => Q5_0Interleaved.CanRepack(Rows, Cols),
+            _ => false,
+        };
+
+        /// <summary>Bytes of the interleaved layout (<see cref="CanInterleave"/> only).</summary>
+        public long InterleavedBytes => Rows / GroupRows * GroupBytes;
+
+        /// <summary>Bytes of the row-major weights.</summary>
+        public long Bytes => (long)Rows * RowBytes;
+
+        /// <summary>
+        /// Makes <see cref="Interleaved"/> in <paramref name="arena"/> if the layout applies to these weights; false if it
+        /// does not, a scale cannot be widened exactly or the arena has no room.
+        /// </summary>
+        public bool TryInterleave(NpcSdk.Compute.WorkerPool pool, NpcSdk.Native.WeightArena arena)
         {
             if (Interleaved != null) return true;
-            bool applies = Type switch
-            {
-                TensorType.Q4_0 => Q4_0Interleaved.CanRepack(Rows, Cols),
-                TensorType.Q4_K => Q4_KInterleaved.CanRepack(Rows, Cols),
-                TensorType.Q8_0 => Q8_0Interleaved.CanRepack(Rows, Cols),
-                TensorType.Q5_0 => Q5_0Interleaved.CanRepack(Rows, Cols),
-                _ => false,
-            };
-            if (!applies) return false;
-            long bytes = (long)Rows * RowBytes;
-            byte* copy = (byte*)NpcSdk.Native.PageMemory.Allocate(Rows / GroupRows * GroupBytes);
-            var work = new RepackWork(Type, Data, Cols, GroupRows, copy, Mapped);
+            if (!CanInterleave) return false;
+            byte* copy = arena.TryAllocate(InterleavedBytes);
+            if (copy == null) return false;
+            var work = new CopyWork(Type, Data, Cols, GroupRows, copy, Mapped, interleave: true);
             pool.Run(Rows / GroupRows, work, minChunk: 64);
             if (!work.Finite)
             {
                 // A scale the kernels cannot widen exactly: keep the row-major layout (its released pages read back in).
-                NpcSdk.Native.PageMemory.Free(copy);
+                // The arena keeps the hole.
                 return false;
             }
             Interleaved = copy;
             // The file's pages of these weights are read again only by embedding lookups, a few rows at a time. The slices
             // released what lay wholly inside them; this takes the pages they shared.
-            if (Mapped) NpcSdk.Native.PageMemory.ReleaseMappedPages(Data, bytes);
+            if (Mapped) NpcSdk.Native.PageMemory.ReleaseMappedPages(Data, Bytes);
             return true;
+        }
+
+        /// <summary>
+        /// Moves the row-major weights of a file mapping into <paramref name="arena"/> (on 2 MiB pages, where the kernels
+        /// stream them faster): <see cref="Data"/> then points at the copy and the file's pages are released. False if the
+        /// weights are not mapped or the arena has no room.
+        /// </summary>
+        public bool TryCopy(NpcSdk.Compute.WorkerPool pool, NpcSdk.Native.WeightArena arena)
+        {
+            if (!Mapped) return false;
+            byte* copy = arena.TryAllocate(Bytes);
+            if (copy == null) return false;
+            pool.Run(Rows, new CopyWork(Type, Data, Cols, 1, copy, release: true, interleave: false), minChunk: 256);
+            byte* source = Data;
+            Data = copy;
+            Mapped = false;
+            NpcSdk.Native.PageMemory.ReleaseMappedPages(source, Bytes);
+            return true;
+        }
+
+        /// <summary>Forgets the pointers into the model's arena (which the caller frees next).</summary>
+        public void ForgetArena()
+        {
+            Interleaved = null;
+            if (!Mapped) Data = null;
         }
 
         /// <summary>
@@ -97,24 +136,19 @@ namespace NpcSdk.Models
             _ => Q8_0Interleaved.GroupBytes(Cols),
         };
 
-        /// <summary>Frees <see cref="Interleaved"/> (after the last use of the model).</summary>
-        public void FreeInterleaved()
-        {
-            if (Interleaved == null) return;
-            NpcSdk.Native.PageMemory.Free(Interleaved);
-            Interleaved = null;
-        }
-
-        private sealed class RepackWork : NpcSdk.Compute.IRangeWork
+        private sealed class CopyWork : NpcSdk.Compute.IRangeWork
         {
             private readonly TensorType _type;
             private readonly byte* _src, _dst;
             private readonly int _cols, _groupRows;
-            private readonly bool _release;
+            private readonly bool _release, _interleave;
             private volatile bool _finite = true;
 
-            /// <summary>Copies groups of <paramref name="groupRows"/> rows; <paramref name="release"/>: the source is a file mapping whose pages go.</summary>
-            public RepackWork(TensorType type, byte* src, int cols, int groupRows, byte* dst, bool release)
+            /// <summary>
+            /// Copies groups of <paramref name="groupRows"/> rows, laid out again (<paramref name="interleave"/>) or as they
+            /// are; <paramref name="release"/>: the source is a file mapping whose pages go.
+            /// </summary>
+            public CopyWork(TensorType type, byte* src, int cols, int groupRows, byte* dst, bool release, bool interleave)
             {
                 _type = type;
                 _src = src;
@@ -122,6 +156,7 @@ namespace NpcSdk.Models
                 _groupRows = groupRows;
                 _dst = dst;
                 _release = release;
+                _interleave = interleave;
             }
 
             /// <summary>False once a slice found a scale the kernels cannot widen exactly.</summary>
@@ -136,13 +171,17 @@ namespace NpcSdk.Models
                 for (int g0 = start; g0 < end; g0 += slice)
                 {
                     int g1 = Math.Min(end, g0 + slice);
-                    bool finite = _type switch
-                    {
-                        TensorType.Q4_0 => Q4_0Interleaved.Repack(_src, _cols, _dst, g0, g1),
-                        TensorType.Q4_K => Q4_KInterleaved.Repack(_src, _cols, _dst, g0, g1),
-                        TensorType.Q5_0 => Q5_0Interleaved.Repack(_src, _cols, _dst, g0, g1),
-                        _ => Q8_0Interleaved.Repack(_src, _cols, _dst, g0, g1),
-                    };
+                    bool finite = true;
+                    if (!_interleave)
+                        Buffer.MemoryCopy(_src + g0 * groupSource, _dst + g0 * groupSource, (g1 - g0) * groupSource, (g1 - g0) * groupSource);
+                    else
+                        finite = _type switch
+                        {
+                            TensorType.Q4_0 => Q4_0Interleaved.Repack(_src, _cols, _dst, g0, g1),
+                            TensorType.Q4_K => Q4_KInterleaved.Repack(_src, _cols, _dst, g0, g1),
+                            TensorType.Q5_0 => Q5_0Interleaved.Repack(_src, _cols, _dst, g0, g1),
+                            _ => Q8_0Interleaved.Repack(_src, _cols, _dst, g0, g1),
+                        };
                     if (!finite) _finite = false;
                     if (_release) NpcSdk.Native.PageMemory.ReleaseMappedPages(_src + g0 * groupSource, (g1 - g0) * groupSource);
                 }

@@ -28,21 +28,38 @@ public unsafe class InterleavedWeightsTests
         var bad = WeightMatrix.From(file, "blk.0.attn_q.weight", 256, 256);
         var good = WeightMatrix.From(file, "blk.0.attn_k.weight", 256, 64);
         var before = bad.RowSpan(0, bad.Rows).ToArray();
-        try
-        {
-            Assert.False(bad.Mapped);
-            Assert.False(bad.TryInterleave(pool));
-            Assert.True(bad.Interleaved == null);
-            // Weights held in memory (not a file mapping) are never released: the row-major bytes are intact.
-            Assert.True(bad.RowSpan(0, bad.Rows).SequenceEqual(before));
+        using var arena = new NpcSdk.Native.WeightArena(bad.InterleavedBytes + good.InterleavedBytes, hugePages: false);
+        Assert.False(bad.Mapped);
+        Assert.False(bad.TryInterleave(pool, arena));
+        Assert.True(bad.Interleaved == null);
+        // Weights held in memory (not a file mapping) are never released: the row-major bytes are intact.
+        Assert.True(bad.RowSpan(0, bad.Rows).SequenceEqual(before));
+        // ... nor copied.
+        Assert.False(bad.TryCopy(pool, arena));
 #if NET
-            Assert.Equal(Q4_0Interleaved.IsSupported, good.TryInterleave(pool));
+        Assert.Equal(Q4_0Interleaved.IsSupported, good.TryInterleave(pool, arena));
 #endif
-        }
-        finally
-        {
-            good.FreeInterleaved();
-        }
+    }
+
+    [Fact]
+    public void A_Copied_Matrix_Reads_The_Files_Bytes_From_The_Arena_And_A_Full_Arena_Refuses()
+    {
+        using var file = GgufFile.Open(Fixture);
+        using var pool = new WorkerPool(2);
+        var output = WeightMatrix.From(file, "output.weight", 256, 512); // Q6_K
+        var down = WeightMatrix.From(file, "blk.0.ffn_down.weight", 512, 256);
+        Assert.True(output.Mapped);
+        byte* mapped = output.Data;
+        var expected = output.RowSpan(0, output.Rows).ToArray();
+        using var arena = new NpcSdk.Native.WeightArena(output.Bytes, hugePages: true);
+        Assert.True(output.TryCopy(pool, arena));
+        Assert.False(output.Mapped);
+        Assert.True(output.Data != mapped);
+        Assert.Equal(0, (long)output.Data % 64);
+        Assert.True(output.RowSpan(0, output.Rows).SequenceEqual(expected));
+        // The arena was sized for one matrix: the next one stays in the file mapping.
+        Assert.False(down.TryCopy(pool, arena));
+        Assert.True(down.Mapped);
     }
 
     [Fact]
