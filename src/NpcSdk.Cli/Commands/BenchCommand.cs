@@ -13,7 +13,8 @@ namespace NpcSdk.Cli.Commands
     /// <summary>
     /// <c>npcsdk bench</c>: prompt processing and decode speed like llama-bench (pp = one batch of P prompt tokens,
     /// tg = N single-token steps from an empty context, mean ± sd over R runs after a warm-up), plus decode as a
-    /// fraction of this machine's read-bandwidth ceiling. <c>--synthetic SHAPE --type MIX</c> benches a random-weight
+    /// fraction of this machine's read-bandwidth ceiling (through 2 MiB pages when the model's weights are on them).
+    /// <c>--synthetic SHAPE --type MIX</c> benches a random-weight
     /// model of a known shape: the device probe a game runs to choose a model.
     /// </summary>
     internal static class BenchCommand
@@ -41,6 +42,7 @@ namespace NpcSdk.Cli.Commands
             public string Model = "", Type = "", Backend = "";
             public int Threads;
             public double PpMean, PpSd, TgMean, TgSd, CeilingFraction;
+            public bool HugePages;
         }
 
         private static int Run(string? modelPath, string? synthetic, string mix, string? keep, string threadList, int pp, int tg, int reps, string backend, bool json)
@@ -67,6 +69,10 @@ namespace NpcSdk.Cli.Commands
                     label = Path.GetFileNameWithoutExtension(modelPath!);
                 }
                 var bandwidth = threadCounts.Distinct().ToDictionary(t => t, t => MemoryBandwidth.MeasureGBps(t));
+                // Weights on 2 MiB pages are held to the ceiling of reads through 2 MiB pages.
+                var hugeBandwidth = NpcSdk.Native.WeightArena.HugePagesAvailable
+                    ? threadCounts.Distinct().ToDictionary(t => t, t => MemoryBandwidth.MeasureGBps(t, hugePages: true))
+                    : null;
                 var rows = new List<Row>();
                 var backends = backend.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(b => CliOptions.ParseBackend(b.Trim())).ToArray();
                 foreach (var kb in backends)
@@ -81,10 +87,11 @@ namespace NpcSdk.Cli.Commands
                     {
                         Model = label, Type = typeName, Threads = t, Backend = m.BackendDescription,
                         PpMean = ppMean, PpSd = ppSd, TgMean = tgMean, TgSd = tgSd,
-                        CeilingFraction = tgMean * bytesPerToken / (bandwidth[t] * 1e9),
+                        HugePages = m.WeightsOnHugePages,
+                        CeilingFraction = tgMean * bytesPerToken / ((m.WeightsOnHugePages ? hugeBandwidth! : bandwidth)[t] * 1e9),
                     });
                 }
-                Print(rows, bandwidth, json);
+                Print(rows, bandwidth, hugeBandwidth, json);
                 return 0;
             }
             finally
@@ -151,7 +158,7 @@ namespace NpcSdk.Cli.Commands
         private static string DominantType(Model m) =>
             m.File.Tensors.Where(t => t.Shape.Length == 2).GroupBy(t => t.Type).OrderByDescending(g => g.Sum(t => t.ByteSize)).First().Key.ToString();
 
-        private static void Print(List<Row> rows, Dictionary<int, double> bandwidth, bool json)
+        private static void Print(List<Row> rows, Dictionary<int, double> bandwidth, Dictionary<int, double>? hugeBandwidth, bool json)
         {
             if (json)
             {
@@ -161,6 +168,12 @@ namespace NpcSdk.Cli.Commands
                 w.WriteStartObject("bandwidth_GBps");
                 foreach (var kv in bandwidth) w.WriteNumber(kv.Key.ToString(System.Globalization.CultureInfo.InvariantCulture), Math.Round(kv.Value, 2));
                 w.WriteEndObject();
+                if (hugeBandwidth != null)
+                {
+                    w.WriteStartObject("bandwidth_huge_pages_GBps");
+                    foreach (var kv in hugeBandwidth) w.WriteNumber(kv.Key.ToString(System.Globalization.CultureInfo.InvariantCulture), Math.Round(kv.Value, 2));
+                    w.WriteEndObject();
+                }
                 w.WriteStartArray("results");
                 foreach (var r in rows)
                 {
@@ -174,6 +187,7 @@ namespace NpcSdk.Cli.Commands
                     w.WriteNumber("tg_tok_s", Math.Round(r.TgMean, 2));
                     w.WriteNumber("tg_sd", Math.Round(r.TgSd, 2));
                     w.WriteNumber("ceiling_fraction", Math.Round(r.CeilingFraction, 3));
+                    w.WriteBoolean("huge_pages", r.HugePages);
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
@@ -187,6 +201,8 @@ namespace NpcSdk.Cli.Commands
                 table.AddRow(Markup.Escape(r.Model), r.Type, r.Threads.ToString(), r.Backend, $"{r.PpMean:F1} ± {r.PpSd:F1}", $"{r.TgMean:F1} ± {r.TgSd:F1}", $"{r.CeilingFraction:P0}");
             AnsiConsole.Write(table);
             Console.WriteLine("read bandwidth: " + string.Join(", ", bandwidth.Select(kv => $"{kv.Value:F1} GB/s at {kv.Key} thread(s)")));
+            if (hugeBandwidth != null)
+                Console.WriteLine("read bandwidth through 2 MiB pages (the ceiling of weights held on them): " + string.Join(", ", hugeBandwidth.Select(kv => $"{kv.Value:F1} GB/s at {kv.Key} thread(s)")));
         }
     }
 }

@@ -81,6 +81,9 @@ namespace NpcSdk.Models
         /// <summary>How long units of work on this model take, measured as its sessions run (for frame schedulers).</summary>
         internal NpcSdk.Scheduling.SliceCostModel SliceCosts { get; private set; }
 
+        /// <summary>Whether the weights the matrix products stream sit on 2 MiB pages (<see cref="ModelOptions.HugePages"/>).</summary>
+        public bool WeightsOnHugePages => Transformer.WeightsOnHugePages;
+
         /// <summary>The kernels in use, e.g. "managed" or "native avx2" (for a log line).</summary>
         public string BackendDescription => Transformer.UseNativeKernels ? NpcSdk.Native.NativeKernels.Description : "managed";
 
