@@ -362,7 +362,7 @@ namespace NpcSdk.Models
             var kernel = MatMulKernels.Select(w.Type, w.Rows, w.Cols, _evalLength);
             if (HasInterleaved(w))
             {
-                // Q4_0/Q4_K in 8-row groups (the Repacked kernels' arithmetic), Q8_0 and Q5_0 in 4-row groups (vec_dot's), by the
+                // Q4_0/Q4_K in 8-row groups (the Repacked kernels' arithmetic), Q5_0 in 8-row groups (the same per-block arithmetic), Q8_0 in 4-row groups (vec_dot's), by the
                 // managed kernels or the plugin; the pool splits whole groups.
                 _interleaved.Set(w, _actRows.Quantize(input, inStride, rows, w, native: _model.UseNativeKernels), output, outStride, rows,
                     firstRow, _evalLength - _evalLength % 4 - _evalOffset, _model.UseNativeKernels);
@@ -548,7 +548,7 @@ namespace NpcSdk.Models
 
         /// <summary>
         /// Interleaved weights (<see cref="Q4_0Interleaved"/>, <see cref="Q4_KInterleaved"/>, <see cref="Q8_0Interleaved"/>,
-        /// <see cref="Q5_0Interleaved"/>) over a range of row groups, every activation row at once, by the managed kernels or
+        /// <see cref="Q5_0Interleaved8"/> for the managed kernels, <see cref="Q5_0Interleaved"/> for the plugin) over a range of row groups, every activation row at once, by the managed kernels or
         /// the plugin (Q4_0, Q4_K, Q5_0).
         /// </summary>
         private sealed class InterleavedWork : IRangeWork
@@ -590,7 +590,7 @@ namespace NpcSdk.Models
                     else if (_w.Type == TensorType.Q4_K)
                         Q4_KInterleaved.Compute(w, _w.Cols, end - start, a, _act.RowBytes, _batch, _firstRow, _gemmRows, first, _outStride);
                     else if (_w.Type == TensorType.Q5_0)
-                        Q5_0Interleaved.Compute(w, _w.Cols, end - start, a, _act.RowBytes, _batch, first, _outStride);
+                        Q5_0Interleaved8.Compute(w, _w.Cols, end - start, a, _act.RowBytes, _batch, first, _outStride);
                     else
                         Q8_0Interleaved.Compute(w, _w.Cols, end - start, a, _act.RowBytes, _batch, first, _outStride);
 #else

@@ -435,9 +435,32 @@ internal static unsafe class VecDotScalar
         }
     }
 
-    /// <summary>One output element of the CPU_REPACK Q4_0 / Q4_K kernels (<c>VecDotAvx2.Repacked</c>).</summary>
+    /// <summary>
+    /// One output element of the CPU_REPACK Q4_0 / Q4_K kernels (<c>VecDotAvx2.Repacked</c>), or of the managed 8-row
+    /// Q5_0 kernels (<see cref="Q5_0Interleaved8"/>), which take the same per-block arithmetic.
+    /// </summary>
     public static float Repacked(TensorType t, byte* x, byte* y, int n)
     {
+        if (t == TensorType.Q5_0)
+        {
+            float acc = 0f;
+            for (int b = 0; b < n / 32; b++, x += 22, y += 34)
+            {
+                sbyte* qy = (sbyte*)(y + 2);
+                uint qh = *(uint*)(x + 2);
+                int isum = 0;
+                for (int j = 0; j < 16; j++)
+                {
+                    int lo = (x[6 + j] & 0xF) | (int)((qh >> j) & 1) << 4, hi = (x[6 + j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4;
+                    isum += (lo - 16) * qy[j] + (hi - 16) * qy[j + 16];
+                }
+
+                acc = GgmlMath.FusedMultiplyAdd(isum, Half(x) * Half(y), acc);
+            }
+
+            return acc;
+        }
+
         if (t == TensorType.Q4_0)
         {
             float acc = 0f;

@@ -248,6 +248,61 @@ public unsafe class KernelArithmeticTests
     }
 
     [Theory]
+    [InlineData(8, 896, 1)]
+    [InlineData(16, 896, 4)]
+    [InlineData(24, 4864, 9)]
+    [InlineData(8, 64, 3)]
+    public void Interleaved_Q5_0_In_Eights_Gives_The_Bits_Of_The_Repacked_Arithmetic(int rows, int cols, int tokens)
+    {
+        var weights = QuantizedRows(TensorType.Q5_0, rows, cols, 45);
+        int rowBytes = (int)TensorTypeInfo.RowBytes(TensorType.Q5_0, cols);
+        // Scales the widening must carry exactly: zero, the smallest denormal, a denormal, negative, the largest finite.
+        ushort[] scales = { 0x0000, 0x0001, 0x03FF, 0x8001, 0xBC00, 0x7BFF, 0xFBFF };
+        for (int i = 0; i < Math.Min(scales.Length, cols / 32); i++) BitConverter.TryWriteBytes(weights.AsSpan(i * 22 + rowBytes * (i % rows)), scales[i]);
+        // The widest integer sums: every quant 31 (or 0, i.e. -16) against activations of +-127 (the i16 partial sums' bound).
+        weights.AsSpan(rowBytes + 2, 20).Fill(0xFF);
+        weights.AsSpan(2 * rowBytes + 2, 20).Fill(0x00);
+        int actBytes = (int)TensorTypeInfo.RowBytes(TensorType.Q8_0, cols);
+        var act = new byte[tokens * actBytes];
+        for (int t = 0; t < tokens; t++) TestData.Quantize(TensorType.Q8_0, TestData.Gaussian(cols, 55 + t)).CopyTo(act, t * actBytes);
+        act.AsSpan(2, 32).Fill(127);
+        act.AsSpan(36, 32).Fill(unchecked((byte)(sbyte)-127));
+
+        var packed = new byte[rows * rowBytes];
+        var output = new float[tokens * rows];
+        fixed (byte* w = weights)
+        fixed (byte* p = packed)
+        fixed (byte* a = act)
+        fixed (float* o = output)
+        {
+            Assert.True(Q5_0Interleaved8.CanRepack(rows, cols));
+            Assert.True(Q5_0Interleaved8.Repack(w, cols, p, 0, rows / 8));
+            Q5_0Interleaved8.Compute(p, cols, rows / 8, a, actBytes, tokens, o, rows);
+            for (int t = 0; t < tokens; t++)
+                for (int r = 0; r < rows; r++)
+                {
+                    float expected = VecDotScalar.Repacked(TensorType.Q5_0, w + r * rowBytes, a + t * actBytes, cols);
+                    Assert.Equal(expected, output[t * rows + r]);
+                    // The reference decodes Q5_0 as vec_dot does: the same sum, rounded differently.
+                    float vecDot = VecDotScalar.Dot(TensorType.Q5_0, w + r * rowBytes, a + t * actBytes, cols);
+                    Assert.True(Math.Abs(vecDot - expected) <= 1e-4f * Math.Max(1f, Math.Abs(vecDot)) || float.IsInfinity(vecDot), $"{vecDot} vs {expected}");
+                }
+        }
+    }
+
+    [Fact]
+    public void Q5_0_In_Eights_Keeps_A_Row_Major_Layout_For_An_Infinite_Scale()
+    {
+        var weights = QuantizedRows(TensorType.Q5_0, 8, 64, 46);
+        BitConverter.TryWriteBytes(weights.AsSpan(22), (ushort)0x7C00);
+        var packed = new byte[weights.Length];
+        fixed (byte* w = weights)
+        fixed (byte* p = packed)
+            Assert.False(Q5_0Interleaved8.Repack(w, 64, p, 0, 1));
+        Assert.False(Q5_0Interleaved8.CanRepack(12, 64));
+    }
+
+    [Theory]
     [InlineData(4, 1056, 1)]
     [InlineData(20, 2048, 1)]
     [InlineData(20, 2048, 3)]
