@@ -54,9 +54,9 @@ extern "C" {
  * npc_matmul_q4_Kx8, each changing nothing else, so a caller can use version 3 and 4 libraries without them.
  * Version 6 changed only the layout npc_matmul_q4_Kx8 reads (1152-byte super-blocks, the packed scale bytes kept; a
  * version 5 library reads 1184-byte ones with the scales and mins unpacked): use npc_matmul_q4_Kx8 from version 6 on.
- * Version 7 added npc_matmul_q5_0x4, changing nothing else.
+ * Version 7 added npc_matmul_q5_0x4 and version 8 npc_matmul_q5_0x8, each changing nothing else.
  */
-#define NPC_ABI_VERSION 7
+#define NPC_ABI_VERSION 8
 
 /** Element formats: ggml's ggml_type ids. */
 enum npc_type {
@@ -217,6 +217,22 @@ NPC_API void npc_matmul_q4_Kx8(const uint8_t* packed, int cols, int groups, cons
  * 32 or groups or tokens is not positive. It never allocates.
  */
 NPC_API void npc_matmul_q5_0x4(const uint8_t* packed, int cols, int groups, const uint8_t* act, int64_t act_stride,
+                               int tokens, float* out, int64_t out_stride);
+
+/**
+ * Q5_0 weights interleaved in groups of 8 rows (the managed NpcSdk.Tensors.Q5_0Interleaved8 layout) times `tokens`
+ * Q8_0 activation rows: out[t * out_stride + r] = dot(row r, activation t) for r in [0, 8 * groups).
+ *
+ * A group's 32-column blocks follow one another, 176 bytes each: the 8 rows' F16 scales; 4 chunks of 32 bytes, chunk
+ * c holding quant bytes 4c..4c+3 of rows 0..7 (qs as in block_q5_0: low nibbles elements 4c + i, high nibbles 16
+ * further on); then 32 bytes, byte 4r + i holding in bit c the fifth bit of row r's element 4c + i and in bit 4 + c
+ * that of element 16 + 4c + i. Every path, AVX2, NEON and plain C, gives each element the bits of the repacked
+ * kernels' arithmetic (as npc_matmul_q4_0x8's), not ggml_vec_dot_q5_0_q8_0's: per block, in order,
+ * acc = fmaf((float)sum (q - 16) y, d_x * d_y, acc), the integer sum exact.
+ * A hot-path entry point without a status: it does nothing when a pointer is NULL, cols is not a positive multiple of
+ * 32 or groups or tokens is not positive. It never allocates (32 KiB of stack).
+ */
+NPC_API void npc_matmul_q5_0x8(const uint8_t* packed, int cols, int groups, const uint8_t* act, int64_t act_stride,
                                int tokens, float* out, int64_t out_stride);
 
 /** npc_matmul with one activation row and contiguous weight rows: out[r - row_begin] = dot(row r, act). */

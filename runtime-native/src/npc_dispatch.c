@@ -126,6 +126,7 @@ static void build_table(int path, npc_kernels* out)
     if (!k.q4_Kx8) k.q4_Kx8 = scalar.q4_Kx8;
     if (!k.q8_K_pairs) k.q8_K_pairs = scalar.q8_K_pairs;
     if (!k.q5_0x4) k.q5_0x4 = scalar.q5_0x4;
+    if (!k.q5_0x8) k.q5_0x8 = scalar.q5_0x8;
     if (!k.widen[NPC_TYPE_F16]) k.widen[NPC_TYPE_F16] = scalar.widen[NPC_TYPE_F16];
     if (!k.widen[NPC_TYPE_BF16]) k.widen[NPC_TYPE_BF16] = scalar.widen[NPC_TYPE_BF16];
     *out = k;
@@ -343,13 +344,14 @@ int npc_vec_dot(int weight_type, int n, const void* w, const void* act, float* o
 /* Bytes of weights a tile of groups aims for: it stays in L1/L2 while every activation of a window passes over it. */
 #define NPC_Q4X8_TILE 16384
 
-void npc_matmul_q4_0x8(const uint8_t* packed, int cols, int groups, const uint8_t* act, int64_t act_stride,
-                       int tokens, float* out, int64_t out_stride)
+/* npc_matmul_q4_0x8 and npc_matmul_q5_0x8: 8-row groups of `block`-byte blocks through `kernel`. */
+static void matmul_x8(npc_q4x8_fn kernel, int block, const uint8_t* packed, int cols, int groups, const uint8_t* act,
+                      int64_t act_stride, int tokens, float* out, int64_t out_stride)
 {
     if (!packed || !act || !out || cols <= 0 || cols % NPC_QK != 0 || groups <= 0 || tokens <= 0) return;
     const npc_kernels* k = npc_active();
     const int blocks = cols / NPC_QK;
-    const int64_t gs = (int64_t)blocks * NPC_Q4X8_BLOCK;
+    const int64_t gs = (int64_t)blocks * block;
 
     /* Each activation block's d_y and 8 * sum(q_y), once per call instead of once per group. When the batch's do not
        fit, the call goes in windows of tokens x blocks; a later window of blocks continues the chains from the
@@ -370,26 +372,38 @@ void npc_matmul_q4_0x8(const uint8_t* packed, int cols, int groups, const uint8_
         const int nt = tokens - t0 < tw ? tokens - t0 : tw;
         for (int b0 = 0; b0 < blocks; b0 += bw) {
             const int nb = blocks - b0 < bw ? blocks - b0 : bw;
-            const uint8_t* x = packed + (int64_t)b0 * NPC_Q4X8_BLOCK;
+            const uint8_t* x = packed + (int64_t)b0 * block;
             const uint8_t* y = act + t0 * act_stride + (int64_t)b0 * sizeof(block_q8_0);
             float* o = out + t0 * out_stride;
             for (int t = 0; t < nt; t++) k->q8_0_sums(y + t * act_stride, nb, dy + t * nb, sy8 + t * nb);
             if (nt <= 4) {
                 /* One pass: each weight chunk unpacked once for every activation. */
-                k->q4_0x8(x, gs, groups, nb, y, act_stride, dy, sy8, nb, nt, o, out_stride, b0 > 0);
+                kernel(x, gs, groups, nb, y, act_stride, dy, sy8, nb, nt, o, out_stride, b0 > 0);
                 continue;
             }
             /* Tiles of groups, 4 activations at a time per tile: the tile's weights come from cache after the first. */
-            int gt = (int)(NPC_Q4X8_TILE / ((int64_t)nb * NPC_Q4X8_BLOCK));
+            int gt = (int)(NPC_Q4X8_TILE / ((int64_t)nb * block));
             if (gt < 2) gt = 2;
             for (int g0 = 0; g0 < groups; g0 += gt) {
                 const int ng = groups - g0 < gt ? groups - g0 : gt;
                 for (int t = 0; t < nt; t += 4)
-                    k->q4_0x8(x + g0 * gs, gs, ng, nb, y + t * act_stride, act_stride, dy + t * nb, sy8 + t * nb, nb,
+                    kernel(x + g0 * gs, gs, ng, nb, y + t * act_stride, act_stride, dy + t * nb, sy8 + t * nb, nb,
                               nt - t < 4 ? nt - t : 4, o + t * out_stride + 8 * (int64_t)g0, out_stride, b0 > 0);
             }
         }
     }
+}
+
+void npc_matmul_q4_0x8(const uint8_t* packed, int cols, int groups, const uint8_t* act, int64_t act_stride,
+                       int tokens, float* out, int64_t out_stride)
+{
+    matmul_x8(npc_active()->q4_0x8, NPC_Q4X8_BLOCK, packed, cols, groups, act, act_stride, tokens, out, out_stride);
+}
+
+void npc_matmul_q5_0x8(const uint8_t* packed, int cols, int groups, const uint8_t* act, int64_t act_stride,
+                       int tokens, float* out, int64_t out_stride)
+{
+    matmul_x8(npc_active()->q5_0x8, NPC_Q5X8_BLOCK, packed, cols, groups, act, act_stride, tokens, out, out_stride);
 }
 
 /* ---- Interleaved Q4_K ---- */

@@ -157,6 +157,16 @@ typedef void (*npc_q4x8_fn)(const uint8_t* x, int64_t gs, int ng, int nb, const 
                             const float* dy, const int32_t* sy8, int64_t ps, int na, float* out, int64_t os,
                             int accumulate);
 
+/**
+ * Bytes of one 32-column block of an interleaved Q5_0 group (npc_matmul_q5_0x8): the 8 rows' F16 scales, 4 chunks of
+ * 32 bytes as Q4_0's (low nibbles: elements 4c + i, high nibbles: 16 further on), then at NPC_Q5X8_PLANE a plane of
+ * 32 bytes, byte 4r + i holding in bit c the fifth bit of row r's element 4c + i and in bit 4 + c that of element
+ * 16 + 4c + i. The kernels are npc_q4x8_fn's with these blocks: per block fma((float)(sum q y - 16 sum y), d_x * d_y,
+ * acc) with q the unsigned quants 0..31 (sy8 holds 8 sum y, as for Q4_0; they take it twice).
+ */
+#define NPC_Q5X8_BLOCK 176
+#define NPC_Q5X8_PLANE 144
+
 /** d_y (widened) and 8 * the sum of the quants of `nb` Q8_0 blocks: what every group needs of an activation block. */
 typedef void (*npc_q8_sums_fn)(const uint8_t* y, int nb, float* dy, int32_t* sy8);
 
@@ -225,6 +235,7 @@ typedef struct npc_kernels {
     npc_q4kx8_fn q4_Kx8;          /* interleaved Q4_K; NULL = the scalar kernel (same bits) */
     npc_q8_K_pairs_fn q8_K_pairs; /* its activation precompute; NULL = the scalar one */
     npc_q5x4_fn q5_0x4;           /* interleaved Q5_0; NULL = the scalar kernel (same bits) */
+    npc_q4x8_fn q5_0x8;           /* interleaved Q5_0 in 8-row groups; NULL = the scalar kernel (same bits) */
 } npc_kernels;
 
 void npc_kernels_scalar(npc_kernels* k);

@@ -186,6 +186,26 @@ internal static unsafe class NativeKernels
     }
 
     /// <summary>
+    /// Whether the loaded library has the 8-row interleaved Q5_0 product (<see cref="MatMulQ5_0Interleaved8"/>): false
+    /// when the library is missing or older than ABI version 8.
+    /// </summary>
+    public static bool SupportsQ5_0Interleaved8 => IsAvailable && NativeLibraryBinding.HasQ5_0Interleaved8;
+
+    /// <summary>
+    /// <c>Q5_0Interleaved8.Compute</c> in the library, with the same bits on every path (AVX2, NEON, plain C), those of
+    /// the managed kernels (per block an exact integer dot, one FMA per row): <c>output[t * outputStride + r] = row r ·
+    /// activation t</c> for the <paramref name="groups"/> groups of 8 rows at <paramref name="packed"/>
+    /// (<see cref="Q5_0Interleaved8.Repack"/>'s layout) and <paramref name="tokens"/> Q8_0 activations
+    /// <paramref name="actStride"/> bytes apart. The caller splits a matrix's groups over its threads.
+    /// </summary>
+    public static void MatMulQ5_0Interleaved8(byte* packed, int cols, int groups, byte* act, long actStride, int tokens, float* output, long outputStride)
+    {
+        if (!CheckInterleaved(SupportsQ5_0Interleaved8, "The native library predates the 8-row interleaved Q5_0 kernel (ABI version 8); use the managed Q5_0Interleaved8.",
+            packed, cols, 32, 34, groups, 8, act, actStride, tokens, output, outputStride)) return;
+        NativeLibraryBinding.MatMulQ5_0x8(packed, cols, groups, act, actStride, tokens, output, outputStride);
+    }
+
+    /// <summary>
     /// The checks shared by the interleaved products, whose native entry points have no status to return: arguments they
     /// would ignore are errors here. False when there is nothing to compute. <paramref name="blockCols"/> and
     /// <paramref name="blockBytes"/>: an activation block's columns and bytes; <paramref name="groupRows"/>: rows per group.

@@ -22,7 +22,7 @@ internal static unsafe class NativeLibraryBinding
     public const string LibraryName = "npcsdk_native";
 
     /// <summary>NPC_ABI_VERSION of the header these bindings were written against.</summary>
-    public const int AbiVersion = 7;
+    public const int AbiVersion = 8;
 
     /// <summary>
     /// The oldest library version these bindings accept: version 4 only added <c>npc_matmul_q4_0x8</c> and version 5
@@ -30,7 +30,8 @@ internal static unsafe class NativeLibraryBinding
     /// <see cref="HasQ4_KInterleaved"/> are then false). Version 6 only changed the layout <c>npc_matmul_q4_Kx8</c> reads
     /// to the current <see cref="NpcSdk.Tensors.Q4_KInterleaved"/> one (1152-byte super-blocks, the packed scale bytes
     /// kept): a version 5 library reads the old 1184-byte layout, so <see cref="HasQ4_KInterleaved"/> is false for it.
-    /// Version 7 only added <c>npc_matmul_q5_0x4</c> (<see cref="HasQ5_0Interleaved"/>).
+    /// Version 7 only added <c>npc_matmul_q5_0x4</c> (<see cref="HasQ5_0Interleaved"/>) and version 8
+    /// <c>npc_matmul_q5_0x8</c> (<see cref="HasQ5_0Interleaved8"/>).
     /// </summary>
     public const int OldestAbiVersion = 3;
 
@@ -52,6 +53,9 @@ internal static unsafe class NativeLibraryBinding
     /// <summary>Whether the bound library has <c>npc_matmul_q5_0x4</c> (ABI version 7 on); set by <see cref="TryBind"/>.</summary>
     public static bool HasQ5_0Interleaved { get; private set; }
 
+    /// <summary>Whether the bound library has <c>npc_matmul_q5_0x8</c> (ABI version 8 on); set by <see cref="TryBind"/>.</summary>
+    public static bool HasQ5_0Interleaved8 { get; private set; }
+
 #if NET
     private static delegate* unmanaged[Cdecl]<int> s_abiVersion;
     private static delegate* unmanaged[Cdecl]<int> s_getPath;
@@ -69,6 +73,7 @@ internal static unsafe class NativeLibraryBinding
     private static delegate* unmanaged[Cdecl]<byte*, int, int, byte*, long, int, float*, long, void> s_matmulQ4_0x8;
     private static delegate* unmanaged[Cdecl]<byte*, int, int, byte*, long, int, int, int, float*, long, void> s_matmulQ4_Kx8;
     private static delegate* unmanaged[Cdecl]<byte*, int, int, byte*, long, int, float*, long, void> s_matmulQ5_0x4;
+    private static delegate* unmanaged[Cdecl]<byte*, int, int, byte*, long, int, float*, long, void> s_matmulQ5_0x8;
 
     public static int GetPath() => s_getPath();
 
@@ -109,6 +114,9 @@ internal static unsafe class NativeLibraryBinding
 
     public static void MatMulQ5_0x4(byte* packed, int cols, int groups, byte* act, long actStride, int tokens, float* output, long outStride) =>
         s_matmulQ5_0x4(packed, cols, groups, act, actStride, tokens, output, outStride);
+
+    public static void MatMulQ5_0x8(byte* packed, int cols, int groups, byte* act, long actStride, int tokens, float* output, long outStride) =>
+        s_matmulQ5_0x8(packed, cols, groups, act, actStride, tokens, output, outStride);
 
     /// <summary>Loads the library and resolves every export; false (with the reason) when any step fails.</summary>
     public static bool TryBind(out string failure)
@@ -158,6 +166,10 @@ internal static unsafe class NativeLibraryBinding
             IntPtr q5x4 = IntPtr.Zero;
             HasQ5_0Interleaved = version >= 7 && NativeLibrary.TryGetExport(handle, "npc_matmul_q5_0x4", out q5x4);
             s_matmulQ5_0x4 = (delegate* unmanaged[Cdecl]<byte*, int, int, byte*, long, int, float*, long, void>)q5x4;
+            // Optional (version 8 on): without it Q5_0 takes the 4-row layout.
+            IntPtr q5x8 = IntPtr.Zero;
+            HasQ5_0Interleaved8 = version >= 8 && NativeLibrary.TryGetExport(handle, "npc_matmul_q5_0x8", out q5x8);
+            s_matmulQ5_0x8 = (delegate* unmanaged[Cdecl]<byte*, int, int, byte*, long, int, float*, long, void>)q5x8;
             failure = string.Empty;
             return true;
         }
@@ -251,6 +263,9 @@ internal static unsafe class NativeLibraryBinding
     public static void MatMulQ5_0x4(byte* packed, int cols, int groups, byte* act, long actStride, int tokens, float* output, long outStride) =>
         npc_matmul_q5_0x4(packed, cols, groups, act, actStride, tokens, output, outStride);
 
+    public static void MatMulQ5_0x8(byte* packed, int cols, int groups, byte* act, long actStride, int tokens, float* output, long outStride) =>
+        npc_matmul_q5_0x8(packed, cols, groups, act, actStride, tokens, output, outStride);
+
     /// <summary>Calls one export to find out whether the library loads; false (with the reason) when it does not.</summary>
     public static bool TryBind(out string failure)
     {
@@ -275,6 +290,7 @@ internal static unsafe class NativeLibraryBinding
             HasQ4_0Interleaved = version >= 4 && ResolvesQ4_0x8();
             HasQ4_KInterleaved = version >= 6 && ResolvesQ4_Kx8();
             HasQ5_0Interleaved = version >= 7 && ResolvesQ5_0x4();
+            HasQ5_0Interleaved8 = version >= 8 && ResolvesQ5_0x8();
             failure = string.Empty;
             return true;
         }
@@ -328,6 +344,20 @@ internal static unsafe class NativeLibraryBinding
         try
         {
             npc_matmul_q5_0x4(null, 0, 0, null, 0, 0, null, 0);
+            return true;
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Resolves the optional <c>npc_matmul_q5_0x8</c> with a call that does nothing (no groups, no tokens).</summary>
+    private static bool ResolvesQ5_0x8()
+    {
+        try
+        {
+            npc_matmul_q5_0x8(null, 0, 0, null, 0, 0, null, 0);
             return true;
         }
         catch (EntryPointNotFoundException)
@@ -390,6 +420,10 @@ internal static unsafe class NativeLibraryBinding
 
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
     private static extern void npc_matmul_q5_0x4(byte* packed, int cols, int groups, byte* act, long actStride, int tokens,
+        float* output, long outStride);
+
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+    private static extern void npc_matmul_q5_0x8(byte* packed, int cols, int groups, byte* act, long actStride, int tokens,
         float* output, long outStride);
 #endif
 }
