@@ -41,6 +41,10 @@ for line in open(sys.argv[2]):
         ratio = lambda x, ref: f"{x / ref:.2f}x" if ref else "-"
         print(f"| {rec['shape']} | {rec['mix']} | {r['backend']} | {t} | {r['pp_tok_s']:.1f} ± {r['pp_sd']:.1f} | {ratio(r['pp_tok_s'], pp_ref)} "
               f"| {r['tg_tok_s']:.1f} ± {r['tg_sd']:.1f} | {ratio(r['tg_tok_s'], tg_ref)} | {r['ceiling_fraction'] * 100:.0f} % |")
-bw = [json.loads(l)["bench"]["bandwidth_GBps"] for l in open(sys.argv[2])]
-print("\nread bandwidth per run (GB/s, 1 / 2 threads): " + ", ".join(f"{b['1']:.1f}/{b['2']:.1f}" for b in bw))
+runs = [json.loads(l)["bench"] for l in open(sys.argv[2])]
+print("\nread bandwidth per run (GB/s, 1 / 2 threads): " + ", ".join(f"{b['bandwidth_GBps']['1']:.1f}/{b['bandwidth_GBps']['2']:.1f}" for b in runs))
+huge = [b["bandwidth_huge_pages_GBps"] for b in runs if "bandwidth_huge_pages_GBps" in b]
+if huge:
+    # The ceiling of rows whose weights sit on 2 MiB pages (their huge_pages is true).
+    print("through 2 MiB pages (the ceiling of weights held on them): " + ", ".join(f"{b['1']:.1f}/{b['2']:.1f}" for b in huge))
 PY
