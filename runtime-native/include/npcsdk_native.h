@@ -9,7 +9,7 @@
  * Paths: x86-64 AVX2+FMA+F16C, ARM64 NEON, plain C. The best path the CPU supports is picked on first use
  * (cpuid on x86-64; NEON is always present on ARM64); the environment variable NPCSDK_NATIVE_PATH=scalar|avx2|neon
  * or npc_set_path() overrides it. All paths compute the same exact int32 sums per block; results differ only in
- * the order of float additions (npc_matmul_q4_0x8, npc_matmul_q4_Kx8 and npc_matmul_q5_0x4 have one order on every
+ * the order of float additions (npc_matmul_q4_0x8, npc_matmul_q4_Kx8 and npc_matmul_q5_0x8 have one order on every
  * path). The AVX2 path of npc_matmul_kernel reproduces ggml-cpu's (AVX2 build) order of every float operation, so its
  * results are bit-identical to llama.cpp's and the managed kernels'.
  *
@@ -23,7 +23,7 @@
  *  - Buffers need the natural alignment of their block's fields: 2 bytes (4 for F32 and Q8_K). GGUF tensor data
  *    (32-byte aligned) and managed arrays always have it.
  *  - Functions return NPC_OK (0) or a negative NPC_ERR_* code (npc_matmul_q4_0x8, npc_matmul_q4_Kx8 and
- *    npc_matmul_q5_0x4 return nothing); they never abort and never allocate except npc_matmul for F16/BF16 weights
+ *    npc_matmul_q5_0x8 return nothing); they never abort and never allocate except npc_matmul for F16/BF16 weights
  *    (one float copy of the activations per call) and npc_attention for heads longer than 256. The first call of any
  *    kernel builds the kernel tables and a 256 KiB fp16->float table.
  *  - Thread safety: every function may be called concurrently from several threads (the C# runtime splits the
@@ -54,7 +54,7 @@ extern "C" {
  * npc_matmul_q4_Kx8, each changing nothing else, so a caller can use version 3 and 4 libraries without them.
  * Version 6 changed only the layout npc_matmul_q4_Kx8 reads (1152-byte super-blocks, the packed scale bytes kept; a
  * version 5 library reads 1184-byte ones with the scales and mins unpacked): use npc_matmul_q4_Kx8 from version 6 on.
- * Version 7 added npc_matmul_q5_0x4 and version 8 npc_matmul_q5_0x8, each changing nothing else.
+ * Version 7 added npc_matmul_q5_0x4 (4-row groups, vec_dot's arithmetic); version 8 replaced it by npc_matmul_q5_0x8.
  */
 #define NPC_ABI_VERSION 8
 
@@ -199,28 +199,7 @@ NPC_API void npc_matmul_q4_Kx8(const uint8_t* packed, int cols, int groups, cons
                                int tokens, int first_row, int gemm_rows, float* out, int64_t out_stride);
 
 /**
- * Q5_0 weights interleaved in groups of 4 rows (the managed NpcSdk.Tensors.Q5_0Interleaved layout) times `tokens`
- * Q8_0 activation rows:
- *
- *   out[t * out_stride + r] = dot(row r, activation t)   for t in [0, tokens), r in [0, 4 * groups)
- *
- * `packed` points at the first of `groups` groups; a group takes the bytes of its 4 rows in Q5_0. Each row's blocks go
- * in chunks of 8 (176 bytes): the 8 F16 scales, then 4 vectors of 32 bytes (vector j: block 2j's low four bits in the
- * low nibbles, block 2j + 1's in the high ones, element i in byte i), then 32 bytes whose byte i holds the fifth bit of
- * element i of block k in bit k. A group is chunk by chunk, each chunk the 4 rows' one after another; a row's last
- * (cols / 32) % 8 blocks stay in Q5_0 (block_q5_0), the 4 rows' after the chunks, row 0's first.
- * Activation t is at `act + t * act_stride` bytes (cols / 32 blocks of block_q8_0). Every path, AVX2, NEON and plain
- * C, gives each element the bits of ggml_vec_dot_q5_0_q8_0 on x86 AVX2 (npc_matmul's AVX2 path): per block, in order,
- * the 8 int32 lanes (each the exact sum of 4 adjacent products) FMA'd with d_x * d_y into 8 float lanes from 0, then
- * ggml's horizontal sum of the lanes.
- * A hot-path entry point without a status: it does nothing when a pointer is NULL, cols is not a positive multiple of
- * 32 or groups or tokens is not positive. It never allocates.
- */
-NPC_API void npc_matmul_q5_0x4(const uint8_t* packed, int cols, int groups, const uint8_t* act, int64_t act_stride,
-                               int tokens, float* out, int64_t out_stride);
-
-/**
- * Q5_0 weights interleaved in groups of 8 rows (the managed NpcSdk.Tensors.Q5_0Interleaved8 layout) times `tokens`
+ * Q5_0 weights interleaved in groups of 8 rows (the managed NpcSdk.Tensors.Q5_0Interleaved layout) times `tokens`
  * Q8_0 activation rows: out[t * out_stride + r] = dot(row r, activation t) for r in [0, 8 * groups).
  *
  * A group's 32-column blocks follow one another, 176 bytes each: the 8 rows' F16 scales; 4 chunks of 32 bytes, chunk

@@ -825,65 +825,15 @@ static AVX2 void q5_0x8(const uint8_t* x, int64_t gs, int ng, int nb, const uint
 }
 
 /*
- * Interleaved Q5_0 (npc_matmul_q5_0x4), the managed Q5_0Interleaved kernel: the fifth bits of a chunk's 8 blocks sit in
- * one 32-byte plane, so a block's quants take two instructions to unpack (the plane shifted so that its bit reaches
- * bit 4 of every byte, and'ed, or'ed onto the nibbles) instead of ggml's five. Every lane is ggml's int32 sum of 4
- * products, exact, FMA'd with d_x * d_y block after block, then hsum_float_8: the bits of ggml_vec_dot_q5_0_q8_0
- * (rows_q5_0). A chunk's 8 products d_x * d_y of a row and an activation take one vmulps (the same products as one at
- * a time) and wait on the stack, each block's a broadcast load instead of a multiply and a shuffle.
- */
-
-/*
- * Hides where `p` points from the optimizer for one iteration: otherwise GCC hoists the address of every scale it
- * broadcasts out of the loop, then spills the 32 pointers and reloads one before each broadcast.
- */
-#define Q5X4_OPAQUE(p) __asm__("" : "+r"(p))
-
-/** Block k's fifth bits at bit 4 of every byte (other bits to be masked off); k is a constant after inlining. */
-INLINE AVX2 __m256i q5x4_fifth(__m256i plane, const int k)
-{
-    switch (k) {
-    case 0: return _mm256_slli_epi16(plane, 4);
-    case 1: return _mm256_slli_epi16(plane, 3);
-    case 2: return _mm256_slli_epi16(plane, 2);
-    case 3: return _mm256_slli_epi16(plane, 1);
-    case 4: return plane;
-    case 5: return _mm256_srli_epi16(plane, 1);
-    case 6: return _mm256_srli_epi16(plane, 2);
-    default: return _mm256_srli_epi16(plane, 3);
-    }
-}
-
-/** Blocks 2j and 2j + 1 of a row's chunk as unsigned quants 0..31. */
-INLINE AVX2 void q5x4_unpack(const uint8_t* ch, const int j, __m256i* xa, __m256i* xb)
-{
-    const __m256i m4 = _mm256_set1_epi8(0x0F), b4 = _mm256_set1_epi8(0x10);
-    const __m256i nib = loadu(ch + NPC_Q5X4_NIBBLES + 32 * j), plane = loadu(ch + NPC_Q5X4_PLANE);
-    *xa = _mm256_or_si256(_mm256_and_si256(nib, m4), _mm256_and_si256(q5x4_fifth(plane, 2 * j), b4));
-    *xb = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(nib, 4), m4), _mm256_and_si256(q5x4_fifth(plane, 2 * j + 1), b4));
-}
-
-/** ggml's int32 lanes of (x - 16) . y from the unsigned quants x and 16 x the activation's pair sums. */
-INLINE AVX2 __m256i q5x4_lanes(__m256i x, __m256i y, __m256i y16)
-{
-    return _mm256_madd_epi16(_mm256_sub_epi16(_mm256_maddubs_epi16(x, y), y16), _mm256_set1_epi16(1));
-}
-
-/*
  * The interleaved kernels with AVX2, then with AVX512-VNNI (kernels_avx2_interleaved.h). The VNNI forms give every
  * int32 lane the same integer, so the float steps (and bits) are the AVX2 kernels': Q4_0x8 accumulates a row's 32
  * nibble x activation products per block straight into its int32 lane (the AVX2 form sums the same products in i16,
- * exact, before one vpmaddwd; no int32 wrap either way); Q5_0x4's decode starts each lane's vpdpbusd from -16 x the
- * activation's 4-element sum (shared by the 4 rows) instead of taking 16 x its pair sums off in i16; the vpsignb forms
- * (2 to 4 activations, the tail blocks) never saturate vpmaddubsw, as |x - 16| <= 16.
+ * exact, before one vpmaddwd; no int32 wrap either way).
  */
 #define IL_TARGET AVX2
 #define IL_NAME(f) f
-#define IL_MUL_SUM mul_sum_us8
 #define IL_Q4X8_CHUNK(s, lo, hi, qy, c) _mm256_add_epi16(s, q4x8_chunk(lo, hi, qy, c))
 #define IL_Q4X8_WIDEN(s) _mm256_madd_epi16(s, _mm256_set1_epi16(1))
-#define IL_Q5X4_YSUMS(b4, y) _mm256_maddubs_epi16(b4, y)
-#define IL_Q5X4_LANES q5x4_lanes
 #include "kernels_avx2_interleaved.h"
 
 INLINE VNNI __m256i q4x8_chunk_vnni(__m256i s, __m256i lo, __m256i hi, const uint8_t* qy, const int c)
@@ -892,20 +842,10 @@ INLINE VNNI __m256i q4x8_chunk_vnni(__m256i s, __m256i lo, __m256i hi, const uin
     return _mm256_dpbusd_epi32(s, hi, _mm256_set1_epi32((int)npc_load_u32(qy + 16 + 4 * c)));
 }
 
-INLINE VNNI __m256i q5x4_ysums_vnni(__m256i b4, __m256i y)
-{
-    return _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_dpbusd_epi32(_mm256_setzero_si256(), b4, y));
-}
-
-INLINE VNNI __m256i q5x4_lanes_vnni(__m256i x, __m256i y, __m256i ys) { return _mm256_dpbusd_epi32(ys, x, y); }
-
 #define IL_TARGET VNNI
 #define IL_NAME(f) f##_vnni
-#define IL_MUL_SUM mul_sum_vnni
 #define IL_Q4X8_CHUNK q4x8_chunk_vnni
 #define IL_Q4X8_WIDEN(s) (s)
-#define IL_Q5X4_YSUMS q5x4_ysums_vnni
-#define IL_Q5X4_LANES q5x4_lanes_vnni
 #include "kernels_avx2_interleaved.h"
 
 /*
@@ -1271,12 +1211,10 @@ void npc_kernels_avx2(npc_kernels* k, int vnni)
     k->q8_0_sums = q8_0_sums;
     k->q4_Kx8 = q4_Kx8;
     k->q8_K_pairs = q8_K_pairs;
-    k->q5_0x4 = q5_0x4;
     k->q5_0x8 = q5_0x8;
     if (vnni) {
         k->rows[NPC_TYPE_Q8_0] = rows_q8_0_decode_vnni;
         k->q4_0x8 = q4_0x8_vnni;
-        k->q5_0x4 = q5_0x4_vnni;
     }
 }
 

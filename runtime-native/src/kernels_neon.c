@@ -375,107 +375,6 @@ static void q8_0_sums(const uint8_t* y, int nb, float* dy, int32_t* sy8)
 }
 
 /*
- * Interleaved Q5_0 (npc_matmul_q5_0x4), with the bits of ggml_vec_dot_q5_0_q8_0 on x86 (not of ggml's NEON kernel,
- * which sums a block's products into one float): a block's quants q - 16 are the nibbles with 0xF0 or'ed in where the
- * plane's bit for the block is clear; each of the x86 kernel's 8 int32 lanes, the sum of 4 adjacent products, is an
- * sdot lane with dotprod, else smull products (at most 16 x 128 in magnitude) added pairwise twice, exact; its 8 float
- * lanes are two float32x4 per chain, fused with d_x * d_y block after block (vfmaq_n_f32 rounds once, as vfmadd231ps
- * does), and reduced in hsum_float_8's order.
- */
-
-/** The quants - 16 of block k of a chunk, 16 elements: `low4` their low four bits, `plane` their fifth-bit bytes. */
-INLINE int8x16_t q5x4_quants(uint8x16_t low4, uint8x16_t plane, const int k)
-{
-    const uint8x16_t set = vtstq_u8(plane, vdupq_n_u8((uint8_t)(1u << k)));
-    return vreinterpretq_s8_u8(vorrq_u8(low4, vbicq_u8(vdupq_n_u8(0xF0), set)));
-}
-
-/** acc[0..1] (lanes 0..3, 4..7) += ggml's 8 int32 lanes of one block (x0, x1: elements 0..15, 16..31) times d. */
-INLINE void q5x4_step(float32x4_t* acc, int8x16_t x0, int8x16_t x1, const int8_t* y, float d)
-{
-    const int8x16_t y0 = vld1q_s8(y), y1 = vld1q_s8(y + 16);
-#if defined(__ARM_FEATURE_DOTPROD)
-    const int32x4_t l0 = vdotq_s32(vdupq_n_s32(0), x0, y0), l1 = vdotq_s32(vdupq_n_s32(0), x1, y1);
-#else
-    const int32x4_t l0 = vpaddlq_s16(vpaddq_s16(vmull_s8(vget_low_s8(x0), vget_low_s8(y0)), vmull_high_s8(x0, y0)));
-    const int32x4_t l1 = vpaddlq_s16(vpaddq_s16(vmull_s8(vget_low_s8(x1), vget_low_s8(y1)), vmull_high_s8(x1, y1)));
-#endif
-    acc[0] = vfmaq_n_f32(acc[0], vcvtq_f32_s32(l0), d);
-    acc[1] = vfmaq_n_f32(acc[1], vcvtq_f32_s32(l1), d);
-}
-
-/** hsum_float_8 of lanes 0..3 and 4..7: the halves added, then (t0 + t2) + (t1 + t3). */
-INLINE float q5x4_hsum(const float32x4_t* acc)
-{
-    const float32x4_t t = vaddq_f32(acc[0], acc[1]);
-    return vpadds_f32(vadd_f32(vget_low_f32(t), vget_high_f32(t)));
-}
-
-/* One group against `na` (1 or 2) activations: each block of a row unpacked once for both (16 chains in registers). */
-INLINE void q5_0x4_group(const uint8_t* x, int nb, const uint8_t* y, int64_t ys, float* out, int64_t os, const int na)
-{
-    const uint8x16_t m4 = vdupq_n_u8(0x0F);
-    float32x4_t acc[4][2][2];
-    for (int r = 0; r < 4; r++)
-        for (int k = 0; k < na; k++) acc[r][k][0] = acc[r][k][1] = vdupq_n_f32(0);
-    const int chunks = nb / 8, tail = nb % 8;
-    const block_q8_0* yb = (const block_q8_0*)y;
-    for (int c = 0; c < chunks; c++, x += 4 * NPC_Q5X4_CHUNK, yb += 8) {
-        for (int j = 0; j < 4; j++) {
-            float da[2], db[2];
-            for (int k = 0; k < na; k++) {
-                const block_q8_0* ya = (const block_q8_0*)((const uint8_t*)(yb + 2 * j) + k * ys);
-                da[k] = h16(ya[0].d);
-                db[k] = h16(ya[1].d);
-            }
-            for (int r = 0; r < 4; r++) {
-                const uint8_t* ch = x + r * NPC_Q5X4_CHUNK;
-                const uint8x16_t n0 = vld1q_u8(ch + NPC_Q5X4_NIBBLES + 32 * j), n1 = vld1q_u8(ch + NPC_Q5X4_NIBBLES + 32 * j + 16);
-                const uint8x16_t p0 = vld1q_u8(ch + NPC_Q5X4_PLANE), p1 = vld1q_u8(ch + NPC_Q5X4_PLANE + 16);
-                const int8x16_t xa0 = q5x4_quants(vandq_u8(n0, m4), p0, 2 * j), xa1 = q5x4_quants(vandq_u8(n1, m4), p1, 2 * j);
-                const int8x16_t xb0 = q5x4_quants(vshrq_n_u8(n0, 4), p0, 2 * j + 1), xb1 = q5x4_quants(vshrq_n_u8(n1, 4), p1, 2 * j + 1);
-                uint16_t ha, hb;
-                memcpy(&ha, ch + 4 * j, 2);
-                memcpy(&hb, ch + 4 * j + 2, 2);
-                const float dxa = h16(ha), dxb = h16(hb);
-                for (int k = 0; k < na; k++) {
-                    const block_q8_0* ya = (const block_q8_0*)((const uint8_t*)(yb + 2 * j) + k * ys);
-                    q5x4_step(acc[r][k], xa0, xa1, ya[0].qs, dxa * da[k]);
-                    q5x4_step(acc[r][k], xb0, xb1, ya[1].qs, dxb * db[k]);
-                }
-            }
-        }
-    }
-    /* The rows' last nb % 8 blocks, in Q5_0. */
-    const block_q5_0* xt = (const block_q5_0*)x;
-    for (int b = 0; b < tail; b++, yb++) {
-        for (int r = 0; r < 4; r++) {
-            const block_q5_0* xr = xt + r * tail + b;
-            int8x16_t q0, q1;
-            UNPACK_Q5_0(xr, q0, q1);
-            const float dx = h16(xr->d);
-            for (int k = 0; k < na; k++) {
-                const block_q8_0* yk = (const block_q8_0*)((const uint8_t*)yb + k * ys);
-                q5x4_step(acc[r][k], q0, q1, yk->qs, dx * h16(yk->d));
-            }
-        }
-    }
-    for (int k = 0; k < na; k++)
-        for (int r = 0; r < 4; r++) out[k * os + r] = q5x4_hsum(acc[r][k]);
-}
-
-static void q5_0x4(const uint8_t* x, int64_t gs, int ng, int nb, const uint8_t* y, int64_t ys, const float* dy,
-                   int64_t ps, int na, float* out, int64_t os)
-{
-    for (int g = 0; g < ng; g++) {
-        const uint8_t* xg = x + g * gs;
-        int k = 0;
-        for (; k + 2 <= na; k += 2) q5_0x4_group(xg, nb, y + k * ys, ys, out + k * os + 4 * g, os, 2);
-        if (k < na) q5_0x4_group(xg, nb, y + k * ys, ys, out + k * os + 4 * g, os, 1);
-    }
-}
-
-/*
  * Interleaved Q4_K (npc_matmul_q4_Kx8): the same chunk layout as interleaved Q4_0, so each row's products stay in its
  * own lanes; the low and the high nibbles (sub-blocks 2j and 2j + 1, different scales) are summed apart. With dotprod,
  * sdot sums each row's four into its int32 lane; baseline ARMv8.0 widens, smull/smlal of two rows x four bytes into
@@ -1006,7 +905,6 @@ void npc_kernels_neon(npc_kernels* k)
     k->q8_0_sums = q8_0_sums;
     k->q4_Kx8 = q4_Kx8;
     k->q8_K_pairs = q8_K_pairs;
-    k->q5_0x4 = q5_0x4;
 }
 
 #endif /* NPC_ARM64 */

@@ -578,64 +578,6 @@ static void q5_0x8(const uint8_t* x, int64_t gs, int ng, int nb, const uint8_t* 
     }
 }
 
-/* ---- Interleaved Q5_0 (npc_matmul_q5_0x4) ---- */
-
-/* ggml_vec_dot_q5_0_q8_0's x86 arithmetic on one block of 32 quants q - 16: lane l the exact sum of elements
-   4l..4l+3, acc[l] = fmaf((float)lane, d, acc[l]) (vfmadd231ps is fused; fmaf rounds once too). */
-static void q5_0x4_block(const int8_t* q, const int8_t* y, float d, float* acc)
-{
-    for (int l = 0; l < 8; l++) {
-        int32_t s = 0;
-        for (int j = 4 * l; j < 4 * l + 4; j++) s += q[j] * y[j];
-        acc[l] = fmaf((float)s, d, acc[l]);
-    }
-}
-
-/* ggml's hsum_float_8: the two halves added, then (t0 + t2) + (t1 + t3). */
-static float hsum8(const float* a)
-{
-    return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
-}
-
-/* Each block of the 4 rows unpacked to q - 16 once for every activation, then each activation's 8 lanes. */
-static void q5_0x4(const uint8_t* x, int64_t gs, int ng, int nb, const uint8_t* y, int64_t ys, const float* dy,
-                   int64_t ps, int na, float* out, int64_t os)
-{
-    const int chunks = nb / 8, tail = nb % 8;
-    for (int g = 0; g < ng; g++) {
-        const uint8_t* xg = x + g * gs;
-        float acc[NPC_MAX_ACT][4][8] = { { { 0 } } };
-        for (int b = 0; b < nb; b++) {
-            for (int r = 0; r < 4; r++) {
-                int8_t q[32];
-                uint16_t dh;
-                if (b < 8 * chunks) {
-                    /* Chunk c of row r: scales, nibble vectors (block 2j low, 2j + 1 high), the fifth-bit plane. */
-                    const uint8_t* ch = xg + ((int64_t)(b / 8) * 4 + r) * NPC_Q5X4_CHUNK;
-                    const int kb = b % 8;
-                    memcpy(&dh, ch + 2 * kb, 2);
-                    for (int i = 0; i < 32; i++) {
-                        const uint8_t v = ch[NPC_Q5X4_NIBBLES + 32 * (kb / 2) + i];
-                        const int low4 = kb % 2 ? v >> 4 : v & 0x0F;
-                        q[i] = (int8_t)((low4 | (((ch[NPC_Q5X4_PLANE + i] >> kb) & 1) << 4)) - 16);
-                    }
-                } else {
-                    const block_q5_0* xb = (const block_q5_0*)(xg + (int64_t)chunks * 4 * NPC_Q5X4_CHUNK) + r * tail + (b - 8 * chunks);
-                    dh = xb->d;
-                    unpack_q5(xb->qs, npc_load_u32(xb->qh), 16, q);
-                }
-                const float dx = NPC_FP16(dh);
-                for (int k = 0; k < na; k++) {
-                    const block_q8_0* yb = (const block_q8_0*)(y + k * ys) + b;
-                    q5_0x4_block(q, yb->qs, dx * NPC_FP16(yb->d), acc[k][r]);
-                }
-            }
-        }
-        for (int k = 0; k < na; k++)
-            for (int r = 0; r < 4; r++) out[k * os + 4 * g + r] = hsum8(acc[k][r]);
-    }
-}
-
 /* ---- Interleaved Q4_K (npc_matmul_q4_Kx8) ---- */
 
 static void q8_K_pairs(const uint8_t* y, int nb, int32_t* pairs)
@@ -784,7 +726,6 @@ void npc_kernels_scalar(npc_kernels* k)
     k->q8_0_sums = q8_0_sums;
     k->q4_Kx8 = q4_Kx8;
     k->q8_K_pairs = q8_K_pairs;
-    k->q5_0x4 = q5_0x4;
 }
 
 /* ---- Dequantization (ggml's dequantize_row_*): scalar on every path, except F16/BF16 (the active path's widen) ---- */

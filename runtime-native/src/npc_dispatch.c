@@ -125,7 +125,6 @@ static void build_table(int path, npc_kernels* out)
     if (!k.q8_0_sums) k.q8_0_sums = scalar.q8_0_sums;
     if (!k.q4_Kx8) k.q4_Kx8 = scalar.q4_Kx8;
     if (!k.q8_K_pairs) k.q8_K_pairs = scalar.q8_K_pairs;
-    if (!k.q5_0x4) k.q5_0x4 = scalar.q5_0x4;
     if (!k.q5_0x8) k.q5_0x8 = scalar.q5_0x8;
     if (!k.widen[NPC_TYPE_F16]) k.widen[NPC_TYPE_F16] = scalar.widen[NPC_TYPE_F16];
     if (!k.widen[NPC_TYPE_BF16]) k.widen[NPC_TYPE_BF16] = scalar.widen[NPC_TYPE_BF16];
@@ -477,52 +476,6 @@ void npc_matmul_q4_Kx8(const uint8_t* packed, int cols, int groups, const uint8_
         for (int g0 = 0; g0 < groups; g0 += gt)
             q4_Kx8_pass(k, packed + g0 * gs, gs, groups - g0 < gt ? groups - g0 : gt, blocks, y, act_stride, pairs, ps,
                         nt, st, o + 8 * (int64_t)g0, out_stride);
-    }
-}
-
-/* ---- Interleaved Q5_0 ---- */
-
-/* Activation scales on the stack (16 KiB): 4 tokens of 32768 columns, 32 tokens of 4096. */
-#define NPC_Q5X4_STACK 4096
-
-void npc_matmul_q5_0x4(const uint8_t* packed, int cols, int groups, const uint8_t* act, int64_t act_stride,
-                       int tokens, float* out, int64_t out_stride)
-{
-    if (!packed || !act || !out || cols <= 0 || cols % NPC_QK != 0 || groups <= 0 || tokens <= 0) return;
-    const npc_kernels* k = npc_active();
-    const int blocks = cols / NPC_QK;
-    const int64_t gs = (int64_t)blocks * 4 * sizeof(block_q5_0);
-    if (tokens == 1 || blocks > NPC_Q5X4_STACK) {
-        /* One activation at a time (decode, or rows longer than the buffer): the kernels read its scales themselves. */
-        for (int t = 0; t < tokens; t++)
-            k->q5_0x4(packed, gs, groups, blocks, act + t * act_stride, act_stride, NULL, 0, 1, out + t * out_stride, out_stride);
-        return;
-    }
-
-    /* Each activation block's scale widened once per call instead of once per row; windows of tokens when the batch's
-       do not fit. */
-    float dy[NPC_Q5X4_STACK];
-    const int tw = tokens <= NPC_Q5X4_STACK / blocks ? tokens : NPC_Q5X4_STACK / blocks;
-    for (int t0 = 0; t0 < tokens; t0 += tw) {
-        const int nt = tokens - t0 < tw ? tokens - t0 : tw;
-        const uint8_t* y = act + t0 * act_stride;
-        float* o = out + t0 * out_stride;
-        for (int t = 0; t < nt; t++)
-            for (int b = 0; b < blocks; b++) dy[t * blocks + b] = npc_fp16_table[((const block_q8_0*)(y + t * act_stride))[b].d];
-        if (nt <= 4) {
-            /* One pass: each group's activations run while its rows are in L1. */
-            k->q5_0x4(packed, gs, groups, blocks, y, act_stride, dy, blocks, nt, o, out_stride);
-            continue;
-        }
-        /* Tiles of groups, 4 activations at a time per tile: the tile's weights come from cache after the first. */
-        int gt = (int)(NPC_Q4X8_TILE / gs);
-        if (gt < 1) gt = 1;
-        for (int g0 = 0; g0 < groups; g0 += gt) {
-            const int ng = groups - g0 < gt ? groups - g0 : gt;
-            for (int t = 0; t < nt; t += 4)
-                k->q5_0x4(packed + g0 * gs, gs, ng, blocks, y + t * act_stride, act_stride, dy + t * blocks, blocks,
-                          nt - t < 4 ? nt - t : 4, o + t * out_stride + 4 * (int64_t)g0, out_stride);
-        }
     }
 }
 

@@ -201,27 +201,6 @@ typedef void (*npc_q4kx8_fn)(const uint8_t* x, int64_t gs, int ng, int nb, const
  */
 typedef void (*npc_q8_K_pairs_fn)(const uint8_t* y, int nb, int32_t* pairs);
 
-/**
- * Interleaved Q5_0 (npc_matmul_q5_0x4): a row's blocks go in chunks of 8 (NPC_Q5X4_CHUNK bytes, as the 8 blocks): the
- * 8 F16 scales, at NPC_Q5X4_NIBBLES 4 vectors of 32 bytes (vector j: block 2j's low four bits in the low nibbles,
- * block 2j + 1's in the high ones, element i in byte i), at NPC_Q5X4_PLANE 32 bytes whose byte i holds the fifth bit of
- * element i of block k in bit k. A group of 4 rows is chunk by chunk, each chunk the 4 rows' one after another, then
- * the rows' last nb % 8 blocks in plain Q5_0, row 0's first.
- */
-#define NPC_Q5X4_CHUNK 176
-#define NPC_Q5X4_NIBBLES 16
-#define NPC_Q5X4_PLANE 144
-
-/**
- * Interleaved Q5_0: `ng` groups of 4 rows (group g at `x + g * gs`, `nb` blocks) times `na` (1..4) Q8_0 activations
- * (activation k at `y + k * ys`, its block scales widened at dy[k * ps + b]; dy is NULL when na is 1, and a path may
- * read the scales from the blocks instead). Writes out[k * os + 4 * g + r]: per block, in order, the 8 int32 lanes of
- * ggml_vec_dot_q5_0_q8_0 (each the exact sum of 4 adjacent products) FMA'd with d_x * d_y into 8 float lanes from 0,
- * then ggml's hsum of the lanes ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)).
- */
-typedef void (*npc_q5x4_fn)(const uint8_t* x, int64_t gs, int ng, int nb, const uint8_t* y, int64_t ys, const float* dy,
-                            int64_t ps, int na, float* out, int64_t os);
-
 typedef struct npc_kernels {
     int path;
     npc_rows_fn rows[31];     /* by weight type id, ggml_vec_dot's order; NULL = use the scalar kernel */
@@ -234,8 +213,7 @@ typedef struct npc_kernels {
     npc_q8_sums_fn q8_0_sums; /* its activation precompute; NULL = the scalar one */
     npc_q4kx8_fn q4_Kx8;          /* interleaved Q4_K; NULL = the scalar kernel (same bits) */
     npc_q8_K_pairs_fn q8_K_pairs; /* its activation precompute; NULL = the scalar one */
-    npc_q5x4_fn q5_0x4;           /* interleaved Q5_0; NULL = the scalar kernel (same bits) */
-    npc_q4x8_fn q5_0x8;           /* interleaved Q5_0 in 8-row groups; NULL = the scalar kernel (same bits) */
+    npc_q4x8_fn q5_0x8;           /* interleaved Q5_0; NULL = the scalar kernel (same bits) */
 } npc_kernels;
 
 void npc_kernels_scalar(npc_kernels* k);

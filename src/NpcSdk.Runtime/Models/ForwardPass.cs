@@ -548,7 +548,7 @@ namespace NpcSdk.Models
 
         /// <summary>
         /// Interleaved weights (<see cref="Q4_0Interleaved"/>, <see cref="Q4_KInterleaved"/>, <see cref="Q8_0Interleaved"/>,
-        /// <see cref="Q5_0Interleaved8"/>, or <see cref="Q5_0Interleaved"/> for a plugin older than ABI 8) over a range of row groups, every activation row at once, by the managed kernels or
+        /// <see cref="Q5_0Interleaved"/>) over a range of row groups, every activation row at once, by the managed kernels or
         /// the plugin (Q4_0, Q4_K, Q5_0).
         /// </summary>
         private sealed class InterleavedWork : IRangeWork
@@ -578,8 +578,6 @@ namespace NpcSdk.Models
                     {
                         if (_w.Type == TensorType.Q4_0)
                             NpcSdk.Native.NativeKernels.MatMulQ4_0Interleaved(w, _w.Cols, end - start, a, _act.RowBytes, _batch, first, _outStride);
-                        else if (_w.Type == TensorType.Q5_0 && _w.Q5_0InEights)
-                            NpcSdk.Native.NativeKernels.MatMulQ5_0Interleaved8(w, _w.Cols, end - start, a, _act.RowBytes, _batch, first, _outStride);
                         else if (_w.Type == TensorType.Q5_0)
                             NpcSdk.Native.NativeKernels.MatMulQ5_0Interleaved(w, _w.Cols, end - start, a, _act.RowBytes, _batch, first, _outStride);
                         else
@@ -592,7 +590,7 @@ namespace NpcSdk.Models
                     else if (_w.Type == TensorType.Q4_K)
                         Q4_KInterleaved.Compute(w, _w.Cols, end - start, a, _act.RowBytes, _batch, _firstRow, _gemmRows, first, _outStride);
                     else if (_w.Type == TensorType.Q5_0)
-                        Q5_0Interleaved8.Compute(w, _w.Cols, end - start, a, _act.RowBytes, _batch, first, _outStride);
+                        Q5_0Interleaved.Compute(w, _w.Cols, end - start, a, _act.RowBytes, _batch, first, _outStride);
                     else
                         Q8_0Interleaved.Compute(w, _w.Cols, end - start, a, _act.RowBytes, _batch, first, _outStride);
 #else

@@ -19,8 +19,8 @@ namespace NpcSdk.Models
         public ModelWeights Weights { get; }
 
         /// <summary>
-        /// Lays out the weights the chosen kernels read faster another way: Q4_0 and Q4_K matrices in 8-row groups and
-        /// Q5_0 ones in 8-row groups (4-row ones for a plugin older than ABI 8), for the managed kernels or a plugin that has them, long-rowed Q8_0 matrices in 4-row
+        /// Lays out the weights the chosen kernels read faster another way: Q4_0, Q4_K and Q5_0 matrices in 8-row groups,
+        /// for the managed kernels or a plugin that has them, long-rowed Q8_0 matrices in 4-row
         /// groups for the managed kernels. Where 2 MiB pages are to be had (<paramref name="hugePages"/> and
         /// <see cref="NpcSdk.Native.WeightArena.HugePagesAvailable"/>), the other matrices of the matrix products are
         /// copied there too, out of the file mapping. Returns the bytes laid out or copied.
@@ -31,7 +31,6 @@ namespace NpcSdk.Models
             long arenaBytes = 0;
             foreach (var w in Weights.Matrices())
             {
-                w.Q5_0InEights = !UseNativeKernels || NpcSdk.Native.NativeKernels.SupportsQ5_0Interleaved8;
                 if (Wanted(w)) arenaBytes += NpcSdk.Native.WeightArena.Footprint(w.InterleavedBytes);
                 else if (copy && Copied(w)) arenaBytes += NpcSdk.Native.WeightArena.Footprint(w.Bytes);
             }
@@ -87,11 +86,7 @@ namespace NpcSdk.Models
                 case NpcSdk.Tensors.TensorType.Q8_0:
                     return NpcSdk.Tensors.Q8_0Interleaved.CanRepack(w.Rows, w.Cols) && !UseNativeKernels && ManagedLayouts;
                 case NpcSdk.Tensors.TensorType.Q5_0:
-                    if (!UseNativeKernels) return NpcSdk.Tensors.Q5_0Interleaved8.CanRepack(w.Rows, w.Cols) && ManagedLayouts;
-                    // The plugin's 8-row layout (ABI 8), or its 4-row one from an older library.
-                    return NpcSdk.Native.NativeKernels.SupportsQ5_0Interleaved8
-                        ? NpcSdk.Tensors.Q5_0Interleaved8.CanRepack(w.Rows, w.Cols)
-                        : NpcSdk.Tensors.Q5_0Interleaved.CanRepack(w.Rows, w.Cols) && NpcSdk.Native.NativeKernels.SupportsQ5_0Interleaved;
+                    return NpcSdk.Tensors.Q5_0Interleaved.CanRepack(w.Rows, w.Cols) && (UseNativeKernels ? NpcSdk.Native.NativeKernels.SupportsQ5_0Interleaved : ManagedLayouts);
                 default:
                     return false;
             }

@@ -32,7 +32,7 @@ namespace NpcSdk.Models
         public bool Mapped { get; private set; }
 
         /// <summary>
-        /// The same weights laid out for the 8-row Q4_0 or Q4_K kernels or the 4-row Q8_0 or Q5_0 kernels (<see cref="Q4_0Interleaved"/>,
+        /// The same weights laid out for the 8-row Q4_0, Q4_K or Q5_0 kernels or the 4-row Q8_0 kernels (<see cref="Q4_0Interleaved"/>,
         /// <see cref="Q4_KInterleaved"/>, <see cref="Q8_0Interleaved"/>, <see cref="Q5_0Interleaved"/>) in the model's
         /// <see cref="NpcSdk.Native.WeightArena"/>, or null. <see cref="Data"/> stays valid (embedding lookups read it), its
         /// pages released from memory.
@@ -42,19 +42,13 @@ namespace NpcSdk.Models
         /// <summary>Whether <see cref="Interleaved"/> is set.</summary>
         public bool IsInterleaved => Interleaved != null;
 
-        /// <summary>
-        /// Q5_0 goes in the managed kernels' 8-row groups (<see cref="Q5_0Interleaved8"/>) rather than the plugin's 4-row
-        /// ones (<see cref="Q5_0Interleaved"/>); set before laying out.
-        /// </summary>
-        public bool Q5_0InEights { get; set; }
-
         /// <summary>Whether an interleaved layout exists for this matrix's type and shape.</summary>
         public bool CanInterleave => Type switch
         {
             TensorType.Q4_0 => Q4_0Interleaved.CanRepack(Rows, Cols),
             TensorType.Q4_K => Q4_KInterleaved.CanRepack(Rows, Cols),
             TensorType.Q8_0 => Q8_0Interleaved.CanRepack(Rows, Cols),
-            TensorType.Q5_0 => Q5_0InEights ? Q5_0Interleaved8.CanRepack(Rows, Cols) : Q5_0Interleaved.CanRepack(Rows, Cols),
+            TensorType.Q5_0 => Q5_0Interleaved.CanRepack(Rows, Cols),
             _ => false,
         };
 
@@ -74,7 +68,7 @@ namespace NpcSdk.Models
             if (!CanInterleave) return false;
             byte* copy = arena.TryAllocate(InterleavedBytes);
             if (copy == null) return false;
-            var work = new CopyWork(Type, Data, Cols, GroupRows, copy, Mapped, interleave: true, Q5_0InEights);
+            var work = new CopyWork(Type, Data, Cols, GroupRows, copy, Mapped, interleave: true);
             pool.Run(Rows / GroupRows, work, minChunk: 64);
             if (!work.Finite)
             {
@@ -99,7 +93,7 @@ namespace NpcSdk.Models
             if (!Mapped) return false;
             byte* copy = arena.TryAllocate(Bytes);
             if (copy == null) return false;
-            pool.Run(Rows, new CopyWork(Type, Data, Cols, 1, copy, release: true, interleave: false, q5_0InEights: false), minChunk: 256);
+            pool.Run(Rows, new CopyWork(Type, Data, Cols, 1, copy, release: true, interleave: false), minChunk: 256);
             byte* source = Data;
             Data = copy;
             Mapped = false;
@@ -128,20 +122,15 @@ namespace NpcSdk.Models
 #endif
         }
 
-        /// <summary>Rows per group of <see cref="Interleaved"/>: 8 for Q4_0 and Q4_K, 4 for Q8_0, 8 or 4 for Q5_0.</summary>
-        public int GroupRows => Type switch
-        {
-            TensorType.Q8_0 => Q8_0Interleaved.GroupRows,
-            TensorType.Q5_0 => Q5_0InEights ? Q5_0Interleaved8.GroupRows : Q5_0Interleaved.GroupRows,
-            _ => 8,
-        };
+        /// <summary>Rows per group of <see cref="Interleaved"/>: 8 for Q4_0, Q4_K and Q5_0, 4 for Q8_0.</summary>
+        public int GroupRows => Type == TensorType.Q8_0 ? Q8_0Interleaved.GroupRows : 8;
 
         /// <summary>Bytes of one group of <see cref="Interleaved"/>.</summary>
         public long GroupBytes => Type switch
         {
             TensorType.Q4_0 => Q4_0Interleaved.GroupBytes(Cols),
             TensorType.Q4_K => Q4_KInterleaved.GroupBytes(Cols),
-            TensorType.Q5_0 => Q5_0InEights ? Q5_0Interleaved8.GroupBytes(Cols) : Q5_0Interleaved.GroupBytes(Cols),
+            TensorType.Q5_0 => Q5_0Interleaved.GroupBytes(Cols),
             _ => Q8_0Interleaved.GroupBytes(Cols),
         };
 
@@ -150,16 +139,15 @@ namespace NpcSdk.Models
             private readonly TensorType _type;
             private readonly byte* _src, _dst;
             private readonly int _cols, _groupRows;
-            private readonly bool _release, _interleave, _q5_0InEights;
+            private readonly bool _release, _interleave;
             private volatile bool _finite = true;
 
             /// <summary>
             /// Copies groups of <paramref name="groupRows"/> rows, laid out again (<paramref name="interleave"/>) or as they
             /// are; <paramref name="release"/>: the source is a file mapping whose pages go.
             /// </summary>
-            public CopyWork(TensorType type, byte* src, int cols, int groupRows, byte* dst, bool release, bool interleave, bool q5_0InEights)
+            public CopyWork(TensorType type, byte* src, int cols, int groupRows, byte* dst, bool release, bool interleave)
             {
-                _q5_0InEights = q5_0InEights;
                 _type = type;
                 _src = src;
                 _cols = cols;
@@ -189,7 +177,6 @@ namespace NpcSdk.Models
                         {
                             TensorType.Q4_0 => Q4_0Interleaved.Repack(_src, _cols, _dst, g0, g1),
                             TensorType.Q4_K => Q4_KInterleaved.Repack(_src, _cols, _dst, g0, g1),
-                            TensorType.Q5_0 when _q5_0InEights => Q5_0Interleaved8.Repack(_src, _cols, _dst, g0, g1),
                             TensorType.Q5_0 => Q5_0Interleaved.Repack(_src, _cols, _dst, g0, g1),
                             _ => Q8_0Interleaved.Repack(_src, _cols, _dst, g0, g1),
                         };

@@ -167,40 +167,20 @@ internal static unsafe class NativeKernels
 
     /// <summary>
     /// Whether the loaded library has the interleaved Q5_0 product (<see cref="MatMulQ5_0Interleaved"/>): false when the
-    /// library is missing or older than ABI version 7.
+    /// library is missing or older than ABI version 8.
     /// </summary>
     public static bool SupportsQ5_0Interleaved => IsAvailable && NativeLibraryBinding.HasQ5_0Interleaved;
 
     /// <summary>
     /// <c>Q5_0Interleaved.Compute</c> in the library, with the same bits on every path (AVX2, NEON, plain C), those of
-    /// ggml_vec_dot_q5_0_q8_0: <c>output[t * outputStride + r] = row r · activation t</c> for the
-    /// <paramref name="groups"/> groups of 4 rows at <paramref name="packed"/> (<see cref="Q5_0Interleaved.Repack"/>'s
-    /// layout) and <paramref name="tokens"/> Q8_0 activations <paramref name="actStride"/> bytes apart. The caller splits
-    /// a matrix's groups over its threads.
+    /// the managed kernels (per block an exact integer dot, one FMA per row): <c>output[t * outputStride + r] = row r ·
+    /// activation t</c> for the <paramref name="groups"/> groups of 8 rows at <paramref name="packed"/>
+    /// (<see cref="Q5_0Interleaved.Repack"/>'s layout) and <paramref name="tokens"/> Q8_0 activations
+    /// <paramref name="actStride"/> bytes apart. The caller splits a matrix's groups over its threads.
     /// </summary>
     public static void MatMulQ5_0Interleaved(byte* packed, int cols, int groups, byte* act, long actStride, int tokens, float* output, long outputStride)
     {
-        if (!CheckInterleaved(SupportsQ5_0Interleaved, "The native library predates the interleaved Q5_0 kernel (ABI version 7); use the managed Q5_0Interleaved.",
-            packed, cols, 32, 34, groups, 4, act, actStride, tokens, output, outputStride)) return;
-        NativeLibraryBinding.MatMulQ5_0x4(packed, cols, groups, act, actStride, tokens, output, outputStride);
-    }
-
-    /// <summary>
-    /// Whether the loaded library has the 8-row interleaved Q5_0 product (<see cref="MatMulQ5_0Interleaved8"/>): false
-    /// when the library is missing or older than ABI version 8.
-    /// </summary>
-    public static bool SupportsQ5_0Interleaved8 => IsAvailable && NativeLibraryBinding.HasQ5_0Interleaved8;
-
-    /// <summary>
-    /// <c>Q5_0Interleaved8.Compute</c> in the library, with the same bits on every path (AVX2, NEON, plain C), those of
-    /// the managed kernels (per block an exact integer dot, one FMA per row): <c>output[t * outputStride + r] = row r ·
-    /// activation t</c> for the <paramref name="groups"/> groups of 8 rows at <paramref name="packed"/>
-    /// (<see cref="Q5_0Interleaved8.Repack"/>'s layout) and <paramref name="tokens"/> Q8_0 activations
-    /// <paramref name="actStride"/> bytes apart. The caller splits a matrix's groups over its threads.
-    /// </summary>
-    public static void MatMulQ5_0Interleaved8(byte* packed, int cols, int groups, byte* act, long actStride, int tokens, float* output, long outputStride)
-    {
-        if (!CheckInterleaved(SupportsQ5_0Interleaved8, "The native library predates the 8-row interleaved Q5_0 kernel (ABI version 8); use the managed Q5_0Interleaved8.",
+        if (!CheckInterleaved(SupportsQ5_0Interleaved, "The native library predates the interleaved Q5_0 kernel of this layout (ABI version 8); use the managed Q5_0Interleaved.",
             packed, cols, 32, 34, groups, 8, act, actStride, tokens, output, outputStride)) return;
         NativeLibraryBinding.MatMulQ5_0x8(packed, cols, groups, act, actStride, tokens, output, outputStride);
     }

@@ -30,8 +30,9 @@ internal static unsafe class NativeLibraryBinding
     /// <see cref="HasQ4_KInterleaved"/> are then false). Version 6 only changed the layout <c>npc_matmul_q4_Kx8</c> reads
     /// to the current <see cref="NpcSdk.Tensors.Q4_KInterleaved"/> one (1152-byte super-blocks, the packed scale bytes
     /// kept): a version 5 library reads the old 1184-byte layout, so <see cref="HasQ4_KInterleaved"/> is false for it.
-    /// Version 7 only added <c>npc_matmul_q5_0x4</c> (<see cref="HasQ5_0Interleaved"/>) and version 8
-    /// <c>npc_matmul_q5_0x8</c> (<see cref="HasQ5_0Interleaved8"/>).
+    /// Version 7 only added <c>npc_matmul_q5_0x4</c> (4-row groups, vec_dot's arithmetic), which version 8 replaced by
+    /// <c>npc_matmul_q5_0x8</c> (the current <see cref="NpcSdk.Tensors.Q5_0Interleaved"/> layout,
+    /// <see cref="HasQ5_0Interleaved"/>): these bindings use only the latter.
     /// </summary>
     public const int OldestAbiVersion = 3;
 
@@ -50,11 +51,8 @@ internal static unsafe class NativeLibraryBinding
     /// </summary>
     public static bool HasQ4_KInterleaved { get; private set; }
 
-    /// <summary>Whether the bound library has <c>npc_matmul_q5_0x4</c> (ABI version 7 on); set by <see cref="TryBind"/>.</summary>
-    public static bool HasQ5_0Interleaved { get; private set; }
-
     /// <summary>Whether the bound library has <c>npc_matmul_q5_0x8</c> (ABI version 8 on); set by <see cref="TryBind"/>.</summary>
-    public static bool HasQ5_0Interleaved8 { get; private set; }
+    public static bool HasQ5_0Interleaved { get; private set; }
 
 #if NET
     private static delegate* unmanaged[Cdecl]<int> s_abiVersion;
@@ -72,7 +70,6 @@ internal static unsafe class NativeLibraryBinding
     private static delegate* unmanaged[Cdecl]<float*, int, int, void*, void*, long, int, float, float*, float*, int> s_attention;
     private static delegate* unmanaged[Cdecl]<byte*, int, int, byte*, long, int, float*, long, void> s_matmulQ4_0x8;
     private static delegate* unmanaged[Cdecl]<byte*, int, int, byte*, long, int, int, int, float*, long, void> s_matmulQ4_Kx8;
-    private static delegate* unmanaged[Cdecl]<byte*, int, int, byte*, long, int, float*, long, void> s_matmulQ5_0x4;
     private static delegate* unmanaged[Cdecl]<byte*, int, int, byte*, long, int, float*, long, void> s_matmulQ5_0x8;
 
     public static int GetPath() => s_getPath();
@@ -111,9 +108,6 @@ internal static unsafe class NativeLibraryBinding
     public static void MatMulQ4_Kx8(byte* packed, int cols, int groups, byte* act, long actStride, int tokens, int firstRow, int gemmRows,
         float* output, long outStride) =>
         s_matmulQ4_Kx8(packed, cols, groups, act, actStride, tokens, firstRow, gemmRows, output, outStride);
-
-    public static void MatMulQ5_0x4(byte* packed, int cols, int groups, byte* act, long actStride, int tokens, float* output, long outStride) =>
-        s_matmulQ5_0x4(packed, cols, groups, act, actStride, tokens, output, outStride);
 
     public static void MatMulQ5_0x8(byte* packed, int cols, int groups, byte* act, long actStride, int tokens, float* output, long outStride) =>
         s_matmulQ5_0x8(packed, cols, groups, act, actStride, tokens, output, outStride);
@@ -162,13 +156,9 @@ internal static unsafe class NativeLibraryBinding
             IntPtr q4kx8 = IntPtr.Zero;
             HasQ4_KInterleaved = version >= 6 && NativeLibrary.TryGetExport(handle, "npc_matmul_q4_Kx8", out q4kx8);
             s_matmulQ4_Kx8 = (delegate* unmanaged[Cdecl]<byte*, int, int, byte*, long, int, int, int, float*, long, void>)q4kx8;
-            // Optional (version 7 on): without it only the interleaved Q5_0 product stays managed.
-            IntPtr q5x4 = IntPtr.Zero;
-            HasQ5_0Interleaved = version >= 7 && NativeLibrary.TryGetExport(handle, "npc_matmul_q5_0x4", out q5x4);
-            s_matmulQ5_0x4 = (delegate* unmanaged[Cdecl]<byte*, int, int, byte*, long, int, float*, long, void>)q5x4;
-            // Optional (version 8 on): without it Q5_0 takes the 4-row layout.
+            // Optional (version 8 on): without it Q5_0 matrices stay row-major.
             IntPtr q5x8 = IntPtr.Zero;
-            HasQ5_0Interleaved8 = version >= 8 && NativeLibrary.TryGetExport(handle, "npc_matmul_q5_0x8", out q5x8);
+            HasQ5_0Interleaved = version >= 8 && NativeLibrary.TryGetExport(handle, "npc_matmul_q5_0x8", out q5x8);
             s_matmulQ5_0x8 = (delegate* unmanaged[Cdecl]<byte*, int, int, byte*, long, int, float*, long, void>)q5x8;
             failure = string.Empty;
             return true;
@@ -260,9 +250,6 @@ internal static unsafe class NativeLibraryBinding
         float* output, long outStride) =>
         npc_matmul_q4_Kx8(packed, cols, groups, act, actStride, tokens, firstRow, gemmRows, output, outStride);
 
-    public static void MatMulQ5_0x4(byte* packed, int cols, int groups, byte* act, long actStride, int tokens, float* output, long outStride) =>
-        npc_matmul_q5_0x4(packed, cols, groups, act, actStride, tokens, output, outStride);
-
     public static void MatMulQ5_0x8(byte* packed, int cols, int groups, byte* act, long actStride, int tokens, float* output, long outStride) =>
         npc_matmul_q5_0x8(packed, cols, groups, act, actStride, tokens, output, outStride);
 
@@ -289,8 +276,7 @@ internal static unsafe class NativeLibraryBinding
             npc_row_bytes(0, 0);
             HasQ4_0Interleaved = version >= 4 && ResolvesQ4_0x8();
             HasQ4_KInterleaved = version >= 6 && ResolvesQ4_Kx8();
-            HasQ5_0Interleaved = version >= 7 && ResolvesQ5_0x4();
-            HasQ5_0Interleaved8 = version >= 8 && ResolvesQ5_0x8();
+            HasQ5_0Interleaved = version >= 8 && ResolvesQ5_0x8();
             failure = string.Empty;
             return true;
         }
@@ -330,20 +316,6 @@ internal static unsafe class NativeLibraryBinding
         try
         {
             npc_matmul_q4_Kx8(null, 0, 0, null, 0, 0, 0, 0, null, 0);
-            return true;
-        }
-        catch (EntryPointNotFoundException)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>Resolves the optional <c>npc_matmul_q5_0x4</c> with a call that does nothing (no groups, no tokens).</summary>
-    private static bool ResolvesQ5_0x4()
-    {
-        try
-        {
-            npc_matmul_q5_0x4(null, 0, 0, null, 0, 0, null, 0);
             return true;
         }
         catch (EntryPointNotFoundException)
@@ -417,10 +389,6 @@ internal static unsafe class NativeLibraryBinding
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
     private static extern void npc_matmul_q4_Kx8(byte* packed, int cols, int groups, byte* act, long actStride, int tokens,
         int firstRow, int gemmRows, float* output, long outStride);
-
-    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
-    private static extern void npc_matmul_q5_0x4(byte* packed, int cols, int groups, byte* act, long actStride, int tokens,
-        float* output, long outStride);
 
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
     private static extern void npc_matmul_q5_0x8(byte* packed, int cols, int groups, byte* act, long actStride, int tokens,

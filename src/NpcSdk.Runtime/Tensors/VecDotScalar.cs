@@ -437,7 +437,7 @@ internal static unsafe class VecDotScalar
 
     /// <summary>
     /// One output element of the CPU_REPACK Q4_0 / Q4_K kernels (<c>VecDotAvx2.Repacked</c>), or of the managed 8-row
-    /// Q5_0 kernels (<see cref="Q5_0Interleaved8"/>), which take the same per-block arithmetic.
+    /// Q5_0 kernels (<see cref="Q5_0Interleaved"/>), which take the same per-block arithmetic.
     /// </summary>
     public static float Repacked(TensorType t, byte* x, byte* y, int n)
     {

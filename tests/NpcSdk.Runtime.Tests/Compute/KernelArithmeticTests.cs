@@ -252,7 +252,7 @@ public unsafe class KernelArithmeticTests
     [InlineData(16, 896, 4)]
     [InlineData(24, 4864, 9)]
     [InlineData(8, 64, 3)]
-    public void Interleaved_Q5_0_In_Eights_Gives_The_Bits_Of_The_Repacked_Arithmetic(int rows, int cols, int tokens)
+    public void Interleaved_Q5_0_Gives_The_Bits_Of_The_Repacked_Arithmetic(int rows, int cols, int tokens)
     {
         var weights = QuantizedRows(TensorType.Q5_0, rows, cols, 45);
         int rowBytes = (int)TensorTypeInfo.RowBytes(TensorType.Q5_0, cols);
@@ -275,9 +275,9 @@ public unsafe class KernelArithmeticTests
         fixed (byte* a = act)
         fixed (float* o = output)
         {
-            Assert.True(Q5_0Interleaved8.CanRepack(rows, cols));
-            Assert.True(Q5_0Interleaved8.Repack(w, cols, p, 0, rows / 8));
-            Q5_0Interleaved8.Compute(p, cols, rows / 8, a, actBytes, tokens, o, rows);
+            Assert.True(Q5_0Interleaved.CanRepack(rows, cols));
+            Assert.True(Q5_0Interleaved.Repack(w, cols, p, 0, rows / 8));
+            Q5_0Interleaved.Compute(p, cols, rows / 8, a, actBytes, tokens, o, rows);
             for (int t = 0; t < tokens; t++)
                 for (int r = 0; r < rows; r++)
                 {
@@ -291,15 +291,15 @@ public unsafe class KernelArithmeticTests
     }
 
     [Fact]
-    public void Q5_0_In_Eights_Keeps_A_Row_Major_Layout_For_An_Infinite_Scale()
+    public void Q5_0_Keeps_A_Row_Major_Layout_For_An_Infinite_Scale()
     {
         var weights = QuantizedRows(TensorType.Q5_0, 8, 64, 46);
         BitConverter.TryWriteBytes(weights.AsSpan(22), (ushort)0x7C00);
         var packed = new byte[weights.Length];
         fixed (byte* w = weights)
         fixed (byte* p = packed)
-            Assert.False(Q5_0Interleaved8.Repack(w, 64, p, 0, 1));
-        Assert.False(Q5_0Interleaved8.CanRepack(12, 64));
+            Assert.False(Q5_0Interleaved.Repack(w, 64, p, 0, 1));
+        Assert.False(Q5_0Interleaved.CanRepack(12, 64));
     }
 
     [Theory]
@@ -312,23 +312,6 @@ public unsafe class KernelArithmeticTests
     {
         Assert.True(Q8_0Interleaved.CanRepack(rows, cols));
         AssertFourRowLayoutGivesVecDotBits(TensorType.Q8_0, rows, cols, tokens, 90, &Q8_0Interleaved.Repack, &Q8_0Interleaved.Compute);
-    }
-
-    [Theory]
-    [InlineData(4, 256, 1)]
-    [InlineData(8, 896, 1)]
-    [InlineData(8, 896, 5)]
-    [InlineData(12, 4864, 2)]
-    [InlineData(4, 1000 / 32 * 32, 3)]
-    [InlineData(8, 896, 4)]
-    [InlineData(4, 992, 9)]
-    [InlineData(8, 288, 12)]
-    [InlineData(8, 992, 6)] // four, then two
-    [InlineData(4, 896, 7)] // four, two, then one
-    public void Interleaved_Q5_0_Gives_The_Bits_Of_Vec_Dot(int rows, int cols, int tokens)
-    {
-        Assert.True(Q5_0Interleaved.CanRepack(rows, cols));
-        AssertFourRowLayoutGivesVecDotBits(TensorType.Q5_0, rows, cols, tokens, 91, &Q5_0Interleaved.Repack, &Q5_0Interleaved.Compute);
     }
 
     /// <summary>
@@ -399,14 +382,6 @@ public unsafe class KernelArithmeticTests
                     h[at] = keep;
                 }
         }
-    }
-
-    [Fact]
-    public void Q5_0_Is_Interleaved_In_Groups_Of_Four_With_A_Chunk_Of_Eight_Blocks()
-    {
-        Assert.True(Q5_0Interleaved.CanRepack(4, 256));
-        Assert.False(Q5_0Interleaved.CanRepack(4, 224));
-        Assert.False(Q5_0Interleaved.CanRepack(6, 896));
     }
 
     [Fact]

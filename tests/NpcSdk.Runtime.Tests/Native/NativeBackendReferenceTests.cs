@@ -49,8 +49,8 @@ namespace NpcSdk.Runtime.Tests.Native
             bool bitExact = model.BackendDescription == "native avx2" && GgmlMath.IsAccelerated && VecDotAvx2.IsSupported;
             // Q5_0 in 8-row groups runs the repacked kernels' arithmetic, not vec_dot's, on both backends: its logits are
             // the managed backend's bits instead of llama.cpp's.
-            bool q5_0InEights = model.Transformer.Weights.Matrices().Any(w => w.Type == NpcSdk.Tensors.TensorType.Q5_0 && w.IsInterleaved && w.Q5_0InEights);
-            using var managed = bitExact && q5_0InEights ? Model.Load(TestPaths.Model(modelFile), new ModelOptions { Threads = 1, Backend = KernelBackend.Managed }) : null;
+            bool interleavedQ5_0 = model.Transformer.Weights.Matrices().Any(w => w.Type == NpcSdk.Tensors.TensorType.Q5_0 && w.IsInterleaved);
+            using var managed = bitExact && interleavedQ5_0 ? Model.Load(TestPaths.Model(modelFile), new ModelOptions { Threads = 1, Backend = KernelBackend.Managed }) : null;
             bitExact &= managed == null;
             int notManaged = 0;
             var options = new SessionOptions { KvCacheType = KvCacheType.F32, ContextLength = settings.GetProperty("n_ctx").GetInt32(), BatchSize = 512 };

@@ -12,7 +12,6 @@ internal enum NativeFeature
     Q4_0Interleaved,
     Q4_KInterleaved,
     Q5_0Interleaved,
-    Q5_0Interleaved8,
 }
 
 /// <summary>A fact that is skipped, with the reason, when libnpcsdk_native is not built (the managed kernels then run) or lacks <see cref="Needs"/>.</summary>
@@ -61,8 +60,7 @@ internal static class NativeTests
         !NativeKernels.IsAvailable ? "libnpcsdk_native is not built (" + NativeKernels.UnavailableReason + "); run runtime-native/build.sh"
         : feature == NativeFeature.Q4_0Interleaved && !NativeKernels.SupportsQ4_0Interleaved ? "the loaded libnpcsdk_native predates npc_matmul_q4_0x8 (ABI version 4); rebuild it"
         : feature == NativeFeature.Q4_KInterleaved && !NativeKernels.SupportsQ4_KInterleaved ? "the loaded libnpcsdk_native predates npc_matmul_q4_Kx8 of this layout (ABI version 6); rebuild it"
-        : feature == NativeFeature.Q5_0Interleaved && !NativeKernels.SupportsQ5_0Interleaved ? "the loaded libnpcsdk_native predates npc_matmul_q5_0x4 (ABI version 7); rebuild it"
-        : feature == NativeFeature.Q5_0Interleaved8 && !NativeKernels.SupportsQ5_0Interleaved8 ? "the loaded libnpcsdk_native predates npc_matmul_q5_0x8 (ABI version 8); rebuild it"
+        : feature == NativeFeature.Q5_0Interleaved && !NativeKernels.SupportsQ5_0Interleaved ? "the loaded libnpcsdk_native predates npc_matmul_q5_0x8 (ABI version 8); rebuild it"
         : null;
 
     /// <summary>Every path the library can run here, each made current in turn.</summary>
