@@ -762,7 +762,7 @@ static AVX2 void q8_0_sums(const uint8_t* y, int nb, float* dy, int32_t* sy8)
 }
 
 /*
- * Interleaved Q5_0 in 8-row groups (npc_matmul_q5_0x8), the managed Q5_0Interleaved8 kernels: Q4_0x8's chunks with
+ * Interleaved Q5_0 in 8-row groups (npc_matmul_q5_0x8), the managed Q5_0Interleaved kernels: Q4_0x8's chunks with
  * each byte's fifth bit from the plane (shifted to bit 4, masked, or'ed on), so each row's products stay in its own
  * 32-bit lane. A lane's vpmaddubsw pair sums reach 2 x 31 x 128 = 7936 in magnitude, so each half of a block (two
  * chunks, four sums) is widened by its own vpmaddwd; 16 x sum(q_y) comes off to give sum (q - 16) y.
