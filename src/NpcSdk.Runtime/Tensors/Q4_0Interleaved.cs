@@ -62,63 +62,23 @@ internal static unsafe class Q4_0Interleaved
 #if NET
     public static bool IsSupported => VecDotAvx2.IsSupported;
 
-    [ThreadStatic] private static float[]? t_scales;
-    [ThreadStatic] private static int[]? t_sums;
-
-    /// <summary>Bytes of weights a row block of a batch aims for: reused from L1/L2 by every activation of the batch.</summary>
-    private const int RowBlockBytes = 16384;
-
     /// <summary>
     /// <c>output[t * outputStride + r] = row r · activation t</c> for the <paramref name="groups"/> groups at
     /// <paramref name="packed"/> and <paramref name="tokens"/> Q8_0 activations <paramref name="activationBytes"/> apart.
     /// </summary>
-    public static void Compute(byte* packed, int cols, int groups, byte* activations, long activationBytes, int tokens, float* output, int outputStride)
-    {
-        int blocks = cols / 32;
-        int n = tokens * blocks;
-        float[] scales = t_scales is { } s && s.Length >= n ? s : t_scales = new float[Math.Max(n, 4096)];
-        int[] sums = t_sums is { } m && m.Length >= n ? m : t_sums = new int[Math.Max(n, 4096)];
-        long groupBytes = GroupBytes(cols);
-        fixed (float* dy = scales)
-        fixed (int* sy = sums)
-        {
-            for (int t = 0; t < tokens; t++) Prepare(activations + t * activationBytes, blocks, dy + t * blocks, sy + t * blocks);
-            if (tokens == 1)
-            {
-                for (int g = 0; g < groups; g++) Gemv(packed + g * groupBytes, activations, dy, sy, blocks, output + g * GroupRows);
-                return;
-            }
+    public static void Compute(byte* packed, int cols, int groups, byte* activations, long activationBytes, int tokens, float* output, int outputStride) =>
+        EightRowProduct.Compute<Kernels>(packed, cols, groups, activations, activationBytes, tokens, output, outputStride);
 
-            int groupBlock = Math.Max(2, (int)(RowBlockBytes / groupBytes));
-            for (int g0 = 0; g0 < groups; g0 += groupBlock)
-            {
-                int g1 = Math.Min(groups, g0 + groupBlock);
-                int t = 0;
-                for (; t + 4 <= tokens; t += 4)
-                {
-                    for (int g = g0; g < g1; g++)
-                        Gemm4(packed + g * groupBytes, activations + t * activationBytes, activationBytes, dy + t * blocks, sy + t * blocks, blocks,
-                            output + (long)t * outputStride + g * GroupRows, outputStride);
-                }
-                for (; t < tokens; t++)
-                {
-                    for (int g = g0; g < g1; g++)
-                        Gemv(packed + g * groupBytes, activations + t * activationBytes, dy + t * blocks, sy + t * blocks, blocks, output + (long)t * outputStride + g * GroupRows);
-                }
-            }
-        }
-    }
-
-    /// <summary>An activation's per-block scale (widened) and 8 x its quant sum (the unsigned nibbles' offset).</summary>
-    private static void Prepare(byte* y, int blocks, float* dy, int* sy8)
+    /// <summary>This layout's kernels for <see cref="EightRowProduct"/>.</summary>
+    private readonly struct Kernels : IEightRowKernels
     {
-        float* ht = Half16.TablePointer;
-        Vector256<byte> one = Vector256.Create((byte)1);
-        for (int b = 0; b < blocks; b++, y += 34)
-        {
-            dy[b] = ht[*(ushort*)y];
-            sy8[b] = 8 * Vector256.Sum(VecDotAvx2.MulSumU8(one, Avx.LoadVector256((sbyte*)(y + 2))));
-        }
+        public static long GroupBytes(int cols) => Q4_0Interleaved.GroupBytes(cols);
+        public static int Offset => 8;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Gemv(byte* x, byte* y, float* dy, int* sy, int blocks, float* output) => Q4_0Interleaved.Gemv(x, y, dy, sy, blocks, output);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Gemm4(byte* x, byte* y, long yStride, float* dy, int* sy, int blocks, float* output, int outputStride) =>
+            Q4_0Interleaved.Gemm4(x, y, yStride, dy, sy, blocks, output, outputStride);
     }
 
     /// <summary>
