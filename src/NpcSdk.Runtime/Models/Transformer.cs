@@ -60,12 +60,15 @@ namespace NpcSdk.Models
             if (!hugePages || !NpcSdk.Native.WeightArena.HugePagesAvailable) return false;
             long bytes = 0;
             foreach (var w in Weights.Matrices())
-                if (w == Weights.Output || w != Weights.TokenEmbedding) bytes += w.Bytes;
+                if (InProducts(w)) bytes += w.Bytes;
             return bytes >= 8L << 20;
         }
 
-        /// <summary>A matrix of the products (not an untied embedding table, which only lookups read) still in the file mapping.</summary>
-        private bool Copied(WeightMatrix w) => w.Mapped && (w != Weights.TokenEmbedding || w == Weights.Output);
+        /// <summary>Whether <paramref name="w"/> is read by matrix products: not an untied embedding table, which only lookups read.</summary>
+        private bool InProducts(WeightMatrix w) => w != Weights.TokenEmbedding || w == Weights.Output;
+
+        /// <summary>A matrix of the products still in the file mapping.</summary>
+        private bool Copied(WeightMatrix w) => w.Mapped && InProducts(w);
 
         /// <summary>Whether <see cref="PrepareWeights"/> will lay out or copy any matrix (which makes the weights resident at load).</summary>
         public bool PreparesWeights(bool hugePages)
@@ -75,21 +78,18 @@ namespace NpcSdk.Models
             return CopiesWeights(hugePages);
         }
 
+        /// <summary>Whether <paramref name="w"/> has an interleaved layout the chosen kernels read.</summary>
         private bool Wanted(WeightMatrix w)
         {
-            switch (w.Type)
+            if (!w.CanInterleave) return false;
+            if (!UseNativeKernels) return ManagedLayouts;
+            return w.Type switch
             {
-                case NpcSdk.Tensors.TensorType.Q4_0:
-                    return NpcSdk.Tensors.Q4_0Interleaved.CanRepack(w.Rows, w.Cols) && (UseNativeKernels ? NpcSdk.Native.NativeKernels.SupportsQ4_0Interleaved : ManagedLayouts);
-                case NpcSdk.Tensors.TensorType.Q4_K:
-                    return NpcSdk.Tensors.Q4_KInterleaved.CanRepack(w.Rows, w.Cols) && (UseNativeKernels ? NpcSdk.Native.NativeKernels.SupportsQ4_KInterleaved : ManagedLayouts);
-                case NpcSdk.Tensors.TensorType.Q8_0:
-                    return NpcSdk.Tensors.Q8_0Interleaved.CanRepack(w.Rows, w.Cols) && !UseNativeKernels && ManagedLayouts;
-                case NpcSdk.Tensors.TensorType.Q5_0:
-                    return NpcSdk.Tensors.Q5_0Interleaved.CanRepack(w.Rows, w.Cols) && (UseNativeKernels ? NpcSdk.Native.NativeKernels.SupportsQ5_0Interleaved : ManagedLayouts);
-                default:
-                    return false;
-            }
+                NpcSdk.Tensors.TensorType.Q4_0 => NpcSdk.Native.NativeKernels.SupportsQ4_0Interleaved,
+                NpcSdk.Tensors.TensorType.Q4_K => NpcSdk.Native.NativeKernels.SupportsQ4_KInterleaved,
+                NpcSdk.Tensors.TensorType.Q5_0 => NpcSdk.Native.NativeKernels.SupportsQ5_0Interleaved,
+                _ => false, // Q8_0: the plugin reads it row-major
+            };
         }
 
         /// <summary>Whether the managed kernels for the interleaved layouts run here (AVX2 on .NET 10).</summary>
