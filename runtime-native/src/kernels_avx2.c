@@ -764,8 +764,7 @@ static AVX2 void q8_0_sums(const uint8_t* y, int nb, float* dy, int32_t* sy8)
 /*
  * Interleaved Q5_0 in 8-row groups (npc_matmul_q5_0x8), the managed Q5_0Interleaved kernels: Q4_0x8's chunks with
  * each byte's fifth bit from the plane (shifted to bit 4, masked, or'ed on), so each row's products stay in its own
- * 32-bit lane. A lane's vpmaddubsw pair sums reach 2 x 31 x 128 = 7936 in magnitude, so each half of a block (two
- * chunks, four sums) is widened by its own vpmaddwd; 16 x sum(q_y) comes off to give sum (q - 16) y.
+ * 32-bit lane; 16 x sum(q_y) comes off to give sum (q - 16) y. The kernels are kernels_avx2_interleaved.h's.
  */
 INLINE AVX2 __m256i q5x8_plane_bit(__m256i plane, const int s)
 {
@@ -778,49 +777,6 @@ INLINE AVX2 __m256i q5x8_plane_bit(__m256i plane, const int s)
     case -1: return _mm256_srli_epi16(plane, 1);
     case -2: return _mm256_srli_epi16(plane, 2);
     default: return _mm256_srli_epi16(plane, 3);
-    }
-}
-
-INLINE AVX2 void q5_0x8_group(const uint8_t* x, int nb, const uint8_t* y, int64_t ys, const float* dy,
-                              const int32_t* sy8, int64_t ps, float* out, int64_t os, int accumulate, const int na)
-{
-    const __m256i m4 = _mm256_set1_epi8(0x0F), b4 = _mm256_set1_epi8(0x10), ones = _mm256_set1_epi16(1);
-    __m256 acc[4];
-    for (int k = 0; k < na; k++) acc[k] = accumulate ? _mm256_loadu_ps(out + k * os) : _mm256_setzero_ps();
-    const uint8_t* qy = y + offsetof(block_q8_0, qs);
-    for (int b = 0; b < nb; b++, x += NPC_Q5X8_BLOCK, qy += sizeof(block_q8_0)) {
-        const __m256i plane = loadu(x + NPC_Q5X8_PLANE);
-        __m256i s[4];
-        for (int k = 0; k < na; k++) s[k] = _mm256_setzero_si256();
-        for (int h = 0; h < 2; h++) {
-            __m256i p[4];
-            for (int k = 0; k < na; k++) p[k] = _mm256_setzero_si256();
-            for (int c = 2 * h; c < 2 * h + 2; c++) {
-                const __m256i bits = loadu(x + 16 + 32 * c);
-                const __m256i lo = _mm256_or_si256(_mm256_and_si256(bits, m4), _mm256_and_si256(q5x8_plane_bit(plane, 4 - c), b4));
-                const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(bits, 4), m4),
-                                                   _mm256_and_si256(q5x8_plane_bit(plane, -c), b4));
-                for (int k = 0; k < na; k++) p[k] = _mm256_add_epi16(p[k], q4x8_chunk(lo, hi, qy + k * ys, c));
-            }
-            for (int k = 0; k < na; k++) s[k] = _mm256_add_epi32(s[k], _mm256_madd_epi16(p[k], ones));
-        }
-        const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)x));
-        for (int k = 0; k < na; k++) {
-            const __m256i total = _mm256_sub_epi32(s[k], _mm256_set1_epi32(2 * sy8[k * ps + b]));
-            acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_mul_ps(dx, _mm256_set1_ps(dy[k * ps + b])), acc[k]);
-        }
-    }
-    for (int k = 0; k < na; k++) _mm256_storeu_ps(out + k * os, acc[k]);
-}
-
-static AVX2 void q5_0x8(const uint8_t* x, int64_t gs, int ng, int nb, const uint8_t* y, int64_t ys, const float* dy,
-                        const int32_t* sy8, int64_t ps, int na, float* out, int64_t os, int accumulate)
-{
-    switch (na) {
-    case 1: for (int g = 0; g < ng; g++) q5_0x8_group(x + g * gs, nb, y, ys, dy, sy8, ps, out + 8 * g, os, accumulate, 1); break;
-    case 2: for (int g = 0; g < ng; g++) q5_0x8_group(x + g * gs, nb, y, ys, dy, sy8, ps, out + 8 * g, os, accumulate, 2); break;
-    case 3: for (int g = 0; g < ng; g++) q5_0x8_group(x + g * gs, nb, y, ys, dy, sy8, ps, out + 8 * g, os, accumulate, 3); break;
-    default: for (int g = 0; g < ng; g++) q5_0x8_group(x + g * gs, nb, y, ys, dy, sy8, ps, out + 8 * g, os, accumulate, 4); break;
     }
 }
 
@@ -1213,6 +1169,7 @@ void npc_kernels_avx2(npc_kernels* k, int vnni)
     k->q8_K_pairs = q8_K_pairs;
     k->q5_0x8 = q5_0x8;
     if (vnni) {
+        k->q5_0x8 = q5_0x8_vnni;
         k->rows[NPC_TYPE_Q8_0] = rows_q8_0_decode_vnni;
         k->q4_0x8 = q4_0x8_vnni;
     }
