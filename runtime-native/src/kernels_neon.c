@@ -191,129 +191,57 @@ LEGACY_ROWS(rows_q8_0, block_q8_0, UNPACK_Q8, block_q8_0, 0)
 LEGACY_ROWS(rows_q8_1, block_q8_1, UNPACK_Q8, block_q8_1, 0)
 
 /*
- * Interleaved Q4_0 (npc_matmul_q4_0x8): a chunk's 32 bytes hold four quant bytes of each of the 8 rows (rows 0..3 in
+ * Interleaved Q4_0 and Q5_0 (npc_matmul_q4_0x8, npc_matmul_q5_0x8; Q5_0's blocks add a plane of fifth bits, or'ed onto
+ * the nibbles, and take off 16 x sum(q_y)): a chunk's 32 bytes hold four quant bytes of each of the 8 rows (rows 0..3 in
  * the first 16), so with the activation's matching four bytes broadcast, each row's products stay in its own lanes.
  * With the dotprod extension (a build for armv8.2-a+dotprod or later) sdot sums each row's four into its int32 lane;
  * baseline ARMv8.0 widens instead: smull/smlal of two rows x four bytes into int16 lanes, each the sum of 8 products
- * (4 chunks, low and high nibbles) of at most 15 x 128 in magnitude, exact, then pairwise adds to a lane per row.
+ * (4 chunks, low and high nibbles) of at most 15 x 128 (Q5_0: 31 x 128) in magnitude, exact, then pairwise adds to a
+ * lane per row.
  * As on AVX2 the nibbles multiply unsigned and 8 x sum(q_y) comes off; the float step is the repacked kernels'
  * fma((float)total, d_x * d_y, acc) in one lane per row (vfmaq_f32 is fused), so every path gives the same bits.
  */
 INLINE int8x16_t bcast4(const uint8_t* p) { return vreinterpretq_s8_u32(vdupq_n_u32(npc_load_u32(p))); }
 
-INLINE void q4_0x8_group(const uint8_t* x, int nb, const uint8_t* y, int64_t ys, const float* dy, const int32_t* sy8,
-                         int64_t ps, float* out, int64_t os, int accumulate, const int na)
+/* Quants of one half-chunk as signed bytes: the nibbles, with Q5_0's fifth bits (plane bit `shift` places up or down
+   from bit 4) or'ed on. */
+INLINE int8x16_t x8_quants(uint8x16_t nibbles, uint8x16_t plane, const int shift, const int q5, uint8x16_t b4)
 {
-    const uint8x16_t m4 = vdupq_n_u8(0x0F);
-    float32x4_t acc[4][2];
-    for (int k = 0; k < na; k++)
-        for (int h = 0; h < 2; h++) acc[k][h] = accumulate ? vld1q_f32(out + k * os + 4 * h) : vdupq_n_f32(0);
-    const uint8_t* qy = y + offsetof(block_q8_0, qs);
-    for (int b = 0; b < nb; b++, x += NPC_Q4X8_BLOCK, qy += sizeof(block_q8_0)) {
-        int32x4_t s[4][2]; /* activation k: rows 0..3, rows 4..7 */
-#if defined(__ARM_FEATURE_DOTPROD)
-        for (int k = 0; k < na; k++) s[k][0] = s[k][1] = vdupq_n_s32(0);
-        for (int c = 0; c < 4; c++) {
-            const uint8x16_t v0 = vld1q_u8(x + 16 + 32 * c), v1 = vld1q_u8(x + 32 + 32 * c);
-            const int8x16_t lo0 = vreinterpretq_s8_u8(vandq_u8(v0, m4)), hi0 = vreinterpretq_s8_u8(vshrq_n_u8(v0, 4));
-            const int8x16_t lo1 = vreinterpretq_s8_u8(vandq_u8(v1, m4)), hi1 = vreinterpretq_s8_u8(vshrq_n_u8(v1, 4));
-            for (int k = 0; k < na; k++) {
-                const int8x16_t yl = bcast4(qy + k * ys + 4 * c), yh = bcast4(qy + k * ys + 16 + 4 * c);
-                s[k][0] = vdotq_s32(vdotq_s32(s[k][0], lo0, yl), hi0, yh);
-                s[k][1] = vdotq_s32(vdotq_s32(s[k][1], lo1, yl), hi1, yh);
-            }
-        }
-#else
-        int16x8_t p[4][4]; /* activation k: rows 0-1, 2-3, 4-5, 6-7, four bytes each */
-        for (int c = 0; c < 4; c++) {
-            const uint8x16_t v0 = vld1q_u8(x + 16 + 32 * c), v1 = vld1q_u8(x + 32 + 32 * c);
-            const int8x16_t lo0 = vreinterpretq_s8_u8(vandq_u8(v0, m4)), hi0 = vreinterpretq_s8_u8(vshrq_n_u8(v0, 4));
-            const int8x16_t lo1 = vreinterpretq_s8_u8(vandq_u8(v1, m4)), hi1 = vreinterpretq_s8_u8(vshrq_n_u8(v1, 4));
-            for (int k = 0; k < na; k++) {
-                const int8x16_t yl = bcast4(qy + k * ys + 4 * c), yh = bcast4(qy + k * ys + 16 + 4 * c);
-                const int8x8_t yl8 = vget_low_s8(yl), yh8 = vget_low_s8(yh);
-                if (c == 0) {
-                    p[k][0] = vmull_s8(vget_low_s8(lo0), yl8);
-                    p[k][1] = vmull_high_s8(lo0, yl);
-                    p[k][2] = vmull_s8(vget_low_s8(lo1), yl8);
-                    p[k][3] = vmull_high_s8(lo1, yl);
-                } else {
-                    p[k][0] = vmlal_s8(p[k][0], vget_low_s8(lo0), yl8);
-                    p[k][1] = vmlal_high_s8(p[k][1], lo0, yl);
-                    p[k][2] = vmlal_s8(p[k][2], vget_low_s8(lo1), yl8);
-                    p[k][3] = vmlal_high_s8(p[k][3], lo1, yl);
-                }
-                p[k][0] = vmlal_s8(p[k][0], vget_low_s8(hi0), yh8);
-                p[k][1] = vmlal_high_s8(p[k][1], hi0, yh);
-                p[k][2] = vmlal_s8(p[k][2], vget_low_s8(hi1), yh8);
-                p[k][3] = vmlal_high_s8(p[k][3], hi1, yh);
-            }
-        }
-        for (int k = 0; k < na; k++) {
-            s[k][0] = vpaddq_s32(vpaddlq_s16(p[k][0]), vpaddlq_s16(p[k][1]));
-            s[k][1] = vpaddq_s32(vpaddlq_s16(p[k][2]), vpaddlq_s16(p[k][3]));
-        }
-#endif
-        const float32x4_t dx0 = vcvt_f32_f16(vreinterpret_f16_u8(vld1_u8(x)));
-        const float32x4_t dx1 = vcvt_f32_f16(vreinterpret_f16_u8(vld1_u8(x + 8)));
-        for (int k = 0; k < na; k++) {
-            const int32x4_t corr = vdupq_n_s32(sy8[k * ps + b]);
-            const float32x4_t d = vdupq_n_f32(dy[k * ps + b]);
-            acc[k][0] = vfmaq_f32(acc[k][0], vcvtq_f32_s32(vsubq_s32(s[k][0], corr)), vmulq_f32(dx0, d));
-            acc[k][1] = vfmaq_f32(acc[k][1], vcvtq_f32_s32(vsubq_s32(s[k][1], corr)), vmulq_f32(dx1, d));
-        }
-    }
-    for (int k = 0; k < na; k++) {
-        vst1q_f32(out + k * os, acc[k][0]);
-        vst1q_f32(out + k * os + 4, acc[k][1]);
-    }
+    if (!q5) return vreinterpretq_s8_u8(nibbles);
+    return vreinterpretq_s8_u8(vorrq_u8(nibbles, vandq_u8(vshlq_u8(plane, vdupq_n_s8((int8_t)shift)), b4)));
 }
 
-static void q4_0x8(const uint8_t* x, int64_t gs, int ng, int nb, const uint8_t* y, int64_t ys, const float* dy,
-                   const int32_t* sy8, int64_t ps, int na, float* out, int64_t os, int accumulate)
-{
-    switch (na) {
-    case 1: for (int g = 0; g < ng; g++) q4_0x8_group(x + g * gs, nb, y, ys, dy, sy8, ps, out + 8 * g, os, accumulate, 1); break;
-    case 2: for (int g = 0; g < ng; g++) q4_0x8_group(x + g * gs, nb, y, ys, dy, sy8, ps, out + 8 * g, os, accumulate, 2); break;
-    case 3: for (int g = 0; g < ng; g++) q4_0x8_group(x + g * gs, nb, y, ys, dy, sy8, ps, out + 8 * g, os, accumulate, 3); break;
-    default: for (int g = 0; g < ng; g++) q4_0x8_group(x + g * gs, nb, y, ys, dy, sy8, ps, out + 8 * g, os, accumulate, 4); break;
-    }
-}
-
-/*
- * Interleaved Q5_0 in 8-row groups (npc_matmul_q5_0x8): q4_0x8_group's chunks with each byte's fifth bit from the
- * plane at bit 4 (unsigned quants 0..31). Without dotprod the int16 lanes sum 8 products of at most 31 x 128 in
- * magnitude (31744), exact. 16 x sum(q_y) comes off; the float step is the repacked kernels' fma per row.
- */
-INLINE void q5_0x8_group(const uint8_t* x, int nb, const uint8_t* y, int64_t ys, const float* dy, const int32_t* sy8,
-                         int64_t ps, float* out, int64_t os, int accumulate, const int na)
+INLINE void x8_group(const uint8_t* x, int nb, const uint8_t* y, int64_t ys, const float* dy, const int32_t* sy8,
+                     int64_t ps, float* out, int64_t os, int accumulate, const int na, const int q5)
 {
     const uint8x16_t m4 = vdupq_n_u8(0x0F), b4 = vdupq_n_u8(0x10);
     float32x4_t acc[4][2];
     for (int k = 0; k < na; k++)
         for (int h = 0; h < 2; h++) acc[k][h] = accumulate ? vld1q_f32(out + k * os + 4 * h) : vdupq_n_f32(0);
     const uint8_t* qy = y + offsetof(block_q8_0, qs);
-    for (int b = 0; b < nb; b++, x += NPC_Q5X8_BLOCK, qy += sizeof(block_q8_0)) {
-        const uint8x16_t pl0 = vld1q_u8(x + NPC_Q5X8_PLANE), pl1 = vld1q_u8(x + NPC_Q5X8_PLANE + 16);
+    for (int b = 0; b < nb; b++, x += q5 ? NPC_Q5X8_BLOCK : NPC_Q4X8_BLOCK, qy += sizeof(block_q8_0)) {
+        const uint8x16_t pl0 = q5 ? vld1q_u8(x + NPC_Q5X8_PLANE) : vdupq_n_u8(0), pl1 = q5 ? vld1q_u8(x + NPC_Q5X8_PLANE + 16) : vdupq_n_u8(0);
         int32x4_t s[4][2]; /* activation k: rows 0..3, rows 4..7 */
-#if !defined(__ARM_FEATURE_DOTPROD)
-        int16x8_t p[4][4]; /* activation k: rows 0-1, 2-3, 4-5, 6-7, four bytes each */
-#else
+#if defined(__ARM_FEATURE_DOTPROD)
         for (int k = 0; k < na; k++) s[k][0] = s[k][1] = vdupq_n_s32(0);
-#endif
         for (int c = 0; c < 4; c++) {
-            const int8x16_t up = vdupq_n_s8((int8_t)(4 - c)), down = vdupq_n_s8((int8_t)-c);
             const uint8x16_t v0 = vld1q_u8(x + 16 + 32 * c), v1 = vld1q_u8(x + 32 + 32 * c);
-            const int8x16_t lo0 = vreinterpretq_s8_u8(vorrq_u8(vandq_u8(v0, m4), vandq_u8(vshlq_u8(pl0, up), b4)));
-            const int8x16_t hi0 = vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(v0, 4), vandq_u8(vshlq_u8(pl0, down), b4)));
-            const int8x16_t lo1 = vreinterpretq_s8_u8(vorrq_u8(vandq_u8(v1, m4), vandq_u8(vshlq_u8(pl1, up), b4)));
-            const int8x16_t hi1 = vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(v1, 4), vandq_u8(vshlq_u8(pl1, down), b4)));
+            const int8x16_t lo0 = x8_quants(vandq_u8(v0, m4), pl0, 4 - c, q5, b4), hi0 = x8_quants(vshrq_n_u8(v0, 4), pl0, -c, q5, b4);
+            const int8x16_t lo1 = x8_quants(vandq_u8(v1, m4), pl1, 4 - c, q5, b4), hi1 = x8_quants(vshrq_n_u8(v1, 4), pl1, -c, q5, b4);
             for (int k = 0; k < na; k++) {
                 const int8x16_t yl = bcast4(qy + k * ys + 4 * c), yh = bcast4(qy + k * ys + 16 + 4 * c);
-#if defined(__ARM_FEATURE_DOTPROD)
                 s[k][0] = vdotq_s32(vdotq_s32(s[k][0], lo0, yl), hi0, yh);
                 s[k][1] = vdotq_s32(vdotq_s32(s[k][1], lo1, yl), hi1, yh);
+            }
+        }
 #else
+        int16x8_t p[4][4]; /* activation k: rows 0-1, 2-3, 4-5, 6-7, four bytes each */
+        for (int c = 0; c < 4; c++) {
+            const uint8x16_t v0 = vld1q_u8(x + 16 + 32 * c), v1 = vld1q_u8(x + 32 + 32 * c);
+            const int8x16_t lo0 = x8_quants(vandq_u8(v0, m4), pl0, 4 - c, q5, b4), hi0 = x8_quants(vshrq_n_u8(v0, 4), pl0, -c, q5, b4);
+            const int8x16_t lo1 = x8_quants(vandq_u8(v1, m4), pl1, 4 - c, q5, b4), hi1 = x8_quants(vshrq_n_u8(v1, 4), pl1, -c, q5, b4);
+            for (int k = 0; k < na; k++) {
+                const int8x16_t yl = bcast4(qy + k * ys + 4 * c), yh = bcast4(qy + k * ys + 16 + 4 * c);
                 const int8x8_t yl8 = vget_low_s8(yl), yh8 = vget_low_s8(yh);
                 if (c == 0) {
                     p[k][0] = vmull_s8(vget_low_s8(lo0), yl8);
@@ -330,10 +258,8 @@ INLINE void q5_0x8_group(const uint8_t* x, int nb, const uint8_t* y, int64_t ys,
                 p[k][1] = vmlal_high_s8(p[k][1], hi0, yh);
                 p[k][2] = vmlal_s8(p[k][2], vget_low_s8(hi1), yh8);
                 p[k][3] = vmlal_high_s8(p[k][3], hi1, yh);
-#endif
             }
         }
-#if !defined(__ARM_FEATURE_DOTPROD)
         for (int k = 0; k < na; k++) {
             s[k][0] = vpaddq_s32(vpaddlq_s16(p[k][0]), vpaddlq_s16(p[k][1]));
             s[k][1] = vpaddq_s32(vpaddlq_s16(p[k][2]), vpaddlq_s16(p[k][3]));
@@ -342,7 +268,7 @@ INLINE void q5_0x8_group(const uint8_t* x, int nb, const uint8_t* y, int64_t ys,
         const float32x4_t dx0 = vcvt_f32_f16(vreinterpret_f16_u8(vld1_u8(x)));
         const float32x4_t dx1 = vcvt_f32_f16(vreinterpret_f16_u8(vld1_u8(x + 8)));
         for (int k = 0; k < na; k++) {
-            const int32x4_t corr = vdupq_n_s32(2 * sy8[k * ps + b]);
+            const int32x4_t corr = vdupq_n_s32((q5 ? 2 : 1) * sy8[k * ps + b]);
             const float32x4_t d = vdupq_n_f32(dy[k * ps + b]);
             acc[k][0] = vfmaq_f32(acc[k][0], vcvtq_f32_s32(vsubq_s32(s[k][0], corr)), vmulq_f32(dx0, d));
             acc[k][1] = vfmaq_f32(acc[k][1], vcvtq_f32_s32(vsubq_s32(s[k][1], corr)), vmulq_f32(dx1, d));
@@ -354,16 +280,21 @@ INLINE void q5_0x8_group(const uint8_t* x, int nb, const uint8_t* y, int64_t ys,
     }
 }
 
-static void q5_0x8(const uint8_t* x, int64_t gs, int ng, int nb, const uint8_t* y, int64_t ys, const float* dy,
-                   const int32_t* sy8, int64_t ps, int na, float* out, int64_t os, int accumulate)
-{
-    switch (na) {
-    case 1: for (int g = 0; g < ng; g++) q5_0x8_group(x + g * gs, nb, y, ys, dy, sy8, ps, out + 8 * g, os, accumulate, 1); break;
-    case 2: for (int g = 0; g < ng; g++) q5_0x8_group(x + g * gs, nb, y, ys, dy, sy8, ps, out + 8 * g, os, accumulate, 2); break;
-    case 3: for (int g = 0; g < ng; g++) q5_0x8_group(x + g * gs, nb, y, ys, dy, sy8, ps, out + 8 * g, os, accumulate, 3); break;
-    default: for (int g = 0; g < ng; g++) q5_0x8_group(x + g * gs, nb, y, ys, dy, sy8, ps, out + 8 * g, os, accumulate, 4); break;
+#define X8(name, q5)                                                                                                   \
+    static void name(const uint8_t* x, int64_t gs, int ng, int nb, const uint8_t* y, int64_t ys, const float* dy,       \
+                     const int32_t* sy8, int64_t ps, int na, float* out, int64_t os, int accumulate)                    \
+    {                                                                                                                 \
+        switch (na) {                                                                                                 \
+        case 1: for (int g = 0; g < ng; g++) x8_group(x + g * gs, nb, y, ys, dy, sy8, ps, out + 8 * g, os, accumulate, 1, q5); break; \
+        case 2: for (int g = 0; g < ng; g++) x8_group(x + g * gs, nb, y, ys, dy, sy8, ps, out + 8 * g, os, accumulate, 2, q5); break; \
+        case 3: for (int g = 0; g < ng; g++) x8_group(x + g * gs, nb, y, ys, dy, sy8, ps, out + 8 * g, os, accumulate, 3, q5); break; \
+        default: for (int g = 0; g < ng; g++) x8_group(x + g * gs, nb, y, ys, dy, sy8, ps, out + 8 * g, os, accumulate, 4, q5); break; \
+        }                                                                                                             \
     }
-}
+
+X8(q4_0x8, 0)
+X8(q5_0x8, 1)
+#undef X8
 
 static void q8_0_sums(const uint8_t* y, int nb, float* dy, int32_t* sy8)
 {
