@@ -489,7 +489,7 @@ static void quant_q8_K(const float* x, void* vy, int64_t n)
     }
 }
 
-/* ---- Interleaved Q4_0 (npc_matmul_q4_0x8) ---- */
+/* ---- Interleaved Q4_0 and Q5_0 in 8-row groups (npc_matmul_q4_0x8, npc_matmul_q5_0x8) ---- */
 
 static void q8_0_sums(const uint8_t* y, int nb, float* dy, int32_t* sy8)
 {
@@ -502,10 +502,11 @@ static void q8_0_sums(const uint8_t* y, int nb, float* dy, int32_t* sy8)
     }
 }
 
-/* A block's 8 rows unpacked to unsigned nibbles in element order once, then each activation's exact sum; the
-   float step is the repacked kernels' fma((float)(sum q y - 8 sum y), d_x * d_y, acc). */
-static void q4_0x8(const uint8_t* x, int64_t gs, int ng, int nb, const uint8_t* y, int64_t ys, const float* dy,
-                   const int32_t* sy8, int64_t ps, int na, float* out, int64_t os, int accumulate)
+/* A block's 8 rows unpacked to unsigned quants in element order once (Q4_0's nibbles, or with `q5` Q5_0's nibbles with
+   the plane's fifth bits), then each activation's exact sum; the float step is the repacked kernels'
+   fma((float)(sum q y - offset sum y), d_x * d_y, acc), offset 8 or 16. */
+static void x8(const uint8_t* x, int64_t gs, int ng, int nb, const uint8_t* y, int64_t ys, const float* dy,
+               const int32_t* sy8, int64_t ps, int na, float* out, int64_t os, int accumulate, int q5)
 {
     for (int g = 0; g < ng; g++) {
         const uint8_t* xg = x + g * gs;
@@ -513,53 +514,14 @@ static void q4_0x8(const uint8_t* x, int64_t gs, int ng, int nb, const uint8_t* 
         for (int k = 0; k < na; k++)
             for (int r = 0; r < 8; r++) acc[k][r] = accumulate ? out[k * os + 8 * g + r] : 0.0f;
         for (int b = 0; b < nb; b++) {
-            const uint8_t* xb = xg + b * NPC_Q4X8_BLOCK;
+            const uint8_t* xb = xg + b * (q5 ? NPC_Q5X8_BLOCK : NPC_Q4X8_BLOCK);
             uint8_t q[8][32];
             float dx[8];
             for (int r = 0; r < 8; r++) {
                 dx[r] = NPC_FP16((uint16_t)(xb[2 * r] | (xb[2 * r + 1] << 8)));
                 for (int c = 0; c < 4; c++)
                     for (int j = 0; j < 4; j++) {
-                        uint8_t v = xb[16 + 32 * c + 4 * r + j];
-                        q[r][4 * c + j] = v & 0x0F;
-                        q[r][4 * c + j + 16] = v >> 4;
-                    }
-            }
-            for (int k = 0; k < na; k++) {
-                const int8_t* qy = ((const block_q8_0*)(y + k * ys) + b)->qs;
-                for (int r = 0; r < 8; r++) {
-                    int32_t s = 0;
-                    for (int j = 0; j < 32; j++) s += q[r][j] * qy[j];
-                    acc[k][r] = fmaf((float)(s - sy8[k * ps + b]), dx[r] * dy[k * ps + b], acc[k][r]);
-                }
-            }
-        }
-        for (int k = 0; k < na; k++)
-            for (int r = 0; r < 8; r++) out[k * os + 8 * g + r] = acc[k][r];
-    }
-}
-
-/* ---- Interleaved Q5_0 in 8-row groups (npc_matmul_q5_0x8) ---- */
-
-/* A block's 8 rows unpacked to unsigned quants 0..31 in element order once, then each activation's exact sum; the
-   float step is the repacked kernels' fma((float)(sum q y - 16 sum y), d_x * d_y, acc). */
-static void q5_0x8(const uint8_t* x, int64_t gs, int ng, int nb, const uint8_t* y, int64_t ys, const float* dy,
-                   const int32_t* sy8, int64_t ps, int na, float* out, int64_t os, int accumulate)
-{
-    for (int g = 0; g < ng; g++) {
-        const uint8_t* xg = x + g * gs;
-        float acc[NPC_MAX_ACT][8];
-        for (int k = 0; k < na; k++)
-            for (int r = 0; r < 8; r++) acc[k][r] = accumulate ? out[k * os + 8 * g + r] : 0.0f;
-        for (int b = 0; b < nb; b++) {
-            const uint8_t* xb = xg + b * NPC_Q5X8_BLOCK;
-            uint8_t q[8][32];
-            float dx[8];
-            for (int r = 0; r < 8; r++) {
-                dx[r] = NPC_FP16((uint16_t)(xb[2 * r] | (xb[2 * r + 1] << 8)));
-                for (int c = 0; c < 4; c++)
-                    for (int j = 0; j < 4; j++) {
-                        const uint8_t v = xb[16 + 32 * c + 4 * r + j], h = xb[NPC_Q5X8_PLANE + 4 * r + j];
+                        const uint8_t v = xb[16 + 32 * c + 4 * r + j], h = q5 ? xb[NPC_Q5X8_PLANE + 4 * r + j] : 0;
                         q[r][4 * c + j] = (uint8_t)((v & 0x0F) | (((h >> c) & 1) << 4));
                         q[r][4 * c + j + 16] = (uint8_t)((v >> 4) | (((h >> (4 + c)) & 1) << 4));
                     }
@@ -569,13 +531,25 @@ static void q5_0x8(const uint8_t* x, int64_t gs, int ng, int nb, const uint8_t* 
                 for (int r = 0; r < 8; r++) {
                     int32_t s = 0;
                     for (int j = 0; j < 32; j++) s += q[r][j] * qy[j];
-                    acc[k][r] = fmaf((float)(s - 2 * sy8[k * ps + b]), dx[r] * dy[k * ps + b], acc[k][r]);
+                    acc[k][r] = fmaf((float)(s - (q5 ? 2 : 1) * sy8[k * ps + b]), dx[r] * dy[k * ps + b], acc[k][r]);
                 }
             }
         }
         for (int k = 0; k < na; k++)
             for (int r = 0; r < 8; r++) out[k * os + 8 * g + r] = acc[k][r];
     }
+}
+
+static void q4_0x8(const uint8_t* x, int64_t gs, int ng, int nb, const uint8_t* y, int64_t ys, const float* dy,
+                   const int32_t* sy8, int64_t ps, int na, float* out, int64_t os, int accumulate)
+{
+    x8(x, gs, ng, nb, y, ys, dy, sy8, ps, na, out, os, accumulate, 0);
+}
+
+static void q5_0x8(const uint8_t* x, int64_t gs, int ng, int nb, const uint8_t* y, int64_t ys, const float* dy,
+                   const int32_t* sy8, int64_t ps, int na, float* out, int64_t os, int accumulate)
+{
+    x8(x, gs, ng, nb, y, ys, dy, sy8, ps, na, out, os, accumulate, 1);
 }
 
 /* ---- Interleaved Q4_K (npc_matmul_q4_Kx8) ---- */
