@@ -174,6 +174,20 @@ public unsafe class KernelArithmeticTests
         for (int i = 0; i < 32; i++) act[2 + i] = (byte)(sbyte)(i % 2 == 0 ? 127 : -127);
         act.AsSpan(36, 32).Fill(unchecked((byte)(sbyte)-127));
 
+        Assert.True(Q4_0Interleaved.CanRepack(rows, cols));
+        AssertEightRowLayoutGivesRepackedBits(TensorType.Q4_0, weights, act, rows, cols, tokens, &Q4_0Interleaved.Repack, &Q4_0Interleaved.Compute);
+    }
+
+    /// <summary>
+    /// An 8-row layout (<paramref name="repack"/>, <paramref name="compute"/>) of <paramref name="weights"/> against the
+    /// Q8_0 activations <paramref name="act"/> gives every output the bits of <see cref="VecDotScalar.Repacked"/> on the
+    /// row-major weights.
+    /// </summary>
+    private static void AssertEightRowLayoutGivesRepackedBits(TensorType t, byte[] weights, byte[] act, int rows, int cols, int tokens,
+        delegate*<byte*, int, byte*, int, int, bool> repack, delegate*<byte*, int, int, byte*, long, int, float*, int, void> compute)
+    {
+        int rowBytes = (int)TensorTypeInfo.RowBytes(t, cols);
+        int actBytes = (int)TensorTypeInfo.RowBytes(TensorType.Q8_0, cols);
         var packed = new byte[rows * rowBytes];
         var output = new float[tokens * rows];
         fixed (byte* w = weights)
@@ -181,12 +195,11 @@ public unsafe class KernelArithmeticTests
         fixed (byte* a = act)
         fixed (float* o = output)
         {
-            Assert.True(Q4_0Interleaved.CanRepack(rows, cols));
-            Assert.True(Q4_0Interleaved.Repack(w, cols, p, 0, rows / 8));
-            Q4_0Interleaved.Compute(p, cols, rows / 8, a, actBytes, tokens, o, rows);
-            for (int t = 0; t < tokens; t++)
+            Assert.True(repack(w, cols, p, 0, rows / 8));
+            compute(p, cols, rows / 8, a, actBytes, tokens, o, rows);
+            for (int k = 0; k < tokens; k++)
                 for (int r = 0; r < rows; r++)
-                    Assert.Equal(VecDotScalar.Repacked(TensorType.Q4_0, w + r * rowBytes, a + t * actBytes, cols), output[t * rows + r]);
+                    Assert.Equal(VecDotScalar.Repacked(t, w + r * rowBytes, a + k * actBytes, cols), output[k * rows + r]);
         }
     }
 
@@ -268,22 +281,16 @@ public unsafe class KernelArithmeticTests
         act.AsSpan(2, 32).Fill(127);
         act.AsSpan(36, 32).Fill(unchecked((byte)(sbyte)-127));
 
-        var packed = new byte[rows * rowBytes];
-        var output = new float[tokens * rows];
+        Assert.True(Q5_0Interleaved.CanRepack(rows, cols));
+        AssertEightRowLayoutGivesRepackedBits(TensorType.Q5_0, weights, act, rows, cols, tokens, &Q5_0Interleaved.Repack, &Q5_0Interleaved.Compute);
         fixed (byte* w = weights)
-        fixed (byte* p = packed)
         fixed (byte* a = act)
-        fixed (float* o = output)
         {
-            Assert.True(Q5_0Interleaved.CanRepack(rows, cols));
-            Assert.True(Q5_0Interleaved.Repack(w, cols, p, 0, rows / 8));
-            Q5_0Interleaved.Compute(p, cols, rows / 8, a, actBytes, tokens, o, rows);
+            // The reference decodes Q5_0 as vec_dot does: the same sum, rounded differently.
             for (int t = 0; t < tokens; t++)
                 for (int r = 0; r < rows; r++)
                 {
                     float expected = VecDotScalar.Repacked(TensorType.Q5_0, w + r * rowBytes, a + t * actBytes, cols);
-                    Assert.Equal(expected, output[t * rows + r]);
-                    // The reference decodes Q5_0 as vec_dot does: the same sum, rounded differently.
                     float vecDot = VecDotScalar.Dot(TensorType.Q5_0, w + r * rowBytes, a + t * actBytes, cols);
                     Assert.True(Math.Abs(vecDot - expected) <= 1e-4f * Math.Max(1f, Math.Abs(vecDot)) || float.IsInfinity(vecDot), $"{vecDot} vs {expected}");
                 }
