@@ -267,19 +267,12 @@ public unsafe class KernelArithmeticTests
     [InlineData(8, 64, 3)]
     public void Interleaved_Q5_0_Gives_The_Bits_Of_The_Repacked_Arithmetic(int rows, int cols, int tokens)
     {
-        var weights = QuantizedRows(TensorType.Q5_0, rows, cols, 45);
+        // Special scales, blocks of all-largest and all-zero quants, activations of +-127 (the i16 partial sums' bound):
+        // the data the native comparisons use.
         int rowBytes = (int)TensorTypeInfo.RowBytes(TensorType.Q5_0, cols);
-        // Scales the widening must carry exactly: zero, the smallest denormal, a denormal, negative, the largest finite.
-        ushort[] scales = { 0x0000, 0x0001, 0x03FF, 0x8001, 0xBC00, 0x7BFF, 0xFBFF };
-        for (int i = 0; i < Math.Min(scales.Length, cols / 32); i++) BitConverter.TryWriteBytes(weights.AsSpan(i * 22 + rowBytes * (i % rows)), scales[i]);
-        // The widest integer sums: every quant 31 (or 0, i.e. -16) against activations of +-127 (the i16 partial sums' bound).
-        weights.AsSpan(rowBytes + 2, 20).Fill(0xFF);
-        weights.AsSpan(2 * rowBytes + 2, 20).Fill(0x00);
         int actBytes = (int)TensorTypeInfo.RowBytes(TensorType.Q8_0, cols);
-        var act = new byte[tokens * actBytes];
-        for (int t = 0; t < tokens; t++) TestData.Quantize(TensorType.Q8_0, TestData.Gaussian(cols, 55 + t)).CopyTo(act, t * actBytes);
-        act.AsSpan(2, 32).Fill(127);
-        act.AsSpan(36, 32).Fill(unchecked((byte)(sbyte)-127));
+        var weights = NpcSdk.Runtime.Tests.Native.InterleavedTestData.Weights(TensorType.Q5_0, rows, cols, 45);
+        var act = NpcSdk.Runtime.Tests.Native.InterleavedTestData.Activations(cols, tokens, actBytes, 55, lastBlock127: true);
 
         Assert.True(Q5_0Interleaved.CanRepack(rows, cols));
         AssertEightRowLayoutGivesRepackedBits(TensorType.Q5_0, weights, act, rows, cols, tokens, &Q5_0Interleaved.Repack, &Q5_0Interleaved.Compute);
