@@ -30,7 +30,8 @@ namespace NpcSdk.Models
 
         /// <summary>
         /// After loading, run a full compacting collection that returns the loader's garbage (the tokenizer's
-        /// construction, the vocabulary as parsed) to the operating system: tens of MiB for a 150k-token vocabulary.
+        /// construction, the vocabulary as parsed) to the operating system: tens of MiB for a 150k-token vocabulary
+        /// (and one before the weights are laid out or copied, so the peak stays the weights plus the working set).
         /// It blocks every managed thread for some milliseconds; turn it off when loading during gameplay. Default: on.
         /// </summary>
         public bool TrimAfterLoad { get; set; } = true;
@@ -103,9 +104,10 @@ namespace NpcSdk.Models
             {
                 model = new Model(file, options.Threads);
                 model.Transformer.UseNativeKernels = native;
-                // Laying weights out again makes them resident now rather than during the first replies: first give
-                // back what parsing and the tokenizer left behind, so the peak stays the weights plus the working set.
-                if (model.Transformer.PreparesWeights(options.HugePages)) Trim();
+                // Laying weights out again (or copying them) makes them resident now rather than during the first
+                // replies: first give back what parsing and the tokenizer left behind, so the peak stays the weights plus
+                // the working set. Not when the caller loads during play and asked for no blocking collections.
+                if (options.TrimAfterLoad && model.Transformer.PreparesWeights(options.HugePages)) Trim();
                 model.Transformer.PrepareWeights(model._pool, options.HugePages);
                 if (options.TrimAfterLoad) Trim();
                 return model;
