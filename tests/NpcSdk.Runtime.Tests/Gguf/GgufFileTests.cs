@@ -71,11 +71,17 @@ namespace NpcSdk.Tests.Gguf
         /// Milliseconds to parse (or reject) <paramref name="bytes"/>: the best of up to three tries, so a scheduler hiccup
         /// on a loaded machine does not count as the parser's time.
         /// </summary>
-        private static long ParseMillis(byte[] bytes, int length)
+        /// <summary>
+        /// What parsing <paramref name="length"/> bytes costs: the best of three wall times (a hang guard, generous because
+        /// other tests share the machine) and the bytes the first parse allocated (deterministic: a corrupt count must not
+        /// make the parser allocate beyond what its input can hold).
+        /// </summary>
+        private static (long Millis, long Allocated) ParseCost(byte[] bytes, int length)
         {
-            long best = long.MaxValue;
-            for (int attempt = 0; attempt < 3 && best >= 100; attempt++)
+            long best = long.MaxValue, allocated = -1;
+            for (int attempt = 0; attempt < 3 && best >= HangMillis; attempt++)
             {
+                long before = GC.GetAllocatedBytesForCurrentThread();
                 var sw = Stopwatch.StartNew();
                 try
                 {
@@ -85,8 +91,20 @@ namespace NpcSdk.Tests.Gguf
                 {
                 }
                 best = Math.Min(best, sw.ElapsedMilliseconds);
+                if (allocated < 0) allocated = GC.GetAllocatedBytesForCurrentThread() - before;
             }
-            return best;
+            return (best, allocated);
+        }
+
+        // The slowest corrupt header parses in about 20 ms alone; a hang never ends.
+        private const long HangMillis = 1000;
+
+        private static void AssertBoundedCost(byte[] bytes, int length, string what)
+        {
+            var (ms, allocated) = ParseCost(bytes, length);
+            Assert.True(ms < HangMillis, $"{what} took {ms} ms");
+            // The worst of the 2000 flips below allocates about 10x the file (tensor infos of a flipped count).
+            Assert.True(allocated <= 16L * length + (1 << 20), $"{what} allocated {allocated} bytes for {length} bytes of input");
         }
 
         [Fact]
@@ -101,8 +119,7 @@ namespace NpcSdk.Tests.Gguf
             {
                 var e = Assert.Throws<GgufFormatException>(() => { using var _ = GgufFile.FromBytes(bytes.AsSpan(0, len)); });
                 Assert.False(string.IsNullOrWhiteSpace(e.Message));
-                long ms = ParseMillis(bytes, len);
-                Assert.True(ms < 100, $"prefix {len} took {ms} ms");
+                AssertBoundedCost(bytes, len, $"prefix {len}");
             }
         }
 
@@ -127,8 +144,7 @@ namespace NpcSdk.Tests.Gguf
                 {
                     failures++;
                 }
-                long ms = ParseMillis(bytes, bytes.Length);
-                Assert.True(ms < 100, $"flip case {i} took {ms} ms");
+                AssertBoundedCost(bytes, bytes.Length, $"flip case {i}");
             }
             Assert.True(failures > 100, $"only {failures} of 2000 corruptions were detected");
         }
@@ -142,10 +158,11 @@ namespace NpcSdk.Tests.Gguf
             var w = new BinaryWriter(ms);
             w.Write(0x46554747u); w.Write(3u); w.Write(tensors); w.Write(kvs);
             w.Write(new byte[64]);
-            var sw = Stopwatch.StartNew();
-            var e = Assert.Throws<GgufFormatException>(() => GgufFile.FromBytes(ms.ToArray()));
+            byte[] bytes = ms.ToArray();
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            var e = Assert.Throws<GgufFormatException>(() => GgufFile.FromBytes(bytes));
+            Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20, "the claimed counts were allocated");
             Assert.Contains(expected, e.Message);
-            Assert.True(sw.ElapsedMilliseconds < 100);
         }
 
         [Fact]
