@@ -16,7 +16,8 @@ namespace NpcSdk.Generation
         private readonly Model _model;
         private readonly SessionOptions _options;
         private readonly KvCache _cache;
-        private readonly ForwardPass _pass;
+        private ForwardPass? _pass; // lent by the model's pool while a step runs alone (see Pass)
+        private readonly int _maxBatch;
         private readonly List<int> _tokens = new List<int>();
         private readonly List<int> _pending = new List<int>();
         private readonly List<int> _turnStarts = new List<int>();
@@ -42,8 +43,8 @@ namespace NpcSdk.Generation
             if (options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), options.BatchSize, "BatchSize must be at least 1");
             ContextLength = ctx;
             _cache = new KvCache(c.LayerCount, ctx, c.KvDim, c.HeadDim, options.KvCacheType, model.KvBlocks);
-            _pass = new ForwardPass(model.Transformer, Math.Min(options.BatchSize, ctx), model.Pool);
-            _step = new int[_pass.MaxBatch];
+            _maxBatch = Math.Min(options.BatchSize, ctx);
+            _step = new int[_maxBatch];
             _logits = new float[c.VocabSize];
         }
 
@@ -204,15 +205,26 @@ namespace NpcSdk.Generation
 
         internal int PendingCount => _pending.Count;
 
-        internal int MaxBatch => _pass.MaxBatch;
+        internal int MaxBatch => _maxBatch;
+
+        /// <summary>The scratch of the step in progress (lent from <see cref="Model.Passes"/> from its start to its end).</summary>
+        private ForwardPass Pass => _pass ?? throw new InvalidOperationException("no step in progress");
+
+        /// <summary>Gives the step's scratch back to the model, for the next step of any of its sessions.</summary>
+        private void ReturnPass()
+        {
+            if (_pass == null) return;
+            _model.Passes.Return(_pass);
+            _pass = null;
+        }
 
         internal int LayerCount => _model.Config.LayerCount;
 
         /// <summary>True when every layer of the current step ran and only finishing it (logits, commit) is left.</summary>
-        internal bool StepLayersDone => Batch == null && _stepCount > 0 && _pass.LayersDone;
+        internal bool StepLayersDone => Batch == null && _stepCount > 0 && Pass.LayersDone;
 
         /// <summary>Cached positions a context shift still has to move in the layer the current step runs next (see <see cref="KvCache.ShiftLeft"/>).</summary>
-        internal int NextLayerShiftRows => Batch == null && _stepCount > 0 && !_pass.LayersDone ? _cache.PendingShiftRows(_pass.NextLayer) : 0;
+        internal int NextLayerShiftRows => Batch == null && _stepCount > 0 && !Pass.LayersDone ? _cache.PendingShiftRows(Pass.NextLayer) : 0;
 
         /// <summary>True when finishing the current step computes logits (it consumes the last pending token).</summary>
         internal bool StepProducesLogits => _stepCount > 0 && (_stepCount == _pending.Count || _onLogits != null);
@@ -250,11 +262,12 @@ namespace NpcSdk.Generation
         {
             if (_stepCount > 0) throw new InvalidOperationException("a step is already in progress");
             if (_pending.Count == 0) throw new InvalidOperationException("no pending tokens");
-            int n = Math.Min(Math.Min(Math.Max(1, maxTokens), _pending.Count), _pass.MaxBatch);
+            int n = Math.Min(Math.Min(Math.Max(1, maxTokens), _pending.Count), _maxBatch);
             EnsureRoom(n);
             n = Math.Min(n, _pending.Count);
             for (int i = 0; i < n; i++) _step[i] = _pending[i];
-            _pass.Begin(_step.AsSpan(0, n), Position, _evalDone, _evalLength);
+            _pass ??= _model.Passes.Rent(_maxBatch);
+            Pass.Begin(_step.AsSpan(0, n), Position, _evalDone, _evalLength);
             _stepCount = n;
         }
 
@@ -267,22 +280,22 @@ namespace NpcSdk.Generation
         {
             if (Batch != null) throw new InvalidOperationException("the step runs in a decode batch");
             var costs = Model.SliceCosts;
-            for (int i = 0; i < maxLayers && !_pass.LayersDone; i++)
+            for (int i = 0; i < maxLayers && !Pass.LayersDone; i++)
             {
-                bool whole = _pass.NextStage == 0;
-                if (whole) CompleteShift(_pass.NextLayer);
+                bool whole = Pass.NextStage == 0;
+                if (whole) CompleteShift(Pass.NextLayer);
                 long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
-                _pass.RunNextLayer(_cache);
+                Pass.RunNextLayer(_cache);
                 // A layer begun part by part counts the time of its parts too.
                 costs.ObserveLayer(this, _stepCount, Ms(t1) + (whole ? 0 : _stages.TotalMs));
             }
-            if (!_pass.LayersDone || !finish) return false;
+            if (!Pass.LayersDone || !finish) return false;
             FinishStep();
             return true;
         }
 
         /// <summary>The part of the current step's next layer that <see cref="RunStage"/> runs next (0 at a layer's start).</summary>
-        internal int StepStage => _pass.NextStage;
+        internal int StepStage => _pass?.NextStage ?? 0;
 
         /// <summary>
         /// Runs one part of the current step's next layer (see <see cref="ForwardPass.RunNextStage"/>): a layer of a large
@@ -291,9 +304,9 @@ namespace NpcSdk.Generation
         internal void RunStage()
         {
             if (Batch != null) throw new InvalidOperationException("the step runs in a decode batch");
-            if (_stepCount == 0 || _pass.LayersDone) throw new InvalidOperationException("no layer to run");
-            if (_pass.NextStage == 0) CompleteShift(_pass.NextLayer);
-            if (_stages.RunNext(_pass, _cache, Model.SliceCosts)) Model.SliceCosts.ObserveLayer(this, _stepCount, _stages.TotalMs);
+            if (_stepCount == 0 || Pass.LayersDone) throw new InvalidOperationException("no layer to run");
+            if (Pass.NextStage == 0) CompleteShift(Pass.NextLayer);
+            if (_stages.RunNext(Pass, _cache, Model.SliceCosts)) Model.SliceCosts.ObserveLayer(this, _stepCount, _stages.TotalMs);
         }
 
         /// <summary>Moves the cached positions a context shift left pending in <paramref name="layer"/>, before a step runs it.</summary>
@@ -354,7 +367,7 @@ namespace NpcSdk.Generation
         private static double Ms(long since) => (System.Diagnostics.Stopwatch.GetTimestamp() - since) * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
 
         /// <summary>Vocabulary rows of the output projection still to compute before the step can finish.</summary>
-        internal int LogitsRowsLeft => StepLayersDone && StepProducesLogits && _onLogits == null ? _pass.VocabularyRows - Math.Max(0, _logitsDone) : 0;
+        internal int LogitsRowsLeft => StepLayersDone && StepProducesLogits && _onLogits == null ? Pass.VocabularyRows - Math.Max(0, _logitsDone) : 0;
 
         /// <summary>
         /// Computes up to <paramref name="rows"/> more vocabulary rows of the finished layers' output projection (a
@@ -365,15 +378,15 @@ namespace NpcSdk.Generation
             if (!StepLayersDone || !StepProducesLogits || _onLogits != null) throw new InvalidOperationException("no output projection to compute");
             if (_logitsDone < 0)
             {
-                _pass.BeginLogits(_stepCount - 1);
+                Pass.BeginLogits(_stepCount - 1);
                 _logitsDone = 0;
             }
             // Whole blocks of 64 rows (interleaved weights go by groups of 8).
-            int end = Math.Min(_pass.VocabularyRows, (_logitsDone + Math.Max(1, rows) + 63) / 64 * 64);
+            int end = Math.Min(Pass.VocabularyRows, (_logitsDone + Math.Max(1, rows) + 63) / 64 * 64);
             long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-            _pass.ProjectLogits(_logitsDone, end);
+            Pass.ProjectLogits(_logitsDone, end);
             // Observed as the whole projection's time.
-            Model.SliceCosts.ObserveLogits(Ms(t0) * _pass.VocabularyRows / (end - _logitsDone));
+            Model.SliceCosts.ObserveLogits(Ms(t0) * Pass.VocabularyRows / (end - _logitsDone));
             _logitsDone = end;
         }
 
@@ -384,6 +397,7 @@ namespace NpcSdk.Generation
             Batch = null;
             _pending.Clear();
             _stepCount = 0;
+            ReturnPass();
             _logitsDone = -1;
             _evalDone = 0;
             _evalLength = 0;
@@ -399,21 +413,22 @@ namespace NpcSdk.Generation
             {
                 for (int i = 0; i < n; i++)
                 {
-                    _pass.ComputeLogits(i, _logits);
+                    Pass.ComputeLogits(i, _logits);
                     _onLogits(first + i, _logits);
                 }
             }
             else if (last)
             {
                 // The output projection, or what a scheduler left of it (see ProjectLogits).
-                if (_logitsDone < 0) _pass.BeginLogits(n - 1);
+                if (_logitsDone < 0) Pass.BeginLogits(n - 1);
                 int start = Math.Max(0, _logitsDone);
                 long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-                _pass.ProjectLogits(start, _pass.VocabularyRows);
+                Pass.ProjectLogits(start, Pass.VocabularyRows);
                 if (start == 0) Model.SliceCosts.ObserveLogits(Ms(t0));
-                _pass.EndLogits(_logits);
+                Pass.EndLogits(_logits);
             }
             _logitsDone = -1;
+            ReturnPass();
             for (int i = 0; i < n; i++) _tokens.Add(_step[i]);
             _pending.RemoveRange(0, n);
             _evalDone += n;
@@ -520,6 +535,8 @@ namespace NpcSdk.Generation
             // Only when no slice can still be reading them (a worker thread finishes a running one first), and never
             // blocks that became a shared prefix.
             if (!_detached && (ActiveJob == null || ActiveJob.IsFinished)) _cache.Clear();
+            // The same for a half-done step's scratch: a slice still running on a worker keeps it, and it is dropped.
+            if (ActiveJob == null || ActiveJob.IsFinished) ReturnPass();
         }
     }
 }

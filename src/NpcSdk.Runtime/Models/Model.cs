@@ -61,6 +61,7 @@ namespace NpcSdk.Models
             if (Tokenizer.VocabSize != Transformer.Config.VocabSize)
                 throw new GgufFormatException($"{file.Source}: tokenizer has {Tokenizer.VocabSize} tokens but token_embd.weight has {Transformer.Config.VocabSize} rows");
             _pool = new WorkerPool(threads);
+            Passes = new ForwardPassPool(Transformer, _pool);
             // A first guess from the bytes a decode step reads (4 GB/s), replaced by the first measurement.
             double layerBytes = (double)file.FileSize / (Config.LayerCount + 2);
             _layerBytes = layerBytes;
@@ -149,6 +150,9 @@ namespace NpcSdk.Models
         internal Transformer Transformer { get; }
 
         internal WorkerPool Pool => _pool;
+
+        /// <summary>Step scratch lent to this model's sessions while they run a step.</summary>
+        internal ForwardPassPool Passes { get; }
 
         /// <summary>KV blocks freed by this model's sessions, for its next ones (at most 32 MiB held, or what was reserved).</summary>
         internal KvBlockPool KvBlocks { get; } = new KvBlockPool(32L << 20);

@@ -35,10 +35,13 @@ namespace NpcSdk.Tests.Generation
             var sessions = new List<InferenceSession>();
             for (int i = 0; i < 8; i++)
             {
-                var s = model.CreateSession();
                 var own = model.Tokenizer.Encode($"<|im_end|>\n<|im_start|>user\nHello number {i}!<|im_end|>\n<|im_start|>assistant\n", addSpecial: false, parseSpecial: true);
+                int[] prompt = persona.Concat(own).ToArray();
                 long evaluated = model.EvaluatedTokenCount;
-                s.Evaluate(persona.Concat(own).ToArray());
+                long allocated = GC.GetAllocatedBytesForCurrentThread();
+                var s = model.CreateSession();
+                s.Evaluate(prompt);
+                allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
                 Assert.Equal(own.Length, model.EvaluatedTokenCount - evaluated); // only its own tokens were prefilled
                 Assert.Equal(300, s.SharedPrefixLength);
                 Assert.Equal(300, s.PinnedLength);
@@ -46,8 +49,13 @@ namespace NpcSdk.Tests.Generation
                 long perPosition = prefix.KvCacheBytes / 304; // the prefix allocated ceil(300/16)*16 positions
                 long ownBlocks = (300 + own.Length - 1) / 16 - 300 / 16 + 1;
                 Assert.Equal(ownBlocks * 16 * perPosition, s.KvCacheBytes);
+                // And beyond its cache, its logits and bookkeeping: the step's activations are lent by the model (one
+                // set for all eight, as their steps never overlap), not held by each session.
+                Assert.True(allocated <= s.KvCacheBytes + 4L * model.Config.VocabSize + (128 << 10),
+                    $"session {i} allocated {allocated} bytes for {s.KvCacheBytes} bytes of cache");
                 sessions.Add(s);
             }
+            Assert.Equal(1, model.Passes.Created);
 
             // A session with the prefix computes exactly what one without it computes.
             using var plain = model.CreateSession(new SessionOptions());
