@@ -213,9 +213,9 @@ namespace NpcSdk.Generation
         /// <summary>Gives the step's scratch back to the model, for the next step of any of its sessions.</summary>
         private void ReturnPass()
         {
-            if (_pass == null) return;
-            _model.Passes.Return(_pass);
-            _pass = null;
+            // Taken atomically: Dispose on the game thread must never hand back a pass a worker hands back too.
+            var pass = System.Threading.Interlocked.Exchange(ref _pass, null);
+            if (pass != null) _model.Passes.Return(pass);
         }
 
         internal int LayerCount => _model.Config.LayerCount;
