@@ -535,7 +535,8 @@ namespace NpcSdk.Generation
             // Only when no slice can still be reading them (a worker thread finishes a running one first), and never
             // blocks that became a shared prefix.
             if (!_detached && (ActiveJob == null || ActiveJob.IsFinished)) _cache.Clear();
-            // The same for a half-done step's scratch: a slice still running on a worker keeps it, and it is dropped.
+            // The same for a half-done step's scratch: while a slice may still run on a worker, the request it belongs
+            // to hands it back when it sees the cancellation (DiscardPending).
             if (ActiveJob == null || ActiveJob.IsFinished) ReturnPass();
         }
     }

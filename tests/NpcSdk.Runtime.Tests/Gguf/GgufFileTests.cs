@@ -68,13 +68,9 @@ namespace NpcSdk.Tests.Gguf
         }
 
         /// <summary>
-        /// Milliseconds to parse (or reject) <paramref name="bytes"/>: the best of up to three tries, so a scheduler hiccup
-        /// on a loaded machine does not count as the parser's time.
-        /// </summary>
-        /// <summary>
-        /// What parsing <paramref name="length"/> bytes costs: the best of three wall times (a hang guard, generous because
-        /// other tests share the machine) and the bytes the first parse allocated (deterministic: a corrupt count must not
-        /// make the parser allocate beyond what its input can hold).
+        /// What parsing (or rejecting) <paramref name="length"/> bytes costs: the wall time, best of up to three tries so a
+        /// scheduler hiccup on a loaded machine does not count as the parser's (a hang guard), and the bytes the first
+        /// parse allocated (deterministic: a corrupt count must not make the parser allocate beyond what its input holds).
         /// </summary>
         private static (long Millis, long Allocated) ParseCost(byte[] bytes, int length)
         {
@@ -103,7 +99,7 @@ namespace NpcSdk.Tests.Gguf
         {
             var (ms, allocated) = ParseCost(bytes, length);
             Assert.True(ms < HangMillis, $"{what} took {ms} ms");
-            // The worst of the 2000 flips below allocates about 10x the file (tensor infos of a flipped count).
+            // The worst of the 2000 flips below allocates about 10x the file.
             Assert.True(allocated <= 16L * length + (1 << 20), $"{what} allocated {allocated} bytes for {length} bytes of input");
         }
 
