@@ -27,16 +27,21 @@ namespace NpcSdk.Models
             get { lock (_free) return _created; }
         }
 
-        /// <summary>A pass for steps of up to <paramref name="maxBatch"/> tokens: a returned one of that size, or a new one.</summary>
+        /// <summary>
+        /// A pass for steps of up to <paramref name="maxBatch"/> tokens: the smallest returned one that holds them (a
+        /// pass's capacity never changes its arithmetic), or a new one of that size.
+        /// </summary>
         public ForwardPass Rent(int maxBatch)
         {
             lock (_free)
             {
-                for (int i = _free.Count - 1; i >= 0; i--)
+                int best = -1;
+                for (int i = 0; i < _free.Count; i++)
+                    if (_free[i].MaxBatch >= maxBatch && (best < 0 || _free[i].MaxBatch < _free[best].MaxBatch)) best = i;
+                if (best >= 0)
                 {
-                    var pass = _free[i];
-                    if (pass.MaxBatch != maxBatch) continue;
-                    _free.RemoveAt(i);
+                    var pass = _free[best];
+                    _free.RemoveAt(best);
                     return pass;
                 }
                 _created++;

@@ -221,7 +221,8 @@ namespace NpcSdk.Models
             WarmUpScheduler(Tokens);
             // The warm-up's units ran code compiled as they went: their times would mislead the cost model.
             SliceCosts = NewCostModel();
-            using var session = new InferenceSession(this, new SessionOptions { ContextLength = Math.Min(Config.ContextLength, 128), BatchSize = 32, DropOldTurnsOnOverflow = false });
+            // The default batch size, so the step scratch this makes (Passes) is the one default sessions borrow during play.
+            using var session = new InferenceSession(this, new SessionOptions { ContextLength = Math.Min(Config.ContextLength, 128), DropOldTurnsOnOverflow = false });
             // One-token steps first, the reference the batch sizes are measured against.
             for (int i = 0; i < 4; i++) session.Evaluate(Tokens(1));
             foreach (int n in new[] { 2, 4, 8, 16, 32 })

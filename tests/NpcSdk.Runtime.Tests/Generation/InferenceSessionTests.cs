@@ -35,6 +35,24 @@ namespace NpcSdk.Tests.Generation
         }
 
         [Fact]
+        public void Sessions_Borrow_The_Step_Scratch_Calibrate_Made_And_Get_The_Same_Tokens()
+        {
+            int[] expected = Generate(threads: 1, batch: 64, seed: 11);
+            int[] small = Generate(threads: 1, batch: 7, seed: 11);
+            using var model = Model.Load(NpcModel, new ModelOptions { Threads = 1 });
+            model.Calibrate();
+            int created = model.Passes.Created;
+            var prompt = model.Tokenizer.Encode(Prompt, addSpecial: true, parseSpecial: true);
+            // A default session and a smaller one, one after the other: both run in scratch made at load, and a pass
+            // larger than a session's batch gives the same tokens as its own size.
+            using (var session = model.CreateSession())
+                Assert.Equal(expected, session.Generate(prompt, 40, new SamplerChain(new SamplingOptions { Temperature = 0.9f, Seed = 11 })).ToArray());
+            using (var session = model.CreateSession(new SessionOptions { BatchSize = 7 }))
+                Assert.Equal(small, session.Generate(prompt, 40, new SamplerChain(new SamplingOptions { Temperature = 0.9f, Seed = 11 })).ToArray());
+            Assert.Equal(created, model.Passes.Created);
+        }
+
+        [Fact]
         public void Freed_Kv_Blocks_Go_To_The_Next_Session_And_Change_No_Token()
         {
             int[] expected = Generate(threads: 1, batch: 64, seed: 11);
