@@ -72,6 +72,57 @@ namespace NpcSdk.Tests.Scheduling
             }
         }
 
+        [Theory]
+        [InlineData(SchedulerMode.MainThread)]
+        [InlineData(SchedulerMode.Worker)]
+        public void Sessions_Disposed_Mid_Step_Leave_The_Others_Tokens_Unchanged(SchedulerMode mode)
+        {
+            // Sessions borrow their steps' scratch from the model: NPCs thrown away mid-step (on the game thread, while
+            // a worker may be running their slice) must hand it back once, so the others never share a pass.
+            List<int[]> reference;
+            using (var model = Model.Load(NpcModel, new ModelOptions { Threads = 1 }))
+                reference = Enumerable.Range(0, 3).Select(i => model.CreateSession().Run(Request(model, i)).Tokens.ToArray()).ToList();
+
+            using (var model = Model.Load(NpcModel, new ModelOptions { Threads = 2 }))
+            using (var scheduler = new FrameScheduler(new SchedulerOptions { Mode = mode, WorkerSliceMs = 0.5, MaxPrefillChunk = 8 }))
+            {
+                var rng = new Random(7);
+                var thrown = new List<InferenceSession>();
+                var deadline = DateTime.UtcNow.AddMinutes(2);
+                int disposed = 0;
+                for (int round = 0; round < 12; round++)
+                {
+                    var kept = Enumerable.Range(0, 3).Select(i => scheduler.Submit(model.CreateSession(), Request(model, i))).ToArray();
+                    while (kept.Any(h => !h.IsFinished))
+                    {
+                        Assert.True(DateTime.UtcNow < deadline, "scheduler made no progress");
+                        // Keep three long requests from other NPCs going, and throw one away at a random moment.
+                        while (thrown.Count < 3)
+                        {
+                            var s = model.CreateSession();
+                            var request = Request(model, rng.Next(3));
+                            request.MaxTokens = 200;
+                            request.Priority = 0;
+                            scheduler.Submit(s, request);
+                            thrown.Add(s);
+                        }
+                        if (rng.Next(3) == 0)
+                        {
+                            int k = rng.Next(thrown.Count);
+                            thrown[k].Dispose();
+                            thrown.RemoveAt(k);
+                            disposed++;
+                        }
+                        if (mode == SchedulerMode.MainThread) scheduler.Tick(0.3);
+                        else Thread.Sleep(rng.Next(2));
+                    }
+                    for (int i = 0; i < 3; i++) Assert.True(reference[i].SequenceEqual(kept[i].Result!.Tokens), $"round {round}, session {i}, {mode}, {disposed} others disposed");
+                }
+                Assert.True(disposed > 50, $"only {disposed} sessions were disposed");
+                foreach (var s in thrown) s.Dispose();
+            }
+        }
+
         [Fact]
         public void Small_Budget_Slices_A_Step_Across_Ticks_By_Layers()
         {
