@@ -17,6 +17,7 @@ namespace NpcSdk.Generation
         private readonly SessionOptions _options;
         private readonly KvCache _cache;
         private ForwardPass? _pass; // lent by the model's pool while a step runs alone (see Pass)
+        private ForwardPass? _ownPass; // a batch larger than the model lends: kept between steps, freed with the session
         private readonly int _maxBatch;
         private readonly List<int> _tokens = new List<int>();
         private readonly List<int> _pending = new List<int>();
@@ -215,7 +216,9 @@ namespace NpcSdk.Generation
         {
             // Taken atomically: Dispose on the game thread must never hand back a pass a worker hands back too.
             var pass = System.Threading.Interlocked.Exchange(ref _pass, null);
-            if (pass != null) _model.Passes.Return(pass);
+            if (pass == null) return;
+            if (pass.MaxBatch > ForwardPassPool.LargestLent) _ownPass = pass;
+            else _model.Passes.Return(pass);
         }
 
         internal int LayerCount => _model.Config.LayerCount;
@@ -266,7 +269,7 @@ namespace NpcSdk.Generation
             EnsureRoom(n);
             n = Math.Min(n, _pending.Count);
             for (int i = 0; i < n; i++) _step[i] = _pending[i];
-            _pass ??= _model.Passes.Rent(_maxBatch);
+            _pass ??= _maxBatch > ForwardPassPool.LargestLent ? _ownPass ?? new ForwardPass(_model.Transformer, _maxBatch, _model.Pool) : _model.Passes.Rent(_maxBatch);
             Pass.Begin(_step.AsSpan(0, n), Position, _evalDone, _evalLength);
             _stepCount = n;
         }

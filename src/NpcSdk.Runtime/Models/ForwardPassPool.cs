@@ -8,8 +8,16 @@ namespace NpcSdk.Models
     /// (one, or a few when a scheduler interleaves half-done steps) instead of one per session: for llama3.2-1b's shape
     /// and a 64-token batch that is 7 MiB each.
     /// </summary>
+    /// <remarks>
+    /// Only batches up to <see cref="LargestLent"/> tokens are lent: a session asking for more (a large prompt batch)
+    /// keeps its own pass between steps, freed with it, so one such session does not leave its scratch in the model
+    /// for good.
+    /// </remarks>
     internal sealed class ForwardPassPool
     {
+        /// <summary>The largest batch lent: the default <see cref="Generation.SessionOptions.BatchSize"/>.</summary>
+        public static readonly int LargestLent = new Generation.SessionOptions().BatchSize;
+
         private readonly Transformer _model;
         private readonly Compute.WorkerPool _pool;
         private readonly List<ForwardPass> _free = new List<ForwardPass>();
@@ -19,6 +27,20 @@ namespace NpcSdk.Models
         {
             _model = model;
             _pool = pool;
+        }
+
+        /// <summary>The largest batch among the passes waiting to be lent (0 when none wait).</summary>
+        public int LargestWaiting
+        {
+            get
+            {
+                lock (_free)
+                {
+                    int largest = 0;
+                    foreach (var pass in _free) largest = System.Math.Max(largest, pass.MaxBatch);
+                    return largest;
+                }
+            }
         }
 
         /// <summary>Passes made so far (those lent out and those waiting).</summary>
@@ -33,6 +55,7 @@ namespace NpcSdk.Models
         /// </summary>
         public ForwardPass Rent(int maxBatch)
         {
+            if (maxBatch > LargestLent) throw new System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, $"batches over {LargestLent} tokens are not lent");
             lock (_free)
             {
                 int best = -1;

@@ -50,6 +50,11 @@ namespace NpcSdk.Tests.Generation
             using (var session = model.CreateSession(new SessionOptions { BatchSize = 7 }))
                 Assert.Equal(small, session.Generate(prompt, 40, new SamplerChain(new SamplingOptions { Temperature = 0.9f, Seed = 11 })).ToArray());
             Assert.Equal(created, model.Passes.Created);
+            // A batch larger than the model lends: the session keeps its own scratch, which does not outlive it.
+            using (var session = model.CreateSession(new SessionOptions { BatchSize = 128 }))
+                Assert.Equal(expected, session.Generate(prompt, 40, new SamplerChain(new SamplingOptions { Temperature = 0.9f, Seed = 11 })).ToArray());
+            Assert.Equal(created, model.Passes.Created);
+            Assert.Equal(64, model.Passes.LargestWaiting);
         }
 
         [Fact]
