@@ -30,7 +30,7 @@ for line in open(sys.argv[1]):
     if m:
         name = "npc-14m" if m.group(1) == "npc-14m" else m.group(1)
         rows[(name, m.group(2))] = [float(x) for x in m.groups()[2:]]
-print("| model | type | backend | t | pp128 | vs llama.cpp | tg64 | vs llama.cpp | tg / ceiling |")
+print("| model | type | backend | t | pp128 | vs llama.cpp | tg64 | vs llama.cpp | tg / ceiling (GB/s) |")
 print("|---|---|---|---|---|---|---|---|---|")
 for line in open(sys.argv[2]):
     rec = json.loads(line)
@@ -40,7 +40,7 @@ for line in open(sys.argv[2]):
         pp_ref, tg_ref = (base[0 if t == 1 else 1], base[2 if t == 1 else 3]) if base else (None, None)
         ratio = lambda x, ref: f"{x / ref:.2f}x" if ref else "-"
         print(f"| {rec['shape']} | {rec['mix']} | {r['backend']} | {t} | {r['pp_tok_s']:.1f} ± {r['pp_sd']:.1f} | {ratio(r['pp_tok_s'], pp_ref)} "
-              f"| {r['tg_tok_s']:.1f} ± {r['tg_sd']:.1f} | {ratio(r['tg_tok_s'], tg_ref)} | {r['ceiling_fraction'] * 100:.0f} % |")
+              f"| {r['tg_tok_s']:.1f} ± {r['tg_sd']:.1f} | {ratio(r['tg_tok_s'], tg_ref)} | {r['ceiling_fraction'] * 100:.0f} % ({r.get('ceiling_GBps', 0):.1f}) |")
 runs = [json.loads(l)["bench"] for l in open(sys.argv[2])]
 print("\nread bandwidth per run (GB/s, 1 / 2 threads): " + ", ".join(f"{b['bandwidth_GBps']['1']:.1f}/{b['bandwidth_GBps']['2']:.1f}" for b in runs))
 huge = [b["bandwidth_huge_pages_GBps"] for b in runs if "bandwidth_huge_pages_GBps" in b]

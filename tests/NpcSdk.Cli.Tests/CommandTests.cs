@@ -105,8 +105,11 @@ namespace NpcSdk.Cli.Tests
             Assert.Equal("npc-14m", row.GetProperty("model").GetString());
             Assert.Equal("Q4_K_M", row.GetProperty("type").GetString());
             Assert.Equal(1, row.GetProperty("threads").GetInt32());
-            foreach (var field in new[] { "pp_tok_s", "pp_sd", "tg_tok_s", "tg_sd", "ceiling_fraction" }) Assert.Equal(JsonValueKind.Number, row.GetProperty(field).ValueKind);
+            foreach (var field in new[] { "pp_tok_s", "pp_sd", "tg_tok_s", "tg_sd", "ceiling_fraction", "ceiling_GBps" }) Assert.Equal(JsonValueKind.Number, row.GetProperty(field).ValueKind);
             Assert.True(row.GetProperty("tg_tok_s").GetDouble() > 0);
+            // The ceiling each row is held to: measured right after its decode runs.
+            Assert.True(row.GetProperty("ceiling_GBps").GetDouble() > 0.5);
+            Assert.True(row.GetProperty("ceiling_fraction").GetDouble() > 0);
             // Weights on 2 MiB pages are held to the bandwidth measured through such pages, which the output then gives.
             if (row.GetProperty("huge_pages").GetBoolean())
                 Assert.True(j.GetProperty("bandwidth_huge_pages_GBps").GetProperty("1").GetDouble() > 0.5);

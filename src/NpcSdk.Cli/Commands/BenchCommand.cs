@@ -13,7 +13,8 @@ namespace NpcSdk.Cli.Commands
     /// <summary>
     /// <c>npcsdk bench</c>: prompt processing and decode speed like llama-bench (pp = one batch of P prompt tokens,
     /// tg = N single-token steps from an empty context, mean ± sd over R runs after a warm-up), plus decode as a
-    /// fraction of this machine's read-bandwidth ceiling (through 2 MiB pages when the model's weights are on them).
+    /// fraction of this machine's read-bandwidth ceiling (through 2 MiB pages when the model's weights are on them),
+    /// measured right after each decode run and paired with it.
     /// <c>--synthetic SHAPE --type MIX</c> benches a random-weight
     /// model of a known shape: the device probe a game runs to choose a model.
     /// </summary>
@@ -41,7 +42,7 @@ namespace NpcSdk.Cli.Commands
         {
             public string Model = "", Type = "", Backend = "";
             public int Threads;
-            public double PpMean, PpSd, TgMean, TgSd, CeilingFraction;
+            public double PpMean, PpSd, TgMean, TgSd, CeilingFraction, CeilingGBps;
             public bool HugePages;
         }
 
@@ -68,11 +69,11 @@ namespace NpcSdk.Cli.Commands
                 {
                     label = Path.GetFileNameWithoutExtension(modelPath!);
                 }
-                var bandwidth = threadCounts.Distinct().ToDictionary(t => t, t => MemoryBandwidth.MeasureGBps(t));
+                using var smallPages = new MemoryBandwidth(hugePages: false);
+                var bandwidth = threadCounts.Distinct().ToDictionary(t => t, t => smallPages.MeasureGBps(t));
                 // Weights on 2 MiB pages are held to the ceiling of reads through 2 MiB pages.
-                var hugeBandwidth = NpcSdk.Native.WeightArena.HugePagesAvailable
-                    ? threadCounts.Distinct().ToDictionary(t => t, t => MemoryBandwidth.MeasureGBps(t, hugePages: true))
-                    : null;
+                using var hugePages = NpcSdk.Native.WeightArena.HugePagesAvailable ? new MemoryBandwidth(hugePages: true) : null;
+                var hugeBandwidth = hugePages != null ? threadCounts.Distinct().ToDictionary(t => t, t => hugePages.MeasureGBps(t)) : null;
                 var rows = new List<Row>();
                 var backends = backend.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(b => CliOptions.ParseBackend(b.Trim())).ToArray();
                 foreach (var kb in backends)
@@ -82,13 +83,25 @@ namespace NpcSdk.Cli.Commands
                     string typeName = synthetic != null ? mix : DominantType(m);
                     long bytesPerToken = WeightBytesPerToken(m);
                     var (ppMean, ppSd) = pp > 0 ? Measure(reps, () => Prefill(m, pp)) : (0, 0);
-                    var (tgMean, tgSd) = tg > 0 ? Measure(reps, () => Decode(m, tg)) : (0, 0);
+                    // Each decode run is paired with a ceiling measured right after it, on the same threads and pages: a VM's
+                    // bandwidth can change between the start of a bench and a row minutes later (here two vCPUs read
+                    // 33-37 or 59-64 GB/s, depending on whether they share a core at the moment).
+                    var meter = m.WeightsOnHugePages ? hugePages! : smallPages;
+                    var ceilings = new List<double>();
+                    var fractions = new List<double>();
+                    var (tgMean, tgSd) = tg > 0 ? Measure(reps, () => Decode(m, tg), tokS =>
+                    {
+                        double gbps = meter.MeasureGBps(t);
+                        ceilings.Add(gbps);
+                        fractions.Add(tokS * bytesPerToken / (gbps * 1e9));
+                    }) : (0, 0);
                     rows.Add(new Row
                     {
                         Model = label, Type = typeName, Threads = t, Backend = m.BackendDescription,
                         PpMean = ppMean, PpSd = ppSd, TgMean = tgMean, TgSd = tgSd,
                         HugePages = m.WeightsOnHugePages,
-                        CeilingFraction = tgMean * bytesPerToken / ((m.WeightsOnHugePages ? hugeBandwidth! : bandwidth)[t] * 1e9),
+                        CeilingGBps = ceilings.Count > 0 ? ceilings.Average() : 0,
+                        CeilingFraction = fractions.Count > 0 ? fractions.Average() : 0,
                     });
                 }
                 Print(rows, bandwidth, hugeBandwidth, json);
@@ -104,11 +117,16 @@ namespace NpcSdk.Cli.Commands
         /// Mean and standard deviation of tokens/s over <paramref name="reps"/> runs, after warming up: one run, repeated
         /// for at least a second, so that the JIT's tiered compilation has replaced the first, slower code.
         /// </summary>
-        private static (double Mean, double Sd) Measure(int reps, Func<double> run)
+        private static (double Mean, double Sd) Measure(int reps, Func<double> run, Action<double>? afterEach = null)
         {
             var warm = Stopwatch.StartNew();
             do run(); while (warm.ElapsedMilliseconds < 1000);
-            var v = Enumerable.Range(0, reps).Select(_ => run()).ToArray();
+            var v = new double[reps];
+            for (int i = 0; i < reps; i++)
+            {
+                v[i] = run();
+                afterEach?.Invoke(v[i]);
+            }
             double mean = v.Average();
             double sd = v.Length > 1 ? Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Length - 1)) : 0;
             return (mean, sd);
@@ -187,6 +205,7 @@ namespace NpcSdk.Cli.Commands
                     w.WriteNumber("tg_tok_s", Math.Round(r.TgMean, 2));
                     w.WriteNumber("tg_sd", Math.Round(r.TgSd, 2));
                     w.WriteNumber("ceiling_fraction", Math.Round(r.CeilingFraction, 3));
+                    w.WriteNumber("ceiling_GBps", Math.Round(r.CeilingGBps, 2));
                     w.WriteBoolean("huge_pages", r.HugePages);
                     w.WriteEndObject();
                 }
@@ -198,7 +217,7 @@ namespace NpcSdk.Cli.Commands
             }
             var table = new Table().AddColumns("model", "type", "threads", "backend", "pp tok/s", "tg tok/s", "tg / bandwidth ceiling");
             foreach (var r in rows)
-                table.AddRow(Markup.Escape(r.Model), r.Type, r.Threads.ToString(), r.Backend, $"{r.PpMean:F1} ± {r.PpSd:F1}", $"{r.TgMean:F1} ± {r.TgSd:F1}", $"{r.CeilingFraction:P0}");
+                table.AddRow(Markup.Escape(r.Model), r.Type, r.Threads.ToString(), r.Backend, $"{r.PpMean:F1} ± {r.PpSd:F1}", $"{r.TgMean:F1} ± {r.TgSd:F1}", $"{r.CeilingFraction:P0} of {r.CeilingGBps:F1} GB/s");
             AnsiConsole.Write(table);
             Console.WriteLine("read bandwidth: " + string.Join(", ", bandwidth.Select(kv => $"{kv.Value:F1} GB/s at {kv.Key} thread(s)")));
             if (hugeBandwidth != null)

@@ -13,14 +13,28 @@ namespace NpcSdk.Cli.Commands
     /// weights are where Linux offers them: reads run faster there (fewer TLB misses, prefetchers not stopped every 4 KiB),
     /// so that is the ceiling such weights are held to.
     /// </summary>
-    internal static unsafe class MemoryBandwidth
+    internal sealed unsafe class MemoryBandwidth : IDisposable
     {
-        public static double MeasureGBps(int threads, bool hugePages = false, int megabytes = 512, int passes = 8)
+        private readonly NpcSdk.Native.WeightArena _arena;
+        private readonly long* _data;
+        private readonly long _n;
+
+        /// <summary>Allocates and fills the buffer (<paramref name="megabytes"/> MiB), kept for every measurement.</summary>
+        public MemoryBandwidth(bool hugePages = false, int megabytes = 512)
         {
-            long n = (long)megabytes * 1024 * 1024 / sizeof(long);
-            using var arena = new NpcSdk.Native.WeightArena(n * sizeof(long), hugePages);
-            long* data = (long*)arena.TryAllocate(n * sizeof(long));
-            for (long i = 0; i < n; i++) data[i] = i;
+            _n = (long)megabytes * 1024 * 1024 / sizeof(long);
+            _arena = new NpcSdk.Native.WeightArena(_n * sizeof(long), hugePages);
+            _data = (long*)_arena.TryAllocate(_n * sizeof(long));
+            for (long i = 0; i < _n; i++) _data[i] = i;
+        }
+
+        public void Dispose() => _arena.Dispose();
+
+        /// <summary>GB/s read by <paramref name="threads"/> threads, best of <paramref name="passes"/> passes over the buffer.</summary>
+        public double MeasureGBps(int threads, int passes = 8)
+        {
+            long* data = _data;
+            long n = _n;
             long chunk = n / threads;
             long total = 0;
             var starts = new long[threads];
