@@ -211,14 +211,12 @@ namespace NpcSdk.Generation
         /// <summary>The scratch of the step in progress (lent from <see cref="Model.Passes"/> from its start to its end).</summary>
         private ForwardPass Pass => _pass ?? throw new InvalidOperationException("no step in progress");
 
-        /// <summary>Gives the step's scratch back to the model, for the next step of any of its sessions.</summary>
+        /// <summary>Gives the step's scratch back to the model, for the next step of any of its sessions (a pass of its own stays).</summary>
         private void ReturnPass()
         {
             // Taken atomically: Dispose on the game thread must never hand back a pass a worker hands back too.
             var pass = System.Threading.Interlocked.Exchange(ref _pass, null);
-            if (pass == null) return;
-            if (pass.MaxBatch > ForwardPassPool.LargestLent) _ownPass = pass;
-            else _model.Passes.Return(pass);
+            if (pass != null && pass != _ownPass) _model.Passes.Return(pass);
         }
 
         internal int LayerCount => _model.Config.LayerCount;
@@ -269,7 +267,7 @@ namespace NpcSdk.Generation
             EnsureRoom(n);
             n = Math.Min(n, _pending.Count);
             for (int i = 0; i < n; i++) _step[i] = _pending[i];
-            _pass ??= _maxBatch > ForwardPassPool.LargestLent ? _ownPass ?? new ForwardPass(_model.Transformer, _maxBatch, _model.Pool) : _model.Passes.Rent(_maxBatch);
+            _pass ??= _maxBatch > ForwardPassPool.LargestLent ? _ownPass ??= new ForwardPass(_model.Transformer, _maxBatch, _model.Pool) : _model.Passes.Rent(_maxBatch);
             Pass.Begin(_step.AsSpan(0, n), Position, _evalDone, _evalLength);
             _stepCount = n;
         }
