@@ -48,7 +48,7 @@ internal sealed unsafe class WeightArena : IDisposable
     /// <summary>64-byte aligned room for <paramref name="bytes"/>, or null when the block has no more.</summary>
     public byte* TryAllocate(long bytes)
     {
-        long rounded = (bytes + Alignment - 1) & ~(long)(Alignment - 1);
+        long rounded = Footprint(bytes);
         if (_block == null || bytes <= 0 || rounded > _end - _next) return null;
         byte* p = _next;
         _next += rounded;
